@@ -1,0 +1,50 @@
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { RfbatchError } from './errors.js';
+import { redactDeep, redactText } from './redact.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerSettings {
+  level?: string;
+  /** Service or component name, e.g. `ingest`. */
+  name?: string;
+  /** Where lines go (default stdout). Tests pass a capture stream. */
+  destination?: DestinationStream;
+}
+
+function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: redactText(String(err)) };
+  const out: Record<string, unknown> = {
+    type: err.name,
+    message: redactText(err.message),
+    stack: err.stack ? redactText(err.stack) : undefined,
+  };
+  if (err instanceof RfbatchError) Object.assign(out, redactDeep(err.toJSON()));
+  if (err.cause !== undefined) out.cause = serializeError(err.cause);
+  return out;
+}
+
+/**
+ * A pino logger that redacts on the way out: every string in the log object, the message and every
+ * error (message, stack, cause chain) passes through redactText, so neither the API key nor a signed
+ * URL's query string can reach a log line, whatever a caller passes.
+ */
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    ...(settings.name ? { name: settings.name } : {}),
+    serializers: { err: serializeError, error: serializeError },
+    formatters: {
+      log: (obj) => redactDeep(obj),
+      bindings: (bindings) => redactDeep(bindings),
+    },
+    hooks: {
+      logMethod(args, method) {
+        const clean = args.map((a: unknown) => (typeof a === 'string' ? redactText(a) : a));
+        method.apply(this, clean as Parameters<typeof method>);
+      },
+    },
+    redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization'], censor: '<redacted>' },
+  };
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}

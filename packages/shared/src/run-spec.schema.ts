@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { BatchIdSchema, deriveBatchId, deriveJobId, JobIdSchema, newRunId, RunIdSchema } from './ids.js';
+
+/** Media extensions the API accepts (roboflow-api.md §6). */
+export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'bmp', 'jp2'] as const;
+export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'avi', 'mkv', 'flv', 'wmv', 'm4v'] as const;
+/** Largest single image the API takes (`file-size-limit-exceeded` above it). */
+export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+/** Most images the API takes in one tar shard. */
+export const MAX_SHARD_IMAGES = 500;
+/** Most references the official client sends in one ingest request. */
+export const MAX_REFERENCES_PER_REQUEST = 20_000;
+
+export const MediaKind = z.enum(['images', 'videos']);
+export type MediaKind = z.infer<typeof MediaKind>;
+
+const DirectorySource = z.strictObject({
+  kind: z.literal('directory'),
+  /** Absolute path, or relative to the worker's working directory. Must be readable by ingest workers. */
+  path: z.string().min(1, 'must name a folder'),
+  media: MediaKind.default('images'),
+  recursive: z.boolean().default(true),
+  /** Extensions to keep (without dot, case-insensitive); defaults to every supported one of `media`. */
+  include: z.array(z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'an extension without the dot, e.g. "jpg"')).optional(),
+});
+
+const ReferencesSource = z
+  .strictObject({
+    kind: z.literal('references'),
+    media: MediaKind.default('images'),
+    /** A local JSONL file of `{"name": ..., "url": ...}` lines. */
+    path: z.string().min(1).optional(),
+    /** An https URL of such a JSONL file, passed to the API as `imageReferencesURL`. */
+    url: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
+  })
+  .refine((s) => (s.path === undefined) !== (s.url === undefined), {
+    error: 'give exactly one of "path" (a local JSONL file) or "url" (an https JSONL URL)',
+  });
+
+export const SourceSchema = z.discriminatedUnion('kind', [DirectorySource, ReferencesSource]);
+export type Source = z.infer<typeof SourceSchema>;
+
+export const WorkflowSchema = z.strictObject({
+  workflowId: z.string().min(1, 'must name a Workflow'),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  imageInputName: z.string().min(1).optional(),
+  aggregationFormat: z.enum(['jsonl', 'csv']).default('jsonl'),
+  /** Frames per second to sample from videos (video runs only). */
+  maxVideoFPS: z.number().positive().max(240).optional(),
+  persistImagesOutputs: z.boolean().optional(),
+  imagesOutputsToBePersisted: z.array(z.string()).optional(),
+});
+
+export const ComputeSchema = z.strictObject({
+  machineType: z.enum(['cpu', 'gpu']).default('cpu'),
+  workersPerMachine: z.number().int().min(1).max(64).optional(),
+});
+
+export const UploadOptionsSchema = z.strictObject({
+  /** Folders with at most this many images go by single-image upload (a simple batch). */
+  singleUploadMaxImages: z.number().int().min(0).max(5_000).default(32),
+  /** Images per tar shard. */
+  shardMaxImages: z.number().int().min(1).max(MAX_SHARD_IMAGES).default(MAX_SHARD_IMAGES),
+  /** Bytes per tar shard (payload), so one PUT stays a sensible size. */
+  shardMaxBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(512 * 1024 * 1024),
+  /** Files per single-upload job. */
+  filesPerJob: z.number().int().min(1).max(10_000).default(200),
+});
+
+/**
+ * The public contract of a run: "process this source with this Workflow and put the results here".
+ * It never carries credentials; those come from the worker's environment.
+ */
+export const RunSpecSchema = z.strictObject({
+  runId: RunIdSchema.optional(),
+  source: SourceSchema,
+  batchId: BatchIdSchema.optional(),
+  jobId: JobIdSchema.optional(),
+  /** Display name of the job (the API's `name`). */
+  jobName: z.string().min(1).max(200).optional(),
+  workflow: WorkflowSchema,
+  compute: ComputeSchema.prefault({}),
+  /** Cumulative machine time for the whole job, split across chunks by the service. */
+  processingTimeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+  maxParallelTasks: z.number().int().min(1).max(10_000).optional(),
+  maxImageFailureRate: z.number().min(0).max(1).optional(),
+  output: z.strictObject({
+    dir: z.string().min(1, 'must name a folder for the results'),
+    extract: z.boolean().default(true),
+  }),
+  /** An http(s) URL that receives the run summary when the run ends. */
+  notify: z.url({ protocol: /^https?$/ }).optional(),
+  upload: UploadOptionsSchema.prefault({}),
+});
+
+/** A RunSpec as producers write it (defaults may be omitted). */
+export type RunSpecInput = z.input<typeof RunSpecSchema>;
+/** A RunSpec after parsing (defaults filled). */
+export type RunSpec = z.output<typeof RunSpecSchema>;
+/** A RunSpec whose ids are all settled (what is stored with the run). */
+export type ResolvedRunSpec = RunSpec & { runId: string; batchId: string; jobId: string };
+
+/** JSON Schema of the RunSpec, for producers in other languages. */
+export function runSpecJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(RunSpecSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
+/** Settles the ids of a parsed spec: a new run id when absent, batch and job ids derived from it. */
+export function resolveRunSpec(spec: RunSpec): ResolvedRunSpec {
+  const runId = spec.runId ?? newRunId();
+  return { ...spec, runId, batchId: spec.batchId ?? deriveBatchId(runId), jobId: spec.jobId ?? deriveJobId(runId) };
+}

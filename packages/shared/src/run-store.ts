@@ -1,0 +1,232 @@
+import type { Redis } from 'ioredis';
+import { RfbatchError, ErrorCode } from './errors.js';
+import type { Stage } from './queues.js';
+import { redactText } from './redact.js';
+import type { ResolvedRunSpec } from './run-spec.schema.js';
+import {
+  Counter,
+  RunStateSchema,
+  TERMINAL_STATUSES,
+  type RemoteJobInfo,
+  type RunErrorInfo,
+  type RunState,
+  type RunStatus,
+  type UploadMode,
+} from './run-state.schema.js';
+
+const MAX_WARNINGS = 1000;
+const EVENTS_MAXLEN = 10_000;
+
+/** Sets the status unless the run is terminal (a retry passes reopen=1). Returns the status it had. */
+const SET_STATUS = `
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return false end
+if (cur == 'completed' or cur == 'failed' or cur == 'cancelled') and ARGV[2] ~= '1' then return cur end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updatedAt', ARGV[3])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return cur
+`;
+
+export interface RunEvent {
+  runId: string;
+  type: 'status' | 'warning';
+  status: RunStatus;
+  message?: string;
+}
+
+/**
+ * Durable run state in Redis: one hash per run (`<prefix>:run:<runId>`), a done-set for checkpoints,
+ * a capped warning list, a creation-ordered index, and the `<prefix>:events` stream that other systems
+ * can read (XREAD) to learn when runs change status. Holds ids, counts and times; never a secret.
+ */
+export class RunStore {
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+  ) {}
+
+  key(runId: string, part?: string): string {
+    return part ? `${this.prefix}:run:${runId}:${part}` : `${this.prefix}:run:${runId}`;
+  }
+  get indexKey(): string {
+    return `${this.prefix}:runs`;
+  }
+  get eventsKey(): string {
+    return `${this.prefix}:events`;
+  }
+
+  /** Records a new run. Returns false (and changes nothing) when the run id already exists. */
+  async create(spec: ResolvedRunSpec, now = new Date()): Promise<boolean> {
+    const at = now.toISOString();
+    const created = await this.redis.hsetnx(this.key(spec.runId), 'spec', JSON.stringify(spec));
+    if (!created) return false;
+    await this.redis
+      .multi()
+      .hset(this.key(spec.runId), { status: 'queued', attempt: '0', createdAt: at, updatedAt: at })
+      .zadd(this.indexKey, now.getTime(), spec.runId)
+      .exec();
+    await this.emit({ runId: spec.runId, type: 'status', status: 'queued' });
+    return true;
+  }
+
+  async spec(runId: string): Promise<ResolvedRunSpec> {
+    const raw = await this.redis.hget(this.key(runId), 'spec');
+    if (!raw) throw unknownRun(runId);
+    return JSON.parse(raw) as ResolvedRunSpec;
+  }
+
+  async get(runId: string): Promise<RunState | null> {
+    const [hash, warnings] = await Promise.all([
+      this.redis.hgetall(this.key(runId)),
+      this.redis.lrange(this.key(runId, 'warnings'), 0, -1),
+    ]);
+    if (!hash.status) return null;
+    const counters: Partial<Record<Counter, number>> = {};
+    const timings: Record<string, { startedAt: string; endedAt?: string }> = {};
+    for (const [field, value] of Object.entries(hash)) {
+      if (field.startsWith('n:')) counters[field.slice(2) as Counter] = Number(value);
+      const t = /^t:(\w+):(start|end)$/.exec(field);
+      if (t) {
+        const entry = (timings[t[1]!] ??= { startedAt: value });
+        if (t[2] === 'start') entry.startedAt = value;
+        else entry.endedAt = value;
+      }
+    }
+    for (const c of Counter.options) counters[c] ??= 0;
+    return RunStateSchema.parse({
+      runId,
+      status: hash.status,
+      attempt: Number(hash.attempt ?? 0),
+      createdAt: hash.createdAt,
+      updatedAt: hash.updatedAt,
+      finishedAt: hash.finishedAt,
+      uploadMode: hash.uploadMode,
+      failedStage: hash.failedStage,
+      error: hash.error ? JSON.parse(hash.error) : undefined,
+      job: hash.job ? JSON.parse(hash.job) : undefined,
+      batchExpiresAt: hash.batchExpiresAt,
+      outputExpiresAt: hash.outputExpiresAt,
+      counters,
+      timings,
+      warnings,
+    });
+  }
+
+  async require(runId: string): Promise<RunState> {
+    const state = await this.get(runId);
+    if (!state) throw unknownRun(runId);
+    return state;
+  }
+
+  /**
+   * Moves a run to `status`. A terminal run stays as it is (returns false) unless `reopen` is set,
+   * so a late worker can never resurrect a cancelled run.
+   */
+  async setStatus(
+    runId: string,
+    status: RunStatus,
+    extra: { reopen?: boolean; fields?: Record<string, string> } = {},
+  ): Promise<boolean> {
+    const at = new Date().toISOString();
+    const fields = { ...extra.fields };
+    if (TERMINAL_STATUSES.includes(status)) fields.finishedAt = at;
+    const args = [status, extra.reopen ? '1' : '0', at, ...Object.entries(fields).flat()];
+    const before = (await this.redis.eval(SET_STATUS, 1, this.key(runId), ...args)) as string | null;
+    if (before === null) throw unknownRun(runId);
+    const changed = extra.reopen || !TERMINAL_STATUSES.includes(before as RunStatus);
+    if (changed && before !== status) await this.emit({ runId, type: 'status', status });
+    return changed;
+  }
+
+  /** Marks the run failed at `stage` with a redacted, user-facing error. */
+  async fail(runId: string, stage: Stage, error: RunErrorInfo): Promise<boolean> {
+    const clean: RunErrorInfo = {
+      code: error.code,
+      message: redactText(error.message),
+      ...(error.hint ? { hint: redactText(error.hint) } : {}),
+    };
+    return this.setStatus(runId, 'failed', { fields: { failedStage: stage, error: JSON.stringify(clean) } });
+  }
+
+  async isTerminal(runId: string): Promise<boolean> {
+    const status = await this.redis.hget(this.key(runId), 'status');
+    return status !== null && TERMINAL_STATUSES.includes(status as RunStatus);
+  }
+
+  async setUploadMode(runId: string, mode: UploadMode): Promise<void> {
+    await this.redis.hset(this.key(runId), 'uploadMode', mode);
+  }
+
+  async setJob(runId: string, job: RemoteJobInfo): Promise<void> {
+    await this.redis.hset(this.key(runId), 'job', JSON.stringify(job), 'updatedAt', new Date().toISOString());
+  }
+
+  async setFields(runId: string, fields: Partial<Record<'batchExpiresAt' | 'outputExpiresAt', string>>): Promise<void> {
+    await this.redis.hset(this.key(runId), fields);
+  }
+
+  async incr(runId: string, counter: Counter, by = 1): Promise<number> {
+    return this.redis.hincrby(this.key(runId), `n:${counter}`, by);
+  }
+
+  async setCounters(runId: string, values: Partial<Record<Counter, number>>): Promise<void> {
+    const fields = Object.entries(values).flatMap(([k, v]) => [`n:${k}`, String(v)]);
+    if (fields.length) await this.redis.hset(this.key(runId), ...fields);
+  }
+
+  /** Records when a stage started (first call wins) and ended (last call wins). */
+  async stageStarted(runId: string, stage: Stage): Promise<void> {
+    await this.redis.hsetnx(this.key(runId), `t:${stage}:start`, new Date().toISOString());
+  }
+  async stageEnded(runId: string, stage: Stage): Promise<void> {
+    await this.redis.hset(this.key(runId), `t:${stage}:end`, new Date().toISOString());
+  }
+
+  /** Checkpoints: a set of done work keys (`shard:3`, `download:12`) per run. */
+  async markDone(runId: string, key: string): Promise<void> {
+    await this.redis.sadd(this.key(runId, 'done'), key);
+  }
+  async isDone(runId: string, key: string): Promise<boolean> {
+    return (await this.redis.sismember(this.key(runId, 'done'), key)) === 1;
+  }
+  async clearDone(runId: string, keyPrefix: string): Promise<void> {
+    const members = await this.redis.smembers(this.key(runId, 'done'));
+    const gone = members.filter((m) => m.startsWith(keyPrefix));
+    if (gone.length) await this.redis.srem(this.key(runId, 'done'), ...gone);
+  }
+
+  async warn(runId: string, message: string): Promise<void> {
+    const clean = redactText(message);
+    await this.redis
+      .multi()
+      .rpush(this.key(runId, 'warnings'), clean)
+      .ltrim(this.key(runId, 'warnings'), -MAX_WARNINGS, -1)
+      .exec();
+    const status = ((await this.redis.hget(this.key(runId), 'status')) ?? 'queued') as RunStatus;
+    await this.emit({ runId, type: 'warning', status, message: clean });
+  }
+
+  /** Starts a new attempt of a finished run (retry): bumps `attempt`, clears the error. */
+  async reopen(runId: string, status: RunStatus): Promise<number> {
+    const attempt = await this.redis.hincrby(this.key(runId), 'attempt', 1);
+    await this.redis.hdel(this.key(runId), 'error', 'failedStage', 'finishedAt');
+    await this.setStatus(runId, status, { reopen: true });
+    return attempt;
+  }
+
+  /** Run ids, newest first. */
+  async list(limit = 50, offset = 0): Promise<string[]> {
+    return this.redis.zrevrange(this.indexKey, offset, offset + limit - 1);
+  }
+
+  private async emit(event: RunEvent): Promise<void> {
+    const fields = Object.entries(event).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+    await this.redis.xadd(this.eventsKey, 'MAXLEN', '~', EVENTS_MAXLEN, '*', ...fields);
+  }
+}
+
+function unknownRun(runId: string): RfbatchError {
+  return new RfbatchError(ErrorCode.validation, `unknown run "${runId}"`, {
+    hint: 'list runs with `rfbatch ls`',
+  });
+}
