@@ -14,3 +14,5 @@ export * from './redis.js';
 export * from './redis-server.js';
 export * from './api/staging.schema.js';
 export * from './api/jobs.schema.js';
+export * from './service.js';
+export * from './roboflow/client.types.js';

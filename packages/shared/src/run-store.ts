@@ -214,6 +214,14 @@ export class RunStore {
     return attempt;
   }
 
+  /** Remembers which run owns a remote job or batch id, so a webhook can find its run. */
+  async linkRemote(kind: 'job' | 'batch', remoteId: string, runId: string): Promise<void> {
+    await this.redis.hset(`${this.prefix}:remote:${kind}`, remoteId, runId);
+  }
+  async runForRemote(kind: 'job' | 'batch', remoteId: string): Promise<string | null> {
+    return this.redis.hget(`${this.prefix}:remote:${kind}`, remoteId);
+  }
+
   /** Run ids, newest first. */
   async list(limit = 50, offset = 0): Promise<string[]> {
     return this.redis.zrevrange(this.indexKey, offset, offset + limit - 1);

@@ -1,0 +1,128 @@
+/**
+ * The contract of the typed Roboflow client (implemented in client.ts). Services code against this
+ * interface; tests drive the implementation against the emulator or a local HTTP server.
+ */
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type {
+  BatchMetadata,
+  BatchPart,
+  FileMetadata,
+  ImageReferencesRequest,
+  ReferencesIngestResponse,
+  ShardDetails,
+  SignedUrlDetails,
+  VideoReferencesRequest,
+} from '../api/staging.schema.js';
+import type {
+  GetJobResponse,
+  JobBody,
+  JobLog,
+  JobMetadata,
+  JobStageDetails,
+  JobState,
+  LogSeverity,
+  RestartOverrides,
+  TaskStatus,
+} from '../api/jobs.schema.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. @defaultValue 5 */
+  maxAttempts: number;
+  /** First backoff; doubles per attempt with full jitter. @defaultValue 500 */
+  baseDelayMs: number;
+  /** No retry starts after this much time since the first attempt. @defaultValue 300_000 */
+  deadlineMs: number;
+}
+
+export interface RoboflowClientOptions {
+  apiUrl: string;
+  apiKey: string;
+  /** Workspace slug; discovered with `GET /?api_key=` when absent. */
+  workspace?: string;
+  /** undici dispatcher (an Agent, a MockAgent, a ProxyAgent). @defaultValue a shared keep-alive Agent */
+  dispatcher?: Dispatcher;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  logger?: Logger;
+  /** Called when the server asks us to slow down (429 / Retry-After), e.g. to rate-limit a whole queue. */
+  onRateLimited?: (retryAfterMs: number) => void;
+  /** Called after every HTTP exchange (for metrics): endpoint template, status (0 = no answer), duration. */
+  onRequest?: (event: { endpoint: string; status: number; durationMs: number; attempt: number }) => void;
+}
+
+export interface PageOptions {
+  pageSize?: number;
+}
+
+export interface RoboflowClient {
+  /** The workspace slug (discovered once, then cached). */
+  workspace(): Promise<string>;
+
+  // Data Staging (§2)
+  requestVideoUploadUrl(batchId: string, fileName: string, opts?: { displayName?: string }): Promise<SignedUrlDetails>;
+  /** Multipart upload of one image, the form field named after the file (as the official client does). */
+  uploadImage(
+    batchId: string,
+    fileName: string,
+    body: { stream: () => Readable; size: number },
+    opts?: { displayName?: string },
+  ): Promise<void>;
+  requestShardUploadUrl(batchId: string, opts?: { displayName?: string }): Promise<SignedUrlDetails>;
+  ingestImageReferences(
+    batchId: string,
+    body: ImageReferencesRequest,
+    opts?: { displayName?: string },
+  ): Promise<ReferencesIngestResponse>;
+  ingestVideoReferences(
+    batchId: string,
+    body: VideoReferencesRequest,
+    opts?: { displayName?: string },
+  ): Promise<ReferencesIngestResponse>;
+  listBatches(opts?: PageOptions): AsyncIterable<BatchMetadata>;
+  getBatch(batchId: string): Promise<BatchMetadata>;
+  countBatch(batchId: string, opts?: { partName?: string }): Promise<number>;
+  listShards(batchId: string, opts?: PageOptions): AsyncIterable<ShardDetails>;
+  listParts(batchId: string): Promise<BatchPart[]>;
+  listFiles(batchId: string, opts?: PageOptions & { partName?: string }): AsyncIterable<FileMetadata>;
+
+  // Batch Processing (§3)
+  listJobs(opts?: PageOptions): AsyncIterable<JobMetadata>;
+  startJob(jobId: string, body: JobBody, opts?: { name?: string }): Promise<void>;
+  /** The raw response plus the normalised state (either response shape of §8). */
+  getJob(jobId: string): Promise<{ raw: GetJobResponse; job: JobMetadata | undefined; state: JobState }>;
+  listStages(jobId: string): Promise<JobStageDetails[]>;
+  listTasks(jobId: string, stageId: string, opts?: PageOptions): AsyncIterable<TaskStatus>;
+  abortJob(jobId: string): Promise<unknown>;
+  /** No body is sent when `overrides` is undefined (as the official client does). */
+  restartJob(jobId: string, overrides?: RestartOverrides): Promise<unknown>;
+  listLogs(jobId: string, opts?: PageOptions & { severity?: LogSeverity }): AsyncIterable<JobLog>;
+}
+
+export interface SignedUploadOptions {
+  dispatcher?: Dispatcher;
+  signal?: AbortSignal;
+  /** Called as body bytes leave, with the number of bytes since the last call. */
+  onProgress?: (bytes: number) => void;
+  timeoutMs?: number;
+}
+
+/** PUT (or `details.method`) a stream of exactly `contentLength` bytes with every extension header. */
+export type UploadToSignedUrl = (
+  details: SignedUrlDetails,
+  body: Readable,
+  contentLength: number,
+  opts?: SignedUploadOptions,
+) => Promise<void>;
+
+/**
+ * Stream `url` into `<dest>.part`, check the length against Content-Length (and `expectedBytes`),
+ * fsync, rename to `dest`. Returns the byte count. A 403/404/410 is an ApiError with that status.
+ */
+export type DownloadToFile = (
+  url: string,
+  dest: string,
+  opts?: { dispatcher?: Dispatcher; signal?: AbortSignal; expectedBytes?: number; timeoutMs?: number; onProgress?: (bytes: number) => void },
+) => Promise<number>;
