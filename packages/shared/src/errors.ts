@@ -116,6 +116,37 @@ export class ApiError extends RfbatchError {
   }
 }
 
+/**
+ * An operation that ran out of time: one request timed out, or a retry deadline passed. Retryable:
+ * later (a BullMQ retry, after the rate limit lifts) the same call may well succeed.
+ */
+export class TimeoutError extends RfbatchError {
+  /** How long the server last asked us to wait (`Retry-After`), when it did. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown; retryAfterMs?: number } = {}) {
+    super(ErrorCode.timeout, message, { ...options, retryable: true });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * A 2xx answer whose body is not what the API reference promises (a missing or mistyped field, or no
+ * JSON at all). Never retryable: the same call would get the same body.
+ */
+export class ResponseInvalidError extends ApiError {
+  readonly problems: FieldProblem[];
+  constructor(endpoint: string, status: number, problems: FieldProblem[], options: { cause?: unknown } = {}) {
+    const list = problems.map((p) => `${p.path ? `field "${p.path}"` : 'body'}: ${p.message}`).join('; ');
+    super(ErrorCode.apiResponseInvalid, endpoint, status, undefined, {
+      retryable: false,
+      hint: 'the API answered in a shape rfbatch does not know; check ROBOFLOW_API_URL points at the Roboflow API, and report it if it does',
+      cause: options.cause,
+    });
+    this.message = `${endpoint} answered ${status} with an unexpected body: ${list}`;
+    this.problems = problems;
+  }
+}
+
 /** True when a retry of the same operation may succeed. Unknown errors are assumed transient. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof RfbatchError ? error.retryable : true;

@@ -8,8 +8,9 @@ export const JOB_ID_RULE = /^[a-z0-9_-]{1,20}$/;
 /** Our rule for run ids: the batch alphabet, short enough to derive every other id from it. */
 export const RUN_ID_RULE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
+// A regex check (not a refine) so that the generated JSON Schema carries the rule as `pattern`.
 const rule = (re: RegExp, what: string, text: string) =>
-  z.string().refine((v) => re.test(v), {
+  z.string().regex(re, {
     error: (issue) => `${what} ${JSON.stringify(issue.input)} breaks the rule: ${text}`,
   });
 

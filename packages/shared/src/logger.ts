@@ -46,5 +46,12 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     },
     redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization'], censor: '<redacted>' },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  const logger = settings.destination ? pino(options, settings.destination) : pino(options);
+  // pino drops the bindings formatter for children, so child bindings are redacted here instead.
+  // Children inherit this `child` from the root (Object.create), so it applies at every depth.
+  const pinoChild = logger.child;
+  logger.child = function redactingChild(this: Logger, bindings, childOptions) {
+    return pinoChild.call(this, redactDeep(bindings), childOptions);
+  } as Logger['child'];
+  return logger;
 }

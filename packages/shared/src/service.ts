@@ -5,6 +5,7 @@ import type { Logger } from './logger.js';
 import type { Queues } from './bullmq.js';
 import type { RunStore } from './run-store.js';
 import type { RoboflowClient } from './roboflow/client.types.js';
+import type { Metrics } from './metrics.js';
 
 /** What every service gets from its main (or from `rfbatch workers` / the demo, all in one process). */
 export interface ServiceContext {
@@ -15,6 +16,8 @@ export interface ServiceContext {
   queues: Queues;
   store: RunStore;
   client: RoboflowClient;
+  /** Shared counters for the gateway's /metrics (optional: absent means nothing is recorded). */
+  metrics?: Metrics;
 }
 
 export interface ServiceOptions {

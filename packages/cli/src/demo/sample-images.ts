@@ -1,0 +1,129 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
+
+/** A small deterministic PRNG (mulberry32), so the sample set is the same on every machine. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** RGB pixels of a picture: a diagonal gradient with a few filled circles, so images differ and compress like photos a bit. */
+function paint(width: number, height: number, rand: () => number): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  const [r0, g0, b0] = [rand() * 255, rand() * 255, rand() * 255];
+  const circles = Array.from({ length: 2 + Math.floor(rand() * 4) }, () => ({
+    x: rand() * width,
+    y: rand() * height,
+    r2: ((0.1 + rand() * 0.3) * Math.min(width, height)) ** 2,
+    c: [rand() * 255, rand() * 255, rand() * 255] as const,
+  }));
+  let i = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i += 3) {
+      const g = (x / width + y / height) / 2;
+      let r = r0 * (1 - g) + 255 * g;
+      let gr = g0 * (1 - g) + 128 * g;
+      let b = b0 * (1 - g) + 64 * g;
+      for (const circle of circles) {
+        if ((x - circle.x) ** 2 + (y - circle.y) ** 2 < circle.r2) [r, gr, b] = circle.c;
+      }
+      rgb[i] = r;
+      rgb[i + 1] = gr;
+      rgb[i + 2] = b;
+    }
+  }
+  return rgb;
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body) >>> 0);
+  return Buffer.concat([length, body, crc]);
+}
+
+/** A valid 8-bit RGB PNG (filter 0 on every row, zlib-deflated). */
+export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // colour type: truecolour
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) Buffer.from(rgb.buffer, rgb.byteOffset + y * width * 3, width * 3).copy(raw, y * (width * 3 + 1) + 1);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quality: number): Buffer {
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    rgba[j] = rgb[i] ?? 0;
+    rgba[j + 1] = rgb[i + 1] ?? 0;
+    rgba[j + 2] = rgb[i + 2] ?? 0;
+    rgba[j + 3] = 255;
+  }
+  return jpeg.encode({ data: rgba, width, height }, quality).data;
+}
+
+/** Folders of the sample set: a few levels deep, and the same file names in several of them. */
+const FOLDERS = ['street', 'street/night', 'warehouse/aisle-1', 'warehouse/aisle-2', 'fields/2025/june', 'fields/2025/july', 'misc'];
+
+export interface SampleSet {
+  dir: string;
+  files: number;
+  bytes: number;
+  png: number;
+  jpeg: number;
+}
+
+/**
+ * Writes `count` real images (about 60% PNG, 40% JPEG) of varied sizes into nested folders of `dir`.
+ * Deterministic; a set already written with the same count is reused.
+ */
+export async function generateSampleImages(dir: string, count = 200, seed = 7): Promise<SampleSet> {
+  // Beside the folder, not in it: the marker is not an image and must not be part of the run.
+  const marker = join(dirname(dir), `${basename(dir)}.sample.json`);
+  try {
+    const previous = JSON.parse(await readFile(marker, 'utf8')) as SampleSet & { seed: number };
+    if (previous.files === count && previous.seed === seed) return { ...previous, dir };
+  } catch {
+    // No usable earlier set: write one.
+  }
+  const rand = prng(seed);
+  let bytes = 0;
+  let png = 0;
+  for (let i = 0; i < count; i++) {
+    const folder = FOLDERS[i % FOLDERS.length] ?? 'misc';
+    const isPng = rand() < 0.6;
+    // jpeg-js is slow (pure JS): JPEGs stay smaller so the set is written in a few seconds.
+    const scale = isPng ? 1 : 0.45;
+    const width = Math.round((40 + Math.floor(rand() * 600)) * scale);
+    const height = Math.round((32 + Math.floor(rand() * 450)) * scale);
+    const rgb = paint(width, height, rand);
+    // Names repeat across folders (img-0001 in several), as real data sets do.
+    const name = `img-${String(Math.floor(i / 3)).padStart(4, '0')}.${isPng ? 'png' : 'jpg'}`;
+    const data = isPng ? encodePng(width, height, rgb) : encodeJpeg(width, height, rgb, 60 + Math.floor(rand() * 35));
+    await mkdir(join(dir, folder), { recursive: true });
+    await writeFile(join(dir, folder, name), data);
+    bytes += data.length;
+    if (isPng) png++;
+  }
+  const set: SampleSet = { dir, files: count, bytes, png, jpeg: count - png };
+  await writeFile(marker, JSON.stringify({ ...set, seed }));
+  return set;
+}

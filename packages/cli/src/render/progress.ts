@@ -1,0 +1,156 @@
+import type { RunState, RunStatus } from '@rfbatch/shared';
+import { bar, formatBytes, formatCount, formatDuration } from './format.js';
+
+/** One stage of a run as the progress display shows it. */
+export interface StageLine {
+  label: string;
+  /** 0–1, or null when the total is not known yet. */
+  fraction: number | null;
+  detail: string;
+  state: 'waiting' | 'active' | 'done';
+}
+
+const ORDER: RunStatus[] = ['queued', 'planning', 'uploading', 'verifying', 'starting', 'processing', 'exporting', 'completed'];
+
+function ratio(done: number, total: number): number | null {
+  return total > 0 ? done / total : null;
+}
+
+/** The five stages of a run (plan, upload, index, job, download), read from its RunStore counters. */
+export function stageLines(run: RunState): StageLine[] {
+  const n = (key: keyof RunState['counters']) => run.counters[key] ?? 0;
+  // A failed/cancelled run keeps the stages it reached: judge from the counters, not the status.
+  const at = run.status === 'failed' || run.status === 'cancelled' ? -1 : ORDER.indexOf(run.status);
+  const state = (activeAt: RunStatus, reached: boolean): StageLine['state'] => {
+    const i = ORDER.indexOf(activeAt);
+    if (at === -1) return reached ? 'done' : 'waiting';
+    return at > i ? 'done' : at === i ? 'active' : 'waiting';
+  };
+  const byFiles = run.uploadMode === 'single' || run.uploadMode === 'videos';
+  const job = run.job;
+  return [
+    {
+      label: 'plan',
+      fraction: n('sourceFiles') > 0 ? (n('planned') + n('skipped')) / n('sourceFiles') : null,
+      detail: `${formatCount(n('planned'))} files planned${n('skipped') ? `, ${formatCount(n('skipped'))} skipped` : ''}`,
+      state: state('planning', n('planned') > 0),
+    },
+    {
+      label: 'upload',
+      fraction: ratio(n('bytesUploaded'), n('bytesTotal')) ?? ratio(n('filesUploaded'), n('planned')),
+      detail:
+        `${formatBytes(n('bytesUploaded'))} / ${formatBytes(n('bytesTotal'))}` +
+        (byFiles || n('shardsTotal') === 0
+          ? ` · ${formatCount(n('filesUploaded'))}/${formatCount(n('planned'))} files`
+          : ` · ${formatCount(n('shardsUploaded'))}/${formatCount(n('shardsTotal'))} shards`),
+      state: state('uploading', n('bytesUploaded') > 0 || n('filesUploaded') > 0),
+    },
+    {
+      label: 'index',
+      fraction: ratio(n('indexed'), n('expected')),
+      detail: `${formatCount(n('indexed'))}/${formatCount(n('expected'))} items indexed`,
+      state: state('verifying', n('indexed') > 0),
+    },
+    {
+      label: 'job',
+      fraction: job?.state === 'completed' ? 1 : (job?.progress ?? null),
+      detail: job
+        ? `${job.state}${job.stage ? ` · ${job.stage}` : ''}${job.progress !== null ? ` ${Math.round(job.progress * 100)}%` : ''}`
+        : run.status === 'starting'
+          ? 'starting'
+          : 'not started',
+      // Starting and processing are one line for the user.
+      state: run.status === 'starting' ? 'active' : state('processing', job !== undefined),
+    },
+    {
+      label: 'download',
+      fraction: ratio(n('downloadsDone'), n('downloadsTotal')),
+      detail: `${formatCount(n('downloadsDone'))}/${formatCount(n('downloadsTotal'))} files · ${formatBytes(n('bytesDownloaded'))}`,
+      state: state('exporting', n('downloadsDone') > 0),
+    },
+  ];
+}
+
+export interface Renderer {
+  update(run: RunState): void;
+  /** Draws the final state (once). */
+  finish(run: RunState): void;
+}
+
+export interface RendererOptions {
+  write: (text: string) => void;
+  tty: boolean;
+  columns?: number;
+  now?: () => number;
+}
+
+const MARK = { waiting: ' ', active: '›', done: '✓' } as const;
+
+/**
+ * Live progress: on a terminal, a block of bars redrawn in place; otherwise plain lines (a line per
+ * status change, and the active stage at most every 5 s), so logs and CI output stay readable.
+ */
+export function createRenderer(options: RendererOptions): Renderer {
+  const now = options.now ?? Date.now;
+  const started = now();
+  let drawn = 0;
+  let lastStatus: RunStatus | undefined;
+  let lastPlainAt = 0;
+  let lastPlainDetail = '';
+  let warningsSeen = 0;
+
+  const elapsed = () => formatDuration(now() - started);
+  const warnings = (run: RunState) => {
+    const fresh = run.warnings.slice(warningsSeen);
+    warningsSeen = run.warnings.length;
+    return fresh;
+  };
+
+  const drawTty = (run: RunState) => {
+    const width = Math.max(10, Math.min(30, (options.columns ?? 80) - 60));
+    const lines = [
+      `run ${run.runId}  ${run.status}  ${elapsed()}${run.attempt > 0 ? `  (attempt ${run.attempt + 1})` : ''}`,
+      ...stageLines(run).map((s) => {
+        const pct = s.fraction === null ? '   ' : `${String(Math.round(Math.min(1, s.fraction) * 100)).padStart(3)}%`;
+        return ` ${MARK[s.state]} ${s.label.padEnd(8)} ${bar(s.state === 'done' ? 1 : s.fraction, width)} ${pct}  ${s.detail}`;
+      }),
+    ];
+    let out = drawn > 0 ? `\x1b[${drawn}A` : '';
+    for (const w of warnings(run)) out += `\r\x1b[2Kwarning: ${w}\n`;
+    for (const line of lines) out += `\r\x1b[2K${line.slice(0, (options.columns ?? 200) - 1)}\n`;
+    drawn = lines.length;
+    options.write(out);
+  };
+
+  const drawPlain = (run: RunState, force: boolean) => {
+    for (const w of warnings(run)) options.write(`warning: ${w}\n`);
+    if (run.status !== lastStatus) {
+      options.write(`${elapsed().padStart(6)}  ${run.status}\n`);
+      lastStatus = run.status;
+    }
+    const active = stageLines(run).find((s) => s.state === 'active');
+    if (!active) return;
+    const detail = `${active.label}: ${active.detail}`;
+    if (detail !== lastPlainDetail && (force || now() - lastPlainAt >= 5_000)) {
+      options.write(`${elapsed().padStart(6)}  ${detail}\n`);
+      lastPlainDetail = detail;
+      lastPlainAt = now();
+    }
+  };
+
+  let finished = false;
+  return {
+    update(run) {
+      if (options.tty) drawTty(run);
+      else drawPlain(run, false);
+    },
+    finish(run) {
+      if (finished) return;
+      finished = true;
+      if (options.tty) drawTty(run);
+      else {
+        drawPlain(run, true);
+      }
+    },
+  };
+}

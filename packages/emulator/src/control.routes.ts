@@ -1,0 +1,87 @@
+/** `/__emulator/*`: faults (read/set/reset), a state summary and a health check. Never faulted, no auth. */
+import type { Deps } from './context.js';
+import { FaultsPatch } from './faults.js';
+import { httpError, readJson, sendJson } from './http.js';
+import type { Router } from './router.js';
+import { countItems, shardVisible } from './staging/batches.js';
+import { jobProgress, jobStatus } from './jobs/view.js';
+
+export interface StateSummary {
+  workspace: string;
+  batches: {
+    batchId: string;
+    displayName: string;
+    batchType: string;
+    contentType: string;
+    count: number;
+    shards: { total: number; indexed: number; errors: number };
+    parts: string[];
+  }[];
+  jobs: {
+    jobId: string;
+    name: string;
+    status: string;
+    phase: string;
+    currentStage: string | null;
+    progress: number;
+    isTerminal: boolean;
+    error: boolean;
+    outputBatches: string[];
+  }[];
+  webhooks: { delivered: number; failedAttempts: number; givenUp: number; dropped: number; pending: number };
+}
+
+export function stateSummary(deps: Deps): StateSummary {
+  const { state } = deps.store;
+  const now = Date.now();
+  return {
+    workspace: deps.options.workspace,
+    batches: Object.values(state.batches).map((b) => {
+      const shards = b.shardIds.map((id) => state.shards[id]).filter((s) => s !== undefined);
+      return {
+        batchId: b.batchId,
+        displayName: b.displayName,
+        batchType: b.batchType,
+        contentType: b.contentType,
+        count: countItems(deps, b, null),
+        shards: {
+          total: shards.length,
+          indexed: shards.filter((s) => shardVisible(s, now)).length,
+          errors: shards.filter((s) => s.error !== null).length,
+        },
+        parts: b.parts.map((p) => p.partName),
+      };
+    }),
+    jobs: Object.values(state.jobs).map((j) => ({
+      jobId: j.jobId,
+      name: j.name,
+      status: jobStatus(j),
+      phase: j.phase,
+      currentStage: j.currentStage,
+      progress: jobProgress(j),
+      isTerminal: j.isTerminal,
+      error: j.error,
+      outputBatches: j.stages.flatMap((s) => s.outputBatches),
+    })),
+    webhooks: { ...deps.webhooks.stats },
+  };
+}
+
+export function registerControlRoutes(router: Router, deps: Deps): void {
+  router.add('GET', '/__emulator/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
+  router.add('GET', '/__emulator/state', (ctx) => sendJson(ctx.res, 200, stateSummary(deps)));
+  router.add('GET', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.get()));
+  router.add('DELETE', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.reset()));
+  router.add('POST', '/__emulator/faults', async (ctx) => {
+    const raw = (await readJson(ctx.req)) ?? {};
+    const parsed = FaultsPatch.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw httpError(400, `invalid faults: ${issue?.path.map(String).join('.') || '(body)'}: ${issue?.message ?? 'bad value'}`);
+    }
+    // Only the keys sent are changed (the parsed value carries every default).
+    const patch = raw as FaultsPatch;
+    if (ctx.query.get('reset')) deps.faults.reset();
+    sendJson(ctx.res, 200, deps.faults.set(patch));
+  });
+}

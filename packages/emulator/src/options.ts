@@ -1,0 +1,70 @@
+/** Options of `startEmulator` and their defaults. */
+import type { Logger } from 'pino';
+import type { Faults } from './faults.js';
+
+export interface EmulatorOptions {
+  /** Interface to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** State and staged files; a fresh temp dir when absent (removed on close). */
+  dataDir?: string;
+  /** API keys accepted; with none, any non-empty key is accepted. */
+  apiKeys?: string[];
+  /** The workspace slug served by `GET /?api_key=`. @defaultValue 'local' */
+  workspace?: string;
+  /** Time between a shard's upload and its items showing in count/shards. @defaultValue 1000 */
+  indexingDelayMs?: number;
+  /** Simulated processing time per image (or per video frame batch). @defaultValue 5 */
+  processingMsPerItem?: number;
+  /** Page size when a list request has none. @defaultValue 100 */
+  pageSize?: number;
+  /** Largest page a client may ask for. @defaultValue 10_000 */
+  maxPageSize?: number;
+  /** Lifetime of signed upload/download URLs. @defaultValue 3600 */
+  signedUrlTtlS?: number;
+  /** Deliver webhooks at all. @defaultValue true */
+  webhooks?: boolean;
+  /** First delay between webhook redeliveries (doubles per attempt). @defaultValue 200 */
+  webhookRetryBaseMs?: number;
+  /** Webhook delivery attempts in all. @defaultValue 5 */
+  webhookMaxAttempts?: number;
+  /** Time a new job stays pending before its processing stage starts. @defaultValue 200 */
+  jobStartDelayMs?: number;
+  /** Faults active from the start (see faults.ts). */
+  faults?: Partial<Faults>;
+  /** Per-connection bandwidth cap on signed-URL PUT/GET, in bytes per second (none when absent). */
+  throttleBytesPerSecond?: number;
+  /** Fetch references from any host, not only loopback ones. @defaultValue false */
+  allowRemoteReferences?: boolean;
+  /** Items per shard for references ingests. @defaultValue 500 */
+  referencesPerShard?: number;
+  logger?: Logger;
+}
+
+export type ResolvedOptions = Required<Omit<EmulatorOptions, 'dataDir' | 'faults' | 'throttleBytesPerSecond' | 'logger'>> & {
+  dataDir: string;
+  throttleBytesPerSecond: number | undefined;
+};
+
+export function resolveOptions(options: EmulatorOptions, dataDir: string): ResolvedOptions {
+  return {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    dataDir,
+    apiKeys: options.apiKeys ?? [],
+    workspace: options.workspace ?? 'local',
+    indexingDelayMs: options.indexingDelayMs ?? 1000,
+    processingMsPerItem: options.processingMsPerItem ?? 5,
+    pageSize: options.pageSize ?? 100,
+    maxPageSize: options.maxPageSize ?? 10_000,
+    signedUrlTtlS: options.signedUrlTtlS ?? 3600,
+    webhooks: options.webhooks ?? true,
+    webhookRetryBaseMs: options.webhookRetryBaseMs ?? 200,
+    webhookMaxAttempts: options.webhookMaxAttempts ?? 5,
+    jobStartDelayMs: options.jobStartDelayMs ?? 200,
+    throttleBytesPerSecond: options.throttleBytesPerSecond,
+    allowRemoteReferences: options.allowRemoteReferences ?? false,
+    referencesPerShard: options.referencesPerShard ?? 500,
+  };
+}

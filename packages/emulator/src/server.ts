@@ -1,0 +1,167 @@
+/** `startEmulator`: builds the dependencies, the routes and the node:http server. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, redactUrl } from '@rfbatch/shared';
+import type { Logger } from 'pino';
+import type { Deps } from './context.js';
+import { registerControlRoutes, stateSummary, type StateSummary } from './control.routes.js';
+import { FaultController, type Faults, type FaultsPatch } from './faults.js';
+import { HttpError, sendJson } from './http.js';
+import { JobEngine } from './jobs/engine.js';
+import { registerJobRoutes } from './jobs/routes.js';
+import { resolveOptions, type EmulatorOptions } from './options.js';
+import { Router, type RequestContext } from './router.js';
+import { UrlSigner } from './signing.js';
+import { Indexer } from './staging/indexer.js';
+import { registerReadRoutes } from './staging/read.routes.js';
+import { ReferencesIngester } from './staging/references.js';
+import { registerStorageRoutes } from './staging/storage.routes.js';
+import { registerUploadRoutes } from './staging/upload.routes.js';
+import { authenticate } from './auth.js';
+import { Store } from './store.js';
+import { WebhookSender } from './webhooks.js';
+
+export interface Emulator {
+  /** `http://host:port`, the API base URL to give a client. */
+  url: string;
+  workspace: string;
+  dataDir: string;
+  close(): Promise<void>;
+  /** Merges a partial fault set; returns the faults now in force. */
+  setFaults(patch: FaultsPatch): Faults;
+  faults(): Faults;
+  /** Batches and jobs summary (the same as `GET /__emulator/state`). */
+  state(): StateSummary;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const ownsDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'rfbatch-emulator-')));
+  const resolved = resolveOptions(options, dataDir);
+  const logger: Logger = options.logger ?? createLogger({ level: 'silent', name: 'emulator' });
+  const store = await Store.open(dataDir, logger);
+  const faults = new FaultController(options.faults);
+  const webhooks = new WebhookSender(
+    { enabled: resolved.webhooks, workspace: resolved.workspace, retryBaseMs: resolved.webhookRetryBaseMs, maxAttempts: resolved.webhookMaxAttempts },
+    faults,
+    logger,
+  );
+
+  const router = new Router();
+  const sockets = new Set<Socket>();
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => void handle(req, res));
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // A malformed request (e.g. bytes past a Content-Length) is refused like a cloud store would.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(resolved.port, resolved.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = `http://${host}:${address.port}`;
+
+  const deps = { options: resolved, store, signer: new UrlSigner(store.state.signingSecret, baseUrl), faults, webhooks, logger, baseUrl } as Deps;
+  deps.indexer = new Indexer(deps);
+  deps.jobs = new JobEngine(deps);
+  deps.references = new ReferencesIngester(deps);
+
+  router.add('GET', '/', (ctx) => {
+    authenticate(ctx, resolved);
+    sendJson(ctx.res, 200, { workspace: resolved.workspace });
+  });
+  registerUploadRoutes(router, deps);
+  deps.references.register(router);
+  registerReadRoutes(router, deps);
+  registerStorageRoutes(router, deps);
+  registerJobRoutes(router, deps);
+  registerControlRoutes(router, deps);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', baseUrl);
+    } catch {
+      return sendJson(res, 400, { error: 'malformed request URL' });
+    }
+    const ctx: RequestContext = { req, res, url, params: {}, query: url.searchParams, resetMidResponse: false };
+    try {
+      if (!url.pathname.startsWith('/__emulator/')) {
+        const verdict = await faults.forRequest(req, url.pathname);
+        if (verdict.kind === 'reset') return resetConnection(req);
+        if (verdict.kind === 'status') {
+          const message = verdict.status === 429 ? 'rate limit exceeded (injected fault)' : 'server error (injected fault)';
+          return sendJson(res, verdict.status, { error: message }, verdict.headers);
+        }
+        ctx.resetMidResponse = verdict.kind === 'reset-mid-response';
+      }
+      const match = router.match(req.method ?? 'GET', url.pathname);
+      if (!match) return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
+      if ('allowed' in match) return sendJson(res, 405, { error: `method ${req.method} not allowed here` }, { allow: match.allowed.join(', ') });
+      ctx.params = match.params;
+      await match.handler(ctx);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (err instanceof HttpError) {
+        sendJson(res, err.status, err.body, err.headers);
+      } else {
+        logger.error({ err, path: url.pathname }, 'request failed');
+        sendJson(res, 500, { error: `internal emulator error: ${(err as Error).message}` });
+      }
+    } finally {
+      logger.debug({ method: req.method, url: redactUrl(url), status: res.statusCode, durationMs: Date.now() - started }, 'request');
+    }
+  }
+
+  deps.indexer.resumeAll();
+  deps.references.resumeAll();
+  deps.jobs.resumeAll();
+  logger.info({ url: baseUrl, dataDir, workspace: resolved.workspace }, 'emulator listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      deps.indexer.close();
+      await deps.references.close();
+      await deps.jobs.close();
+      await webhooks.close();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      await store.flush();
+      if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    })());
+
+  return {
+    url: baseUrl,
+    workspace: resolved.workspace,
+    dataDir,
+    close,
+    setFaults: (patch) => faults.set(patch),
+    faults: () => faults.get(),
+    state: () => stateSummary(deps),
+  };
+}
+
+/** A connection reset: uploads lose their connection after their first bytes, others at once. */
+function resetConnection(req: IncomingMessage): void {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody) {
+    req.socket.resetAndDestroy();
+    return;
+  }
+  req.once('data', () => req.socket.resetAndDestroy());
+  req.once('end', () => req.socket.resetAndDestroy());
+}

@@ -1,0 +1,180 @@
+/**
+ * Transfers to and from signed cloud-storage URLs (roboflow-api.md §5.1, §2.11). A signed URL is a
+ * credential: only its origin and path ever reach an error or a log, never its query string.
+ */
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
+import { getGlobalDispatcher, request } from 'undici';
+import { ApiError, ErrorCode, RfbatchError } from '../errors.js';
+import { networkError, summariseBody } from './http.js';
+import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
+
+/** Signed transfers may be large: a long default, per byte of silence rather than for the whole body. */
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 120_000;
+
+/** `https://host/path?<redacted>`: a signed URL as it may be shown. */
+export function describeSignedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}${u.search ? '?<redacted>' : ''}`;
+  } catch {
+    return '<an unreadable URL>';
+  }
+}
+
+/** What a storage service said in its (usually XML) error body: `<Code>` and `<Message>` when present. */
+function storeSaid(text: string, contentType: string): string | undefined {
+  const code = /<Code>([^<]{1,100})<\/Code>/i.exec(text)?.[1];
+  const message = /<Message>([^<]{1,300})<\/Message>/i.exec(text)?.[1];
+  if (code || message) return summariseBody([code, message].filter(Boolean).join(': '), 'text/plain');
+  return summariseBody(text, contentType);
+}
+
+function transferError(code: ErrorCode, what: string, status: number, said: string | undefined, action: string): ApiError {
+  const retryable = status === 408 || status === 429 || status >= 500;
+  const gone = status === 403 || status === 404 || status === 410;
+  return new ApiError(code, what, status, said, {
+    retryable,
+    hint: gone
+      ? `the signed URL expired or was revoked: ${action} with a fresh URL`
+      : retryable
+        ? 'the storage service is busy; it is safe to retry'
+        : `the storage service refused the ${code === ErrorCode.upload ? 'upload' : 'download'}`,
+  });
+}
+
+function counter(onProgress: ((bytes: number) => void) | undefined, count: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      count(chunk.length);
+      onProgress?.(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/**
+ * PUTs (or `details.method`) exactly `contentLength` bytes of `body` with every extension header.
+ * Not retried here (the official client does not either): a retry needs a fresh body, and often a
+ * fresh URL, which only the caller can make.
+ */
+export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, contentLength, opts = {}) => {
+  const method = (details.method ?? 'PUT').toUpperCase();
+  const what = `${method} ${describeSignedUrl(details.uploadURL)}`;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  const headers: Record<string, string> = { ...details.extensionHeaders, 'content-length': String(contentLength) };
+  let sent = 0;
+  const counted = body.pipe(counter(opts.onProgress, (n) => (sent += n)));
+  body.once('error', (error) => counted.destroy(error));
+  let status: number;
+  let text: string;
+  let contentType: string;
+  try {
+    const res = await request(details.uploadURL, {
+      dispatcher: opts.dispatcher ?? getGlobalDispatcher(),
+      method: method as 'PUT',
+      headers,
+      body: counted,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    status = res.statusCode;
+    contentType = String(res.headers['content-type'] ?? '');
+    text = await res.body.text();
+  } catch (error) {
+    body.destroy();
+    const code = (error as { code?: unknown }).code;
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+      throw new RfbatchError(ErrorCode.upload, `${what}: the body had ${sent} bytes, not the ${contentLength} announced`, {
+        retryable: false,
+        cause: error,
+        hint: 'a source file changed while it was being uploaded; leave the source unchanged and retry',
+      });
+    }
+    const net = networkError(error, what, timeoutMs);
+    // Keep the transport's classification, but under the upload code.
+    throw net instanceof ApiError || net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout
+      ? net
+      : new RfbatchError(ErrorCode.upload, net.message, { retryable: net.retryable, cause: error, hint: net.hint });
+  }
+  if (status < 200 || status >= 300) {
+    throw transferError(ErrorCode.upload, what, status, storeSaid(text, contentType), 'request a new upload URL and upload again');
+  }
+};
+
+/**
+ * Streams `url` to `<dest>.part`, checks the byte count against Content-Length and `expectedBytes`,
+ * fsyncs and renames to `dest`. A 403/404/410 is an ApiError with that status and retryable=false, so
+ * the caller lists the batch again for a fresh URL.
+ */
+export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
+  const what = `GET ${describeSignedUrl(url)}`;
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  const part = `${dest}.part`;
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(url, {
+      dispatcher: opts.dispatcher ?? getGlobalDispatcher(),
+      method: 'GET',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (error) {
+    throw asDownloadError(networkError(error, what, timeoutMs), error);
+  }
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    const text = await res.body.text().catch(() => '');
+    throw transferError(
+      ErrorCode.download,
+      what,
+      res.statusCode,
+      storeSaid(text, String(res.headers['content-type'] ?? '')),
+      'list the batch again',
+    );
+  }
+  const announced = Number(res.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(announced) && opts.expectedBytes !== undefined && announced !== opts.expectedBytes) {
+    await res.body.dump();
+    throw new RfbatchError(ErrorCode.download, `${what} announces ${announced} bytes, but ${opts.expectedBytes} were expected`, {
+      retryable: true,
+      hint: 'the file changed on the server; list the batch again',
+    });
+  }
+
+  await mkdir(dirname(dest), { recursive: true });
+  const handle = await open(part, 'w');
+  let received = 0;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      // A write may take less than the whole chunk; loop until it is all on disk.
+      for (let offset = 0; offset < chunk.length; ) {
+        offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+      }
+      received += chunk.length;
+      opts.onProgress?.(chunk.length);
+    }
+    const expected = Number.isFinite(announced) ? announced : opts.expectedBytes;
+    if (expected !== undefined && received !== expected) {
+      throw new RfbatchError(ErrorCode.download, `${what} ended after ${received} of ${expected} bytes`, {
+        retryable: true,
+        hint: 'the connection broke mid-file; it is downloaded again',
+      });
+    }
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(part, { force: true });
+    throw error instanceof RfbatchError ? error : asDownloadError(networkError(error, what, timeoutMs), error);
+  }
+  await handle.close();
+  await rename(part, dest);
+  return received;
+};
+
+function asDownloadError(net: RfbatchError, cause: unknown): RfbatchError {
+  if (net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout) return net;
+  return new RfbatchError(ErrorCode.download, net.message, { retryable: net.retryable, cause, hint: net.hint });
+}

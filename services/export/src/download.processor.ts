@@ -1,0 +1,117 @@
+import { access, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job } from 'bullmq';
+import {
+  ApiError,
+  downloadToFile as defaultDownloadToFile,
+  isRetryable,
+  MetricName,
+  readJsonLines,
+  type ServiceContext,
+} from '@rfbatch/shared';
+import { runStageJob } from '@rfbatch/jobs';
+import { DownloadEntry, downloadDoneKey, exportPaths, type ExportPaths } from './downloads.js';
+import type { Listings } from './listings.js';
+import type { ResolvedExportOptions } from './options.js';
+import { forEachLimited } from './pool.js';
+import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
+
+/** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
+const REFUSED_URL = new Set([400, 401, 403, 404, 410]);
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+interface FileContext {
+  ctx: ServiceContext;
+  opts: ResolvedExportOptions;
+  listings: Listings;
+  paths: ExportPaths;
+  runId: string;
+}
+
+/**
+ * Downloads one file to its place (temp name, length check, rename: done by downloadToFile). A
+ * refused URL (expired) gets a fresh one from a new listing; a transient failure (reset, 5xx, short
+ * body) is tried again after a pause. Returns the bytes written.
+ */
+async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Promise<number> {
+  const download = f.opts.downloadToFile ?? defaultDownloadToFile;
+  let relists = 0;
+  let tries = 0;
+  let fresh = false;
+  for (;;) {
+    const url = await f.listings.urlFor(entry, fresh);
+    fresh = false;
+    try {
+      return await download(url, dest, { timeoutMs: f.opts.transferTimeoutMs });
+    } catch (error) {
+      if (error instanceof ApiError && error.status !== undefined && REFUSED_URL.has(error.status) && relists < f.opts.relistAttempts) {
+        relists++;
+        fresh = true;
+        continue;
+      }
+      if (isRetryable(error) && ++tries < f.opts.fileAttempts) {
+        await sleep(f.opts.retryDelayMs * 2 ** (tries - 1));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/** One file, end to end: skipped when already complete, else downloaded, extracted and checkpointed. */
+async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void> {
+  const { ctx, runId, paths } = f;
+  const doneKey = downloadDoneKey(entry);
+  const content = paths.contentPath(entry);
+  const countDone = async (bytes: number) => {
+    // SADD answers 1 only the first time, so a repeated job never counts a file twice.
+    const added = await ctx.store.redis.sadd(ctx.store.key(runId, 'done'), doneKey);
+    if (added === 1) {
+      await ctx.store.incr(runId, 'downloadsDone');
+      if (bytes > 0) await ctx.store.incr(runId, 'bytesDownloaded', bytes);
+    }
+  };
+  if ((await ctx.store.isDone(runId, doneKey)) && (await exists(content))) return countDone(0);
+  if (await ctx.store.isTerminal(runId)) return;
+
+  const dest = paths.downloadPath(entry);
+  const bytes = await fetchFile(f, entry, dest);
+  ctx.metrics?.inc(MetricName.bytesDownloaded, {}, bytes);
+  if (entry.archive) {
+    try {
+      await safeExtract(dest, content, { label: entry.local, limits: f.opts.extractLimits });
+    } catch (error) {
+      // A damaged archive is fetched again by the retry; a refused one stays for inspection.
+      if (!(error instanceof UnsafeArchiveError)) await rm(dest, { force: true });
+      throw error;
+    }
+    // The packed copy in the work dir is no longer needed once its content is in place.
+    if (dest !== paths.contentPath(entry) && entry.archive && dest.startsWith(paths.raw)) await rm(dest, { force: true });
+  }
+  await countDone(bytes);
+}
+
+/**
+ * download: fetches lines [range) of the run's downloads file, a few files at once. Files already
+ * complete are skipped; archives are extracted safely (a refused archive fails the run, naming the
+ * entry). Local names come from the listing's `fileName`, never from a URL.
+ */
+export async function downloadProcessor(ctx: ServiceContext, opts: ResolvedExportOptions, listings: Listings, job: Job): Promise<unknown> {
+  return runStageJob(ctx, job, 'export', 'download', 'download', async ({ data, spec, log }) => {
+    const { runId } = data;
+    await ctx.store.stageStarted(runId, 'download');
+    const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
+    const entries: DownloadEntry[] = [];
+    for await (const entry of readJsonLines(paths.downloads, DownloadEntry, data.range)) entries.push(entry);
+    const f: FileContext = { ctx, opts, listings, paths, runId };
+    await forEachLimited(entries, opts.downloadConcurrency, (entry) => completeFile(f, entry));
+    log.debug({ group: data.group, files: entries.length }, 'download group done');
+    return { files: entries.length };
+  });
+}

@@ -1,0 +1,219 @@
+import { access, mkdir, rename, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Job } from 'bullmq';
+import {
+  MetricName,
+  ManifestEntry,
+  readJsonLines,
+  SkippedEntry,
+  type ResolvedRunSpec,
+  type RunState,
+  type ServiceContext,
+} from '@rfbatch/shared';
+import { runStageJob } from '@rfbatch/jobs';
+import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
+import { postSummary } from './notify.js';
+import type { ResolvedExportOptions } from './options.js';
+import { joinEntry, readRecords, recordFiles, recordName, skippedLine, type ResultRecord, type ResultStatus } from './results-join.js';
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** What finalize learnt while joining, for the summary. */
+export interface JoinCounts {
+  sourceFiles: number;
+  skipped: number;
+  results: number;
+  missing: number;
+  byStatus: Record<ResultStatus, number>;
+  /** Records that name no file of the manifest (reported as a warning). */
+  unmatchedRecords: number;
+  unmatchedExample?: string;
+  /** JSONL lines that were not objects. */
+  badLines: number;
+}
+
+/** Reads every result record of the run's downloaded outputs, grouped by the file they name. */
+async function loadRecords(paths: ExportPaths): Promise<{ byName: Map<string, ResultRecord[]>; unnamed: number; badLines: number }> {
+  const byName = new Map<string, ResultRecord[]>();
+  let unnamed = 0;
+  let badLines = 0;
+  if (!(await exists(paths.downloads))) return { byName, unnamed, badLines };
+  const seen = new Set<string>();
+  for await (const entry of readJsonLines(paths.downloads, DownloadEntry)) {
+    const content = paths.contentPath(entry);
+    if (seen.has(content)) continue;
+    seen.add(content);
+    for (const file of await recordFiles(content)) {
+      const read = await readRecords(file);
+      badLines += read.badLines;
+      for (const record of read.records) {
+        const name = recordName(record);
+        if (name === undefined) {
+          unnamed++;
+          continue;
+        }
+        const list = byName.get(name);
+        if (list) list.push(record);
+        else byName.set(name, [record]);
+      }
+    }
+  }
+  return { byName, unnamed, badLines };
+}
+
+/**
+ * Writes `results.jsonl`: one line per source file, in manifest order, then the skipped files. The
+ * bytes depend only on the manifest, the skipped list and the downloaded outputs, so writing it twice
+ * gives the same file. Written to a temp name and renamed, so a reader never sees half of it.
+ */
+export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
+  const { byName, unnamed, badLines } = await loadRecords(paths);
+  const counts: JoinCounts = {
+    sourceFiles: 0,
+    skipped: 0,
+    results: 0,
+    missing: 0,
+    byStatus: { ok: 0, failed: 0, 'not-processed': 0, skipped: 0 },
+    unmatchedRecords: unnamed,
+    badLines,
+  };
+  await mkdir(paths.out, { recursive: true });
+  const tmp = `${paths.results}.tmp`;
+  const out = createWriteStream(tmp);
+  const write = async (line: object) => {
+    if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
+  };
+  const matched = new Set<string>();
+  try {
+    if (await exists(paths.manifest)) {
+      for await (const entry of readJsonLines(paths.manifest, ManifestEntry)) {
+        const records = byName.get(entry.name);
+        if (records) matched.add(entry.name);
+        const line = joinEntry(entry, records);
+        counts.sourceFiles++;
+        counts.byStatus[line.status]++;
+        if (line.status === 'not-processed') counts.missing++;
+        else counts.results++;
+        await write(line);
+      }
+    }
+    if (await exists(paths.skipped)) {
+      for await (const entry of readJsonLines(paths.skipped, SkippedEntry)) {
+        counts.sourceFiles++;
+        counts.skipped++;
+        counts.byStatus.skipped++;
+        await write(skippedLine(entry));
+      }
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (error) {
+    out.destroy();
+    throw error;
+  }
+  await rename(tmp, paths.results);
+  for (const name of byName.keys()) {
+    if (matched.has(name)) continue;
+    counts.unmatchedRecords++;
+    counts.unmatchedExample ??= name;
+  }
+  return counts;
+}
+
+const STAGE_ORDER = ['plan', 'upload', 'verify', 'start', 'await', 'collect', 'download', 'finalize'] as const;
+
+/** summary.json: what the run did, built only from stored state, so a re-run writes the same bytes. */
+export function buildSummary(spec: ResolvedRunSpec, state: RunState, counts: JoinCounts, finishedAt: string) {
+  const timings: Record<string, { startedAt: string; endedAt?: string; durationMs?: number }> = {};
+  for (const stage of STAGE_ORDER) {
+    const t = state.timings[stage];
+    if (!t) continue;
+    const durationMs = t.endedAt ? Date.parse(t.endedAt) - Date.parse(t.startedAt) : undefined;
+    timings[stage] = { ...t, ...(durationMs !== undefined ? { durationMs } : {}) };
+  }
+  return {
+    runId: spec.runId,
+    state: 'completed' as const,
+    attempt: state.attempt,
+    batchId: spec.batchId,
+    jobId: spec.jobId,
+    workflowId: spec.workflow.workflowId,
+    uploadMode: state.uploadMode ?? null,
+    counts: {
+      sourceFiles: counts.sourceFiles,
+      skipped: counts.skipped,
+      uploaded: state.counters.expected || state.counters.filesUploaded || 0,
+      indexed: state.counters.indexed ?? 0,
+      results: counts.results,
+      missing: counts.missing,
+    },
+    statusCounts: counts.byStatus,
+    downloads: { files: state.counters.downloadsTotal ?? 0, bytes: state.counters.bytesDownloaded ?? 0 },
+    timings,
+    warnings: state.warnings,
+    expiry: { batchExpiresAt: state.batchExpiresAt ?? null, outputExpiresAt: state.outputExpiresAt ?? null },
+    createdAt: state.createdAt,
+    finishedAt,
+    files: { results: 'results.jsonl', outputs: 'outputs/' },
+  };
+}
+export type RunSummary = ReturnType<typeof buildSummary>;
+
+/** Adds a warning unless the run already has it (a re-run of finalize must not repeat warnings). */
+async function warnOnce(ctx: ServiceContext, runId: string, state: RunState, message: string): Promise<void> {
+  if (!state.warnings.includes(message)) await ctx.store.warn(runId, message);
+}
+
+/**
+ * finalize: joins the result records to the source files (results.jsonl), writes summary.json, marks
+ * the run completed — which appends the `completed` event to the run-store events stream, the
+ * completion event other systems consume — and POSTs the summary to the run's `notify` URL. Safe to
+ * run twice: the files come out the same, and a completed run is left alone.
+ */
+export async function finalizeProcessor(ctx: ServiceContext, opts: ResolvedExportOptions, job: Job): Promise<unknown> {
+  return runStageJob(ctx, job, 'export', 'finalize', 'finalize', async ({ data, spec, log }) => {
+    const { runId } = data;
+    await ctx.store.stageStarted(runId, 'finalize');
+    const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
+    const counts = await writeResults(paths);
+    await ctx.store.setCounters(runId, { results: counts.results, missing: counts.missing });
+    let state = await ctx.store.require(runId);
+    if (counts.missing > 0) {
+      await warnOnce(ctx, runId, state, `${counts.missing} of ${counts.sourceFiles - counts.skipped} uploaded files have no result in the job outputs (status "not-processed" in results.jsonl)`);
+    }
+    if (counts.unmatchedRecords > 0) {
+      await warnOnce(ctx, runId, state, `${counts.unmatchedRecords} result records name no file of this run (e.g. "${counts.unmatchedExample ?? '(no name)'}"); they are not in results.jsonl`);
+    }
+    if (counts.badLines > 0) await warnOnce(ctx, runId, state, `${counts.badLines} lines of the job's JSONL outputs were not JSON objects and were left out`);
+    // The end time is fixed the first time, so a repeated finalize writes the same summary.
+    if (!state.timings.finalize?.endedAt) await ctx.store.stageEnded(runId, 'finalize');
+    state = await ctx.store.require(runId);
+    const finishedAt = state.timings.finalize?.endedAt ?? new Date().toISOString();
+    const summary = buildSummary(spec, state, counts, finishedAt);
+    const tmp = `${paths.summary}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(summary, null, 2)}\n`);
+    await rename(tmp, paths.summary);
+
+    const completed = await ctx.store.setStatus(runId, 'completed');
+    if (completed) {
+      ctx.metrics?.inc(MetricName.runs, { outcome: 'completed' });
+      for (const [stage, t] of Object.entries(summary.timings)) {
+        if (t.durationMs !== undefined) ctx.metrics?.observe(MetricName.stageDuration, { stage }, t.durationMs / 1000);
+      }
+    }
+    log.info({ ...summary.counts, statusCounts: summary.statusCounts }, 'run completed');
+
+    if (spec.notify && completed) {
+      const outcome = await postSummary(spec.notify, summary, { attempts: opts.notifyAttempts, timeoutMs: opts.notifyTimeoutMs });
+      if (!outcome.ok) await ctx.store.warn(runId, `the run summary could not be posted to the notify URL: ${outcome.reason}`);
+      else log.info({ attempts: outcome.attempts }, 'summary posted to the notify URL');
+    }
+    return summary.counts;
+  });
+}

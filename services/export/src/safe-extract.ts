@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract } from 'tar-stream';
+import { ErrorCode, RfbatchError } from '@rfbatch/shared';
+
+/** Limits that keep a hostile or broken archive from filling the disk. */
+export interface ExtractLimits {
+  /** Most bytes one archive may expand to. @defaultValue 20 GiB */
+  maxTotalBytes: number;
+  /** Most bytes per byte of archive (a decompression bomb expands far more). @defaultValue 200 */
+  maxRatio: number;
+  /** Below this many extracted bytes the ratio is not checked (tiny text compresses very well). @defaultValue 64 MiB */
+  ratioFloorBytes: number;
+  /** Most entries in one archive. @defaultValue 1_000_000 */
+  maxEntries: number;
+}
+
+export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = {
+  maxTotalBytes: 20 * 1024 ** 3,
+  maxRatio: 200,
+  ratioFloorBytes: 64 * 1024 ** 2,
+  maxEntries: 1_000_000,
+};
+
+/** An archive that was refused; nothing of it is left on disk. */
+export class UnsafeArchiveError extends RfbatchError {
+  readonly entry: string | undefined;
+  constructor(archive: string, entry: string | undefined, why: string) {
+    const what = entry === undefined ? '' : ` at entry "${entry.slice(0, 200)}"`;
+    super(ErrorCode.unsafeArchive, `export archive "${archive}" was refused${what}: ${why}`, {
+      hint: 'nothing of it was extracted; the archive comes from the job output, so report it, or run with output.extract=false to keep archives unextracted',
+    });
+    this.entry = entry;
+  }
+}
+
+/**
+ * The path of an entry relative to the destination, or an error message when it could reach outside:
+ * absolute paths, drive letters, backslash roots, `..` segments and NUL bytes are refused.
+ */
+export function safeEntryPath(name: string): { path: string } | { refused: string } {
+  if (name.includes('\0')) return { refused: 'the name contains a NUL byte' };
+  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name) || isAbsolute(name)) {
+    return { refused: 'absolute path' };
+  }
+  const segments = name.split(/[/\\]+/);
+  if (segments.includes('..')) return { refused: 'the path climbs out with ".."' };
+  const kept = segments.filter((s) => s !== '' && s !== '.');
+  return { path: kept.join('/') };
+}
+
+const ALLOWED_FILE_TYPES = new Set(['file', 'contiguous-file']);
+
+class ByteCounter extends Transform {
+  bytes = 0;
+  constructor(private readonly onBytes: (total: number) => void) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    try {
+      this.onBytes(chunk.length);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+async function isGzip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface ExtractResult {
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Extracts a `.tar` or `.tar.gz` (sniffed by its magic bytes) into `destDir`, safely:
+ * - refuses absolute paths, `..`, symlinks, hard links, devices and FIFOs, and any entry that would
+ *   resolve outside `destDir`;
+ * - caps the total bytes, the expansion ratio and the entry count;
+ * - writes into a staging folder beside `destDir` and renames it into place only when the whole
+ *   archive passed, so a refused or interrupted archive leaves nothing behind and a re-run starts
+ *   clean. Files get mode 0644 whatever the archive says.
+ */
+export async function safeExtract(
+  archive: string,
+  destDir: string,
+  options: { label?: string; limits?: Partial<ExtractLimits> } = {},
+): Promise<ExtractResult> {
+  const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
+  const label = options.label ?? archive;
+  const dest = resolve(destDir);
+  const staging = `${dest}.partial-${randomBytes(4).toString('hex')}`;
+  const archiveBytes = (await stat(archive)).size;
+  const byteBudget = Math.min(limits.maxTotalBytes, Math.max(limits.ratioFloorBytes, archiveBytes * limits.maxRatio));
+  const gzip = await isGzip(archive);
+  await mkdir(staging, { recursive: true });
+
+  let files = 0;
+  let entries = 0;
+  let total = 0;
+  const extractor = tarExtract();
+  const source = createReadStream(archive);
+  const feeding = gzip ? pipeline(source, createGunzip(), extractor) : pipeline(source, extractor);
+  // Errors of the feeding side surface through the iterator; keep the promise from being unhandled.
+  feeding.catch(() => {});
+  try {
+    for await (const entry of extractor) {
+      const { header } = entry;
+      const type = header.type ?? 'file';
+      entries++;
+      if (entries > limits.maxEntries) throw new UnsafeArchiveError(label, header.name, `more than ${limits.maxEntries} entries`);
+      const checked = safeEntryPath(header.name);
+      if ('refused' in checked) throw new UnsafeArchiveError(label, header.name, checked.refused);
+      if (type === 'symlink' || type === 'link') {
+        throw new UnsafeArchiveError(label, header.name, `${type === 'link' ? 'hard link' : 'symlink'} to "${header.linkname ?? ''}"`);
+      }
+      if (type !== 'directory' && !ALLOWED_FILE_TYPES.has(type)) throw new UnsafeArchiveError(label, header.name, `entry of type ${type}`);
+      const target = resolve(staging, checked.path);
+      if (!isInside(staging, target)) throw new UnsafeArchiveError(label, header.name, 'resolves outside the output folder');
+      if (type === 'directory' || checked.path === '') {
+        if (checked.path !== '') await mkdir(target, { recursive: true, mode: 0o755 });
+        entry.resume();
+        continue;
+      }
+      if (total + (header.size ?? 0) > byteBudget) {
+        throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes (${archiveBytes} bytes compressed; limits: ${limits.maxTotalBytes} bytes, ratio ${limits.maxRatio})`);
+      }
+      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+      const counter = new ByteCounter((n) => {
+        total += n;
+        if (total > byteBudget) throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes`);
+      });
+      await pipeline(entry, counter, createWriteStream(target, { mode: 0o644 }));
+      files++;
+    }
+    await feeding;
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dirname(dest), { recursive: true });
+    await rename(staging, dest);
+    return { files, bytes: total };
+  } catch (error) {
+    source.destroy();
+    extractor.destroy();
+    await rm(staging, { recursive: true, force: true });
+    if (error instanceof RfbatchError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RfbatchError(ErrorCode.download, `export archive "${label}" could not be extracted: ${message}`, {
+      cause: error,
+      hint: 'the file may be damaged or truncated; a retry downloads it again',
+      retryable: true,
+    });
+  }
+}
+
+/** True when `child` is `parent` or inside it. */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(resolve(parent), resolve(child));
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}

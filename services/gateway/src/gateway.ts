@@ -1,0 +1,91 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServiceContext } from '@rfbatch/shared';
+import { bearerToken, tokenMatches } from './auth.js';
+import { toHttpError } from './http-errors.js';
+import { boardRoutes } from './routes/board.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { createRegistry, metricsRoutes } from './routes/metrics.routes.js';
+import { runsRoutes } from './routes/runs.routes.js';
+import { webhookRoutes } from './routes/webhooks.routes.js';
+
+export interface GatewayOptions {
+  /** Bearer token for everything but /healthz and the webhook route. @defaultValue config.gateway.token (none: open) */
+  token?: string;
+  /** Token of the writable board and of the API. @defaultValue config.gateway.adminToken */
+  adminToken?: string;
+  /** Path secret of the webhook route. @defaultValue config.gateway.webhookSecret (none: webhooks refused) */
+  webhookSecret?: string;
+  /** Workspace slug expected in `Bearer rf_<workspace>`. @defaultValue config, else discovered by the client */
+  workspace?: string;
+  /** Largest webhook body. @defaultValue 65_536 */
+  webhookBodyLimitBytes?: number;
+  /** Largest API request body (a RunSpec). @defaultValue 1_048_576 */
+  bodyLimitBytes?: number;
+  /** How long a webhook `event_id` is remembered to drop redeliveries. @defaultValue 86_400 */
+  dedupeTtlSeconds?: number;
+  /** Serve Bull Board at /board. @defaultValue true */
+  board?: boolean;
+}
+
+/** Paths with their own guard (or none): everything else needs the bearer token. */
+const OWN_GUARD = /^\/(healthz|webhooks\/|board(\/|$|\?)|admin\/board(\/|$|\?))/;
+
+/** Builds the gateway app (not listening): routes, auth, board and metrics over `ctx`. For tests and startGateway. */
+export async function buildGateway(ctx: ServiceContext, options: GatewayOptions = {}): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const token = options.token ?? config.gateway.token;
+  const adminToken = options.adminToken ?? config.gateway.adminToken;
+  // Typed as Fastify's logger so the app is a plain FastifyInstance (pino's own type is narrower).
+  const loggerInstance: FastifyBaseLogger = ctx.logger.child({ component: 'gateway' });
+  const app = Fastify({
+    loggerInstance,
+    // One debug line per request (onResponse below) instead of Fastify's two info lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    // Run ids and paths never need more; long URLs are someone probing.
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (OWN_GUARD.test(request.url)) return;
+    if (!token && !adminToken) return;
+    if (tokenMatches(bearerToken(request.headers.authorization), [token, adminToken])) return;
+    return reply.code(401).send({
+      error: { code: 'auth.required', message: 'send "Authorization: Bearer <RFBATCH_GATEWAY_TOKEN>"' },
+    });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, path: request.routeOptions.url, status: reply.statusCode }, 'request');
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toHttpError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  let workspace: { at: number; value: Promise<string | undefined> } | undefined;
+  const knownWorkspace = options.workspace ?? config.roboflow.workspace;
+  const expectedWorkspace = () => {
+    if (knownWorkspace) return Promise.resolve(knownWorkspace);
+    // Discovered once; a failed discovery is retried after a minute, accepting any rf_ bearer meanwhile.
+    if (!workspace || Date.now() - workspace.at > 60_000) {
+      workspace = { at: Date.now(), value: ctx.client.workspace().catch(() => undefined) };
+    }
+    return workspace.value;
+  };
+
+  healthRoutes(app, ctx);
+  runsRoutes(app, ctx);
+  webhookRoutes(app, ctx, {
+    secret: options.webhookSecret ?? config.gateway.webhookSecret,
+    workspace: expectedWorkspace,
+    bodyLimitBytes: options.webhookBodyLimitBytes ?? 65_536,
+    dedupeTtlSeconds: options.dedupeTtlSeconds ?? 86_400,
+  });
+  metricsRoutes(app, createRegistry(ctx));
+  if (options.board ?? true) await boardRoutes(app, ctx.queues, { token, adminToken });
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { ServiceContext } from '@rfbatch/shared';
+import { workersByQueue } from '../workers-seen.js';
+
+const PING_TIMEOUT_MS = 2_000;
+
+/** GET /healthz (no token): 200 when Redis answers, 503 when not; which queues have live workers. */
+export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.get('/healthz', async (_request, reply) => {
+    const started = performance.now();
+    try {
+      // The worker connection waits forever while Redis is away; a health check must not.
+      await Promise.race([
+        ctx.connection.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS).unref()),
+      ]);
+    } catch (error) {
+      return reply.code(503).send({ ok: false, redis: { ok: false, error: (error as Error).message } });
+    }
+    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    const workers = await workersByQueue(ctx.queues);
+    return { ok: true, redis: { ok: true, latencyMs }, workers };
+  });
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { MetricName, QUEUE_NAMES, RunStatus, readMetrics, type MetricSample, type ServiceContext } from '@rfbatch/shared';
+import { workersByQueue } from '../workers-seen.js';
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
+/** How many recent runs `rfbatch_runs` looks at (the run index can be long). */
+const RUNS_SCANNED = 1_000;
+
+/** Label names of the shared counters (packages/shared metrics.ts); unknown labels are dropped. */
+const SHARED_LABELS: Record<string, string[]> = {
+  [MetricName.bytesUploaded]: [],
+  [MetricName.bytesDownloaded]: [],
+  [MetricName.apiRequests]: ['endpoint', 'status'],
+  [MetricName.retries]: ['queue'],
+  [MetricName.rateLimitWaits]: [],
+  [MetricName.runs]: ['outcome'],
+  [`${MetricName.stageDuration}_sum`]: ['stage'],
+  [`${MetricName.stageDuration}_count`]: ['stage'],
+  [MetricName.webhooks]: ['action'],
+};
+
+/**
+ * The Prometheus registry of one gateway: BullMQ job counts per queue and state, live workers per
+ * queue, runs per status, the counters every rfbatch process adds to in Redis, and the gateway's own
+ * process metrics. Everything is read at scrape time; nothing is kept between scrapes.
+ */
+export function createRegistry(ctx: ServiceContext): Registry {
+  const registry = new Registry();
+  const { queues, connection, store, config } = ctx;
+  collectDefaultMetrics({ register: registry, prefix: 'rfbatch_gateway_' });
+
+  new Gauge({
+    name: 'rfbatch_queue_jobs',
+    help: 'BullMQ jobs per queue and state',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const name of QUEUE_NAMES) {
+        const counts = await queues[name].getJobCounts(...JOB_STATES);
+        for (const state of JOB_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'rfbatch_workers',
+    help: 'Worker connections attached to each queue right now',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const seen = await workersByQueue(queues);
+      for (const name of QUEUE_NAMES) this.set({ queue: name }, seen[name].count);
+    },
+  });
+
+  new Gauge({
+    name: 'rfbatch_runs',
+    help: `Runs per status, over the ${RUNS_SCANNED} most recent runs`,
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const ids = await store.list(RUNS_SCANNED);
+      const pipeline = connection.pipeline();
+      for (const id of ids) pipeline.hget(store.key(id), 'status');
+      const statuses = ((await pipeline.exec()) ?? []).map(([, status]) => status);
+      for (const status of RunStatus.options) this.set({ status }, statuses.filter((s) => s === status).length);
+    },
+  });
+
+  // One read of the Redis hash serves every shared counter of a scrape (their collects run concurrently).
+  let samples: { at: number; read: Promise<MetricSample[]> } | undefined;
+  const sharedSamples = () => {
+    if (!samples || Date.now() - samples.at > 500) samples = { at: Date.now(), read: readMetrics(connection, config.redis.prefix) };
+    return samples.read;
+  };
+  for (const [name, labelNames] of Object.entries(SHARED_LABELS)) {
+    new Counter({
+      name: `rfbatch_${name}`,
+      help: `rfbatch ${name.replaceAll('_', ' ')} (all processes)`,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const sample of await sharedSamples()) {
+          if (sample.name !== name) continue;
+          this.inc(Object.fromEntries(labelNames.map((l) => [l, sample.labels[l] ?? ''])), sample.value);
+        }
+      },
+    });
+  }
+  return registry;
+}
+
+export function metricsRoutes(app: FastifyInstance, registry: Registry): void {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await registry.metrics();
+    return reply.header('content-type', registry.contentType).send(body);
+  });
+}

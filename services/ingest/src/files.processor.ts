@@ -1,0 +1,115 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { ErrorCode, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
+import { doneKey } from './children.js';
+import type { IngestDeps, JobContext, Processor } from './processor.js';
+import { ByteProgress } from './progress.js';
+import { readUnit, requirePlan, sourceFile } from './unit.js';
+import { withFreshUrl } from './upload-retry.js';
+
+/**
+ * Uploads a group of manifest lines one file per request: images as multipart single uploads,
+ * videos through a signed URL each. A few files go at once; each streams from disk and is
+ * checkpointed when done, so a retry uploads only the rest.
+ */
+export const filesProcessor: Processor<'ingest', 'files'> = async ({ runId, group, range }, jc, deps) => {
+  const { store, config } = deps.ctx;
+  if (await store.isTerminal(runId)) return { group, skipped: 'run finished' };
+  if (await store.isDone(runId, doneKey.group(group))) return { group, skipped: 'already uploaded' };
+  const spec = await store.spec(runId);
+  const plan = await requirePlan(config.workDir, runId);
+  const entries = await readUnit(config.workDir, runId, range);
+  const done = await Promise.all(entries.map((e) => store.isDone(runId, doneKey.file(e.i))));
+  const todo = entries.filter((_, k) => !done[k]);
+  const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
+  let uploaded = 0;
+
+  await eachLimited(todo, concurrency, async (entry) => {
+    const path = sourceFile(plan, spec, entry);
+    await uploadOne(runId, entry, path, spec.batchId, jc, deps).catch((error: unknown) => {
+      throw nameTheFile(error, entry);
+    });
+    await store.markDone(runId, doneKey.file(entry.i));
+    await store.incr(runId, 'filesUploaded');
+    uploaded++;
+    await jc.job.updateProgress({ files: entries.length - todo.length + uploaded, totalFiles: entries.length }).catch(() => {});
+  });
+  await store.markDone(runId, doneKey.group(group));
+  return { group, files: entries.length, uploaded };
+};
+
+async function uploadOne(
+  runId: string,
+  entry: ManifestEntry,
+  path: string,
+  batchId: string,
+  jc: JobContext,
+  deps: IngestDeps,
+): Promise<void> {
+  const { client, store } = deps.ctx;
+  const size = entry.size ?? 0;
+  const now = await stat(path).catch((error: unknown) => {
+    throw new RfbatchError(ErrorCode.upload, `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`, {
+      hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
+    });
+  });
+  if (now.size !== size) {
+    throw new RfbatchError(ErrorCode.upload, `it changed size since planning (planned ${size} bytes, now ${now.size})`, {
+      hint: 'make sure nothing writes to the source folder during a run, then start a new run',
+    });
+  }
+  if (entry.kind === 'image') {
+    // The client retries transient failures itself, re-reading the file each time.
+    await client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size });
+    await store.incr(runId, 'bytesUploaded', size);
+    return;
+  }
+  const progress = new ByteProgress(store, runId, undefined, size);
+  await withFreshUrl(deps.options.uploadTries, jc.log, `video ${entry.i}`, async () => {
+    const details = await client.requestVideoUploadUrl(batchId, entry.name);
+    const body = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+    try {
+      await deps.upload(details, body, size, { onProgress: (n) => progress.add(n), ...(jc.signal ? { signal: jc.signal } : {}) });
+    } catch (error) {
+      body.destroy();
+      await progress.rollback();
+      throw error;
+    }
+  }, jc.signal);
+  await progress.commit(size);
+}
+
+/** The error of one file, with the file's source path in front: `"a/b.mp4": it changed size ...`. */
+function nameTheFile(error: unknown, entry: ManifestEntry): Error {
+  if (error instanceof RfbatchError) {
+    return new RfbatchError(error.code, `"${entry.source}": ${error.message}`, {
+      retryable: error.retryable,
+      ...(error.status !== undefined ? { status: error.status } : {}),
+      ...(error.hint ? { hint: error.hint } : {}),
+      cause: error,
+    });
+  }
+  const wrapped = new Error(`"${entry.source}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return wrapped;
+}
+
+/**
+ * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the
+ * running ones finish, then the first error is thrown.
+ */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
+}

@@ -1,0 +1,137 @@
+import { UnrecoverableError, WaitingChildrenError, type Job, type JobsOptions, type Queue } from 'bullmq';
+import {
+  ErrorCode,
+  jobSchema,
+  readJsonLines,
+  runPaths,
+  SkippedEntry,
+  stageJobId,
+  type RoboflowClient,
+  type RunStore,
+} from '@rfbatch/shared';
+import { unitDoneKey, unitJobName, unitPayload } from './children.js';
+import { handOff } from './handoff.js';
+import { readPlanFile, type PlanFile } from './plan-file.js';
+import { planRun } from './planner.js';
+import type { JobContext, Processor } from './processor.js';
+import { requirePlan } from './unit.js';
+
+/** Checkpoint: the plan is written and recorded. */
+export const PLAN_DONE = 'plan';
+/** Children are added in batches of this many jobs (one addBulk call each). */
+export const ADD_BULK_SIZE = 500;
+/** Skipped files listed one by one in the run's warnings; the rest are counted (all are in skipped.jsonl). */
+const SKIPPED_WARNINGS = 20;
+
+/**
+ * The ingest parent of a run, in steps that survive a crash (checkpoints in the run store):
+ * 1. plan: scan the source, write the manifest and plan (nothing uploaded yet), record counters;
+ * 2. add one child per upload unit (addBulk, in batches), each failing over to this parent;
+ * 3. wait for the children without holding a worker slot (moveToWaitingChildren);
+ * 4. woken with every child done: hand the run to the jobs queue. A child that failed for good
+ *    fails the run, naming the unit and the file.
+ */
+export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attempt }, jc, { ctx }) => {
+  const { store, client, config, queues } = ctx;
+  if (await store.isTerminal(runId)) {
+    // Woken by a child that failed the run: fail as well, so the failure shows on the parent too.
+    await failOnFailedChildren(jc, store, runId);
+    return { skipped: 'run finished' };
+  }
+  const spec = await store.spec(runId);
+
+  let plan: PlanFile;
+  if (!(await store.isDone(runId, PLAN_DONE))) {
+    await store.setStatus(runId, 'planning');
+    await store.stageStarted(runId, 'plan');
+    await preflight(client);
+    plan = (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
+    await recordPlan(store, runId, plan, config.workDir);
+    await store.markDone(runId, PLAN_DONE);
+    await store.stageEnded(runId, 'plan');
+    jc.log.info({ mode: plan.mode, files: plan.files, bytes: plan.bytes, units: plan.units.length, skipped: plan.skipped }, 'planned');
+  } else {
+    plan = await requirePlan(config.workDir, runId);
+  }
+
+  jc.stage = 'upload';
+  const childrenKey = `children:a${attempt}`;
+  if (!(await store.isDone(runId, childrenKey))) {
+    await store.setStatus(runId, 'uploading');
+    await store.stageStarted(runId, 'upload');
+    const added = await addChildren(jc.job, queues.ingest, store, runId, attempt, plan);
+    await store.markDone(runId, childrenKey);
+    jc.log.info({ children: added }, 'upload jobs added');
+  }
+
+  await failOnFailedChildren(jc, store, runId);
+  if (jc.token && (await jc.job.moveToWaitingChildren(jc.token))) throw new WaitingChildrenError();
+  await failOnFailedChildren(jc, store, runId);
+  const handed = await handOff(ctx, runId, attempt, plan);
+  if (handed) jc.log.info({ expected: plan.files }, 'ingest finished; run handed to verification');
+  return { files: plan.files, units: plan.units.length, handedOff: handed };
+};
+
+/** A wrong API key or a workspace without access fails here, before any scan or upload. */
+async function preflight(client: RoboflowClient): Promise<void> {
+  await client.workspace();
+  for await (const _batch of client.listBatches({ pageSize: 1 })) break;
+}
+
+async function recordPlan(store: RunStore, runId: string, plan: PlanFile, workDir: string): Promise<void> {
+  await store.setUploadMode(runId, plan.mode);
+  await store.setCounters(runId, {
+    sourceFiles: plan.seen,
+    skipped: plan.skipped,
+    planned: plan.files,
+    bytesTotal: plan.bytes,
+    shardsTotal: plan.mode === 'shards' ? plan.units.length : 0,
+  });
+  if (plan.skipped === 0) return;
+  const reasons = Object.entries(plan.skippedByReason)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
+  const skippedPath = runPaths(workDir, runId).skipped;
+  await store.warn(runId, `${plan.skipped} source file(s) skipped (${reasons}); the full list is in ${skippedPath}`);
+  let shown = 0;
+  for await (const s of readJsonLines(skippedPath, SkippedEntry)) {
+    if (shown++ >= SKIPPED_WARNINGS) break;
+    await store.warn(runId, `skipped "${s.source}": ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+  }
+}
+
+/** Adds one child per unit not yet checkpointed, under deterministic ids (adding twice is a no-op). */
+async function addChildren(parent: Job, queue: Queue, store: RunStore, runId: string, attempt: number, plan: PlanFile): Promise<number> {
+  const name = unitJobName(plan.mode);
+  const done = new Set(await store.redis.smembers(store.key(runId, 'done')));
+  const pending = plan.units.filter((u) => !done.has(unitDoneKey(name, u.n)));
+  const schema = jobSchema('ingest', name);
+  for (let i = 0; i < pending.length; i += ADD_BULK_SIZE) {
+    const batch = pending.slice(i, i + ADD_BULK_SIZE).map((u) => {
+      const opts: JobsOptions = {
+        jobId: stageJobId(name, runId, attempt, u.n),
+        parent: { id: parent.id!, queue: parent.queueQualifiedName },
+        // The explicit failure policy: a child that fails for good wakes this parent, which fails the run.
+        continueParentOnFailure: true,
+      };
+      return { name, data: schema.parse(unitPayload(name, runId, attempt, u)), opts };
+    });
+    await queue.addBulk(batch);
+  }
+  return pending.length;
+}
+
+/** When a child failed for good: stop the rest and fail the run (the first failure names the unit). */
+async function failOnFailedChildren(jc: JobContext, store: RunStore, runId: string): Promise<void> {
+  const failures = await jc.job.getIgnoredChildrenFailures();
+  const keys = Object.keys(failures);
+  if (keys.length === 0) return;
+  await jc.job.removeUnprocessedChildren().catch(() => {});
+  const first = keys[0]!;
+  const more = keys.length > 1 ? ` (${keys.length - 1} more upload job(s) failed too)` : '';
+  const message = `upload job ${first.slice(first.lastIndexOf(':') + 1)} failed: ${failures[first]}${more}`;
+  // A no-op when the child already failed the run with its own, more precise error.
+  await store.fail(runId, 'upload', { code: ErrorCode.upload, message, hint: 'fix the cause, then retry the run: finished uploads are kept' });
+  throw new UnrecoverableError(message);
+}
+

@@ -1,0 +1,154 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import {
+  ErrorCode,
+  MAX_REFERENCES_PER_REQUEST,
+  RfbatchError,
+  runPaths,
+  type ResolvedRunSpec,
+  type RunPaths,
+  type UploadMode,
+} from '@rfbatch/shared';
+import { ManifestWriter, SkippedWriter, type ManifestItem, type UnitLimits } from './manifest-writer.js';
+import { writePlanFile, type PlanFile } from './plan-file.js';
+import { referenceLines } from './references-source.js';
+import { scanDirectory, type ScannedFile } from './scan.js';
+
+/** Video references per ingest request (the API suggests at most 5,000). */
+export const MAX_VIDEO_REFERENCES_PER_REQUEST = 5_000;
+
+const ReferenceLine = z.object({
+  name: z.string().trim().min(1, 'needs a non-empty "name"'),
+  url: z.string().refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'needs an http(s) "url"'),
+});
+
+/**
+ * Plans a run: reads its source as a stream, writes `manifest.jsonl` and `skipped.jsonl`, chooses the
+ * upload mode, cuts the manifest into units and finally writes `plan.json`. Nothing is uploaded here.
+ * Fails (non-retryable) when the source is missing or holds nothing to upload.
+ */
+export async function planRun(spec: ResolvedRunSpec, workDir: string): Promise<PlanFile> {
+  const paths = runPaths(workDir, spec.runId);
+  await mkdir(paths.dir, { recursive: true });
+  const skipped = await SkippedWriter.create(paths.skipped);
+  let planned: Omit<PlanFile, 'skipped' | 'skippedByReason' | 'version'>;
+  try {
+    planned = spec.source.kind === 'directory' ? await planDirectory(spec, paths, skipped) : await planReferences(spec, paths, skipped);
+  } catch (error) {
+    await skipped.discard();
+    throw error;
+  }
+  await skipped.commit();
+  const plan: PlanFile = { version: 1, ...planned, skipped: skipped.count, skippedByReason: skipped.byReason };
+  if (plan.files === 0) throw nothingToUpload(spec, plan, paths);
+  await writePlanFile(paths.plan, plan);
+  return plan;
+}
+
+type Planned = Omit<PlanFile, 'skipped' | 'skippedByReason' | 'version'>;
+
+async function planDirectory(spec: ResolvedRunSpec, paths: RunPaths, skipped: SkippedWriter): Promise<Planned> {
+  const source = spec.source as Extract<ResolvedRunSpec['source'], { kind: 'directory' }>;
+  const kind = source.media === 'images' ? 'image' : 'video';
+  const upload = spec.upload;
+  // Like the official client: a small folder goes by single uploads, a bigger one by tar shards.
+  const threshold = source.media === 'images' ? upload.singleUploadMaxImages : -1;
+  const head: ScannedFile[] = [];
+  let writer: ManifestWriter | undefined;
+  let mode: UploadMode = source.media === 'images' ? 'single' : 'videos';
+  let seen = 0;
+  const item = (f: ScannedFile): ManifestItem => ({ source: f.source, kind, size: f.size, mtimeMs: f.mtimeMs });
+
+  try {
+    for await (const found of scanDirectory(source.path, { media: source.media, recursive: source.recursive, include: source.include })) {
+      seen++;
+      if (found.type === 'skipped') {
+        await skipped.add(found.entry);
+        continue;
+      }
+      if (!writer) {
+        head.push(found);
+        if (head.length <= threshold) continue;
+        if (source.media === 'images') mode = 'shards';
+        writer = await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
+        for (const f of head.splice(0)) await writer.add(item(f));
+        continue;
+      }
+      await writer.add(item(found));
+    }
+    writer ??= await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
+    for (const f of head.splice(0)) await writer.add(item(f));
+  } catch (error) {
+    await writer?.discard();
+    throw error;
+  }
+  const units = await writer.commit();
+  return { mode, kind, root: resolve(source.path), files: writer.files, bytes: writer.totalBytes, seen, units };
+}
+
+async function planReferences(spec: ResolvedRunSpec, paths: RunPaths, skipped: SkippedWriter): Promise<Planned> {
+  const source = spec.source as Extract<ResolvedRunSpec['source'], { kind: 'references' }>;
+  const kind = source.media === 'images' ? 'image' : 'video';
+  const writer = await ManifestWriter.create(paths.manifest, limitsFor('references', spec));
+  let seen = 0;
+  let line = 0;
+  try {
+    for await (const text of referenceLines(source)) {
+      line++;
+      if (!text.trim()) continue;
+      seen++;
+      const problem = await addReference(writer, text, kind);
+      // The detail never repeats the line: its url is a credential.
+      if (problem) await skipped.add({ source: `line ${line}`, reason: 'bad-name', detail: problem });
+    }
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+  const units = await writer.commit();
+  return { mode: 'references', kind, files: writer.files, bytes: 0, seen, units };
+}
+
+async function addReference(writer: ManifestWriter, text: string, kind: 'image' | 'video'): Promise<string | undefined> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not a JSON object';
+  }
+  const parsed = ReferenceLine.safeParse(value);
+  if (!parsed.success) return parsed.error.issues.map((i) => i.message).join('; ');
+  await writer.add({ source: parsed.data.name, kind, url: parsed.data.url });
+  return undefined;
+}
+
+function limitsFor(mode: UploadMode, spec: ResolvedRunSpec): UnitLimits {
+  const u = spec.upload;
+  switch (mode) {
+    case 'shards':
+      return { maxItems: u.shardMaxImages, maxBytes: u.shardMaxBytes };
+    case 'single':
+    case 'videos':
+      return { maxItems: u.filesPerJob, maxBytes: u.shardMaxBytes };
+    case 'references':
+      return {
+        maxItems: spec.source.media === 'images' ? MAX_REFERENCES_PER_REQUEST : MAX_VIDEO_REFERENCES_PER_REQUEST,
+        maxBytes: Number.POSITIVE_INFINITY,
+      };
+  }
+}
+
+function nothingToUpload(spec: ResolvedRunSpec, plan: PlanFile, paths: RunPaths): RfbatchError {
+  const media = spec.source.media;
+  const where = spec.source.kind === 'directory' ? `folder "${spec.source.path}"` : 'the references file';
+  const reasons = Object.entries(plan.skippedByReason)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
+  const why = plan.seen === 0 ? ' (it is empty)' : `: ${plan.skipped} skipped (${reasons}); see ${paths.skipped}`;
+  const hint =
+    spec.source.kind === 'directory'
+      ? `put ${media === 'images' ? 'jpg, png, webp, bmp or jp2' : 'mp4, mov, avi, mkv, flv, wmv or m4v'} files in it (check "include" and "recursive")`
+      : 'give one {"name": ..., "url": ...} JSON object per line';
+  return new RfbatchError(ErrorCode.source, `${where} has no ${media} to upload${why}`, { hint });
+}

@@ -1,0 +1,174 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import { ErrorCode, RfbatchError } from '@rfbatch/shared';
+import { tarSize } from './tar-size.js';
+
+/** A tar member: a source file of a planned size, or a small in-memory document. */
+export type TarMember = FileMember | { name: string; data: Buffer };
+export interface FileMember {
+  name: string;
+  path: string;
+  /** The path shown in messages (relative to the source root). */
+  source: string;
+  size: number;
+  mtimeMs?: number;
+}
+
+export interface PackedShard {
+  /** The tar, produced as it is read; never the whole shard in memory. */
+  stream: Readable;
+  /** Its exact length in bytes. */
+  size: number;
+}
+
+/** Files up to this size are read whole, a few ahead of the tar, to hide per-file open/read latency. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+const READ_AHEAD_FILES = 16;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Streams `members` into a tar. Each file must keep the size it had when planned, before and after it
+ * is read; otherwise the stream fails with an error naming the file and no complete tar is ever
+ * produced (the archive end is written only after the last check). Memory stays bounded by the
+ * read-ahead window (8 MiB) plus one 1 MiB chunk, whatever the shard size.
+ */
+export function packShard(members: readonly TarMember[], onFileBytes?: (bytes: number) => void): PackedShard {
+  const size = tarSize(members.map((m) => ({ name: m.name, size: 'data' in m ? m.data.length : m.size })));
+  const pack = tar.pack();
+  fill(pack, members, onFileBytes).catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
+  return { stream: Readable.from(pack, { objectMode: false }), size };
+}
+
+async function fill(pack: tar.Pack, members: readonly TarMember[], onFileBytes?: (bytes: number) => void): Promise<void> {
+  const ahead: Array<Promise<Buffer | undefined>> = [];
+  let next = 0;
+  let aheadBytes = 0;
+  const refill = () => {
+    while (next < members.length && ahead.length < READ_AHEAD_FILES && aheadBytes < READ_AHEAD_BYTES) {
+      const member = members[next++]!;
+      if ('data' in member) ahead.push(Promise.resolve(member.data));
+      else if (member.size > SMALL_FILE_BYTES) ahead.push(Promise.resolve(undefined)); // streamed at its turn
+      else {
+        aheadBytes += member.size;
+        const loading = readWhole(member);
+        loading.catch(() => {}); // awaited in order below; this only avoids an unhandled rejection
+        ahead.push(loading);
+      }
+    }
+  };
+  for (const member of members) {
+    refill();
+    const data = await ahead.shift()!;
+    if (data) {
+      if (!('data' in member)) aheadBytes -= member.size;
+      await addEntry(pack, header(member, data.length), [data]);
+      if (!('data' in member)) onFileBytes?.(data.length);
+    } else {
+      await streamLarge(pack, member as FileMember, onFileBytes);
+    }
+  }
+  pack.finalize();
+}
+
+function header(member: TarMember, size: number): Partial<tar.Header> & { name: string; size: number } {
+  const mtime = 'mtimeMs' in member && member.mtimeMs !== undefined ? new Date(member.mtimeMs) : undefined;
+  return { name: member.name, size, ...(mtime ? { mtime } : {}) };
+}
+
+async function openChecked(member: FileMember): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(member.path, 'r');
+  } catch (error) {
+    throw new RfbatchError(ErrorCode.upload, `cannot read "${member.source}" (${(error as NodeJS.ErrnoException).code ?? error})`, {
+      hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
+      cause: error,
+    });
+  }
+  try {
+    await checkSize(handle, member, 'since planning');
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  return handle;
+}
+
+async function readWhole(member: FileMember): Promise<Buffer> {
+  const handle = await openChecked(member);
+  try {
+    const buffer = Buffer.allocUnsafe(member.size);
+    let position = 0;
+    while (position < member.size) {
+      const { bytesRead } = await handle.read(buffer, position, member.size - position, position);
+      if (bytesRead === 0) throw sizeChanged(member, position, 'while it was read');
+      position += bytesRead;
+    }
+    await checkSize(handle, member, 'while it was read');
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function streamLarge(pack: tar.Pack, member: FileMember, onFileBytes?: (bytes: number) => void): Promise<void> {
+  const handle = await openChecked(member);
+  try {
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let position = 0;
+      while (position < member.size) {
+        const length = Math.min(CHUNK_BYTES, member.size - position);
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead === 0) throw sizeChanged(member, position, 'while it was read');
+        position += bytesRead;
+        onFileBytes?.(bytesRead);
+        yield bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+      }
+      // A file that grew while it was read may be torn in the tar: the shard must not finish.
+      await checkSize(handle, member, 'while it was read');
+    }
+    await addEntry(pack, header(member, member.size), chunks());
+  } finally {
+    await handle.close();
+  }
+}
+
+async function checkSize(handle: FileHandle, member: FileMember, when: string): Promise<void> {
+  const { size } = await handle.stat();
+  if (size !== member.size) throw sizeChanged(member, size, when);
+}
+
+function sizeChanged(member: FileMember, now: number, when: string): RfbatchError {
+  return new RfbatchError(
+    ErrorCode.upload,
+    `"${member.source}" changed size ${when} (planned ${member.size} bytes, now ${now}); its shard was not uploaded`,
+    { hint: 'make sure nothing writes to the source folder during a run, then start a new run' },
+  );
+}
+
+/** Writes one entry, honouring backpressure, and resolves when tar-stream has taken all of it. */
+async function addEntry(
+  pack: tar.Pack,
+  entryHeader: Partial<tar.Header> & { name: string; size: number },
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
+): Promise<void> {
+  let settle!: (error?: Error | null) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  const sink = pack.entry(entryHeader, (error) => settle(error));
+  try {
+    for await (const chunk of chunks) {
+      if (!sink.write(chunk)) await once(sink, 'drain');
+    }
+    sink.end(undefined);
+  } catch (error) {
+    sink.destroy(error as Error);
+    throw error;
+  }
+  await done;
+}

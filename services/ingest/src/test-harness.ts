@@ -1,0 +1,117 @@
+/** Test support for the ingest tests: a real emulator, the shared test Redis, a running service. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
+import {
+  closeServiceContext,
+  createLogger,
+  createServiceContext,
+  loadConfig,
+  ManifestEntry,
+  readJsonLines,
+  runPaths,
+  type RunSpecInput,
+  type RunState,
+  type RunningService,
+  type ServiceContext,
+} from '@rfbatch/shared';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
+import type { IngestOptions } from './options.js';
+import { ingestRateLimiter, startIngest } from './service.js';
+import { submitRun } from './submit.js';
+
+export interface Harness {
+  emulator: Emulator;
+  ctx: ServiceContext;
+  service: RunningService | undefined;
+  prefix: string;
+  dir: string;
+  workDir: string;
+  env: Record<string, string>;
+  spec(source: RunSpecInput['source'], extra?: Partial<RunSpecInput>): RunSpecInput;
+  submit(spec: RunSpecInput): Promise<string>;
+  waitFor(runId: string, statuses: RunState['status'][], timeoutMs?: number): Promise<RunState>;
+  manifest(runId: string): Promise<ManifestEntry[]>;
+  batchNames(batchId: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  emulator?: EmulatorOptions;
+  ingest?: IngestOptions;
+  /** Extra environment for loadConfig (e.g. a wrong ROBOFLOW_API_KEY). */
+  env?: Record<string, string>;
+  /** Start the ingest service in this process. @defaultValue true */
+  startService?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emulator = await startEmulator({ port: 0, indexingDelayMs: 0, jobStartDelayMs: 0, ...options.emulator });
+  const prefix = testPrefix('ingest');
+  const dir = await mkdtemp(join(tmpdir(), 'rfb-ingest-'));
+  const workDir = join(dir, 'work');
+  const env: Record<string, string> = {
+    REDIS_URL: testRedisUrl(),
+    RFBATCH_PREFIX: prefix,
+    RFBATCH_WORK_DIR: workDir,
+    ROBOFLOW_API_URL: emulator.url,
+    ROBOFLOW_API_KEY: 'test-key',
+    RFBATCH_RETRY_BASE_DELAY_MS: '20',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.logLevel, name: 'ingest-test' });
+  const limiter = ingestRateLimiter();
+  const context = createServiceContext(config, logger, { clientOptions: { onRateLimited: limiter.onRateLimited } });
+  limiter.attach(context.queues);
+  const service =
+    options.startService === false ? undefined : await startIngest(context, { stalledIntervalMs: 2_000, ...options.ingest });
+
+  const harness: Harness = {
+    emulator,
+    ctx: context,
+    service,
+    prefix,
+    dir,
+    workDir,
+    env,
+    spec: (source, extra = {}) => ({ source, workflow: { workflowId: 'wf' }, output: { dir: join(dir, 'out') }, ...extra }),
+    async submit(spec) {
+      return (await submitRun(context.queues, context.store, spec)).runId;
+    },
+    async waitFor(runId, statuses, timeoutMs = 45_000) {
+      const deadline = Date.now() + timeoutMs;
+      let state: RunState | null = null;
+      while (Date.now() < deadline) {
+        state = await context.store.get(runId);
+        if (state && statuses.includes(state.status)) return state;
+        if (state && state.status === 'failed' && !statuses.includes('failed')) {
+          throw new Error(`run ${runId} failed: ${JSON.stringify(state.error)}`);
+        }
+        await sleep(50);
+      }
+      throw new Error(`run ${runId} did not reach ${statuses.join('/')} in ${timeoutMs} ms: ${JSON.stringify(state)}`);
+    },
+    async manifest(runId) {
+      const out: ManifestEntry[] = [];
+      for await (const e of readJsonLines(runPaths(workDir, runId).manifest, ManifestEntry)) out.push(e);
+      return out;
+    },
+    async batchNames(batchId) {
+      const names: string[] = [];
+      for await (const f of context.client.listFiles(batchId, { pageSize: 1000 })) names.push(f.fileName);
+      return names;
+    },
+    async close() {
+      await service?.close();
+      await closeServiceContext(context);
+      await emulator.close();
+      await cleanupPrefix(prefix);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}

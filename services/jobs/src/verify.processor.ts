@@ -1,0 +1,85 @@
+import type { Job } from 'bullmq';
+import { enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext, type ShardDetails } from '@rfbatch/shared';
+import type { ResolvedJobsOptions } from './options.js';
+import { runStageJob } from './stage-job.js';
+import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
+
+/** Shards whose status says error (the official CLI's rule: statusType contains "error"). */
+export function erroredShards(shards: ShardDetails[]): ShardDetails[] {
+  return shards.filter((s) => /error/i.test(s.statusType));
+}
+
+/** `s-3 (failed: tar unreadable), s-9 (failed)`: at most `max` shards, then a count. */
+export function describeShards(shards: ShardDetails[], max = 5): string {
+  const shown = shards.slice(0, max).map((s) => {
+    const meta = s.statusMetadata as Record<string, unknown> | null | undefined;
+    const reason = typeof meta?.reason === 'string' ? meta.reason : typeof meta?.message === 'string' ? meta.message : undefined;
+    return `${s.shardId} (${s.statusName}${reason ? `: ${reason.slice(0, 120)}` : ''})`;
+  });
+  const more = shards.length > max ? ` and ${shards.length - max} more` : '';
+  return `${shown.join(', ')}${more}`;
+}
+
+/**
+ * verify: waits until the batch holds every expected item, polling `/count` and `/shards` on a
+ * delayed job (no worker slot is held between polls). More items than expected is a warning; a shard
+ * in error whose items never arrive, or a wait beyond the budget, fails the run with what arrived,
+ * which shards failed and what to do. Then hands the run to `start`.
+ */
+export async function verifyProcessor(ctx: ServiceContext, opts: ResolvedJobsOptions, job: Job, token?: string): Promise<unknown> {
+  return runStageJob(ctx, job, 'jobs', 'verify', 'verify', async ({ data, run, spec, log }) => {
+    const { runId, attempt } = data;
+    await ctx.store.setStatus(runId, 'verifying');
+    await ctx.store.stageStarted(runId, 'verify');
+    const expected = run.counters.expected ?? 0;
+    if (expected <= 0) {
+      throw new RfbatchError(ErrorCode.run, `run "${runId}" reached verify with no expected items`, {
+        hint: 'the source had nothing to upload; check the run report for skipped files',
+      });
+    }
+    const now = Date.now();
+    const wait = readWaitState(job, now);
+    const count = await ctx.client.countBatch(spec.batchId);
+    const shards: ShardDetails[] = [];
+    for await (const shard of ctx.client.listShards(spec.batchId)) shards.push(shard);
+    const errored = erroredShards(shards);
+    await ctx.store.setCounters(runId, { indexed: count });
+    log.debug({ count, expected, shards: shards.length, errored: errored.length, polls: wait.polls }, 'verify poll');
+
+    if (count >= expected) {
+      if (count > expected) {
+        await ctx.store.warn(runId, `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} uploaded (a shard was probably sent twice after a crash); results are joined by name, so nothing is counted twice`);
+      }
+      if (errored.length) {
+        await ctx.store.warn(runId, `shards ${describeShards(errored)} of batch "${spec.batchId}" report errors, but every expected item arrived`);
+      }
+      try {
+        const batch = await ctx.client.getBatch(spec.batchId);
+        await ctx.store.setFields(runId, { batchExpiresAt: batch.expiryDate });
+      } catch (error) {
+        log.warn({ err: error }, 'could not read the batch expiry');
+      }
+      await ctx.store.stageEnded(runId, 'verify');
+      await enqueue(ctx.queues, 'jobs', 'start', { runId, attempt }, { jobId: stageJobId('start', runId, attempt) });
+      log.info({ count, expected, polls: wait.polls + 1 }, 'batch verified');
+      return { count, expected };
+    }
+
+    const unchangedSince = wait.lastValue === count && wait.unchangedSince !== undefined ? wait.unchangedSince : now;
+    const elapsedMs = now - wait.firstSeenAt;
+    const status = `batch "${spec.batchId}" has ${count} of ${expected} items after ${formatDuration(elapsedMs)}`;
+    if (errored.length && now - unchangedSince >= opts.shardErrorGraceMs) {
+      throw new RfbatchError(ErrorCode.run, `${status}; shards ${describeShards(errored)} report errors, so the missing ${expected - count} items will not arrive`, {
+        hint: `see the shard statuses with \`rfbatch batches shards ${spec.batchId}\`, fix or remove the files they name, then \`rfbatch retry ${runId}\``,
+      });
+    }
+    if (elapsedMs >= opts.verifyTimeoutMs) {
+      const shardNote = errored.length ? `shards ${describeShards(errored)} report errors` : 'no shard reports an error, so indexing is probably still running';
+      throw new RfbatchError(ErrorCode.run, `${status} (the verify budget is ${formatDuration(opts.verifyTimeoutMs)}); ${shardNote}`, {
+        hint: `check \`rfbatch batches count ${spec.batchId}\`; when the count is complete, \`rfbatch retry ${runId}\` verifies again and starts the job (a larger budget: RFBATCH_VERIFY_TIMEOUT_MS)`,
+      });
+    }
+    const next = { polls: wait.polls + 1, firstSeenAt: wait.firstSeenAt, lastValue: count, unchangedSince };
+    return pollAgain(job, token, next, pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs));
+  });
+}
