@@ -47,7 +47,7 @@ describe('Bull Board', () => {
     // Processing: intake and plan are done, the remote job runs (40 × 500 ms).
     await stack.waitForState(runId, (s) => s.status === 'processing', 30_000);
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await browser.newPage({ viewport: { width: 1680, height: 1050 } });
     // The token opens a session cookie and is dropped from the URL.
     await page.goto(`${stack.gatewayUrl}/board?token=${TOKEN}`);
     expect(page.url()).not.toContain(TOKEN);
@@ -63,7 +63,7 @@ describe('Bull Board', () => {
     expect((await stack.ctx.store.require(runId)).status).not.toBe('completed');
 
     await mkdir(join(repoRoot, 'test', 'artifacts'), { recursive: true });
-    await page.screenshot({ path: BOARD_SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: BOARD_SCREENSHOT });
     expect(existsSync(BOARD_SCREENSHOT)).toBe(true);
     await page.close();
   });

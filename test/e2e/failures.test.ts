@@ -34,13 +34,18 @@ async function source(s: Stack, name: string, n: number): Promise<string> {
 
 async function resultLines(s: Stack, runId: string): Promise<{ status: string }[]> {
   const text = await readFile(join(s.outputDir, runId, 'results.jsonl'), 'utf8');
-  return text.trim().split('\n').map((l) => JSON.parse(l) as { status: string });
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { status: string });
 }
 
 describe('failures', () => {
   it('a failed remote job fails the run with its reason; retry after the fix resumes without uploading again', async () => {
     stack.emulator.setFaults({ jobFailure: 'workflow-error' });
-    const runId = await stack.submit({ source: { kind: 'directory', path: await source(stack, 'fail-retry', 60) } });
+    const runId = await stack.submit({
+      source: { kind: 'directory', path: await source(stack, 'fail-retry', 60) },
+    });
     const failed = await stack.waitForRun(runId);
     expect(failed.status).toBe('failed');
     expect(failed.failedStage).toBe('await');
@@ -52,32 +57,44 @@ describe('failures', () => {
     const batchBefore = stack.emulator.state().batches.find((b) => b.batchId === spec.batchId);
     const uploadedBefore = { ...failed.counters };
     stack.emulator.setFaults({ jobFailure: null });
-    expect(await retryRun(stack.ctx, runId)).toEqual({ attempt: 1, resumedAt: 'await', restartedRemoteJob: true });
+    expect(await retryRun(stack.ctx, runId)).toEqual({
+      attempt: 1,
+      resumedAt: 'await',
+      restartedRemoteJob: true,
+    });
     const done = await stack.waitForRun(runId);
     expect(done.status).toBe('completed');
     const batchAfter = stack.emulator.state().batches.find((b) => b.batchId === spec.batchId);
     expect(batchAfter?.shards).toEqual(batchBefore?.shards);
     expect(batchAfter?.count).toBe(60);
-    for (const c of ['shardsUploaded', 'filesUploaded', 'bytesUploaded', 'planned'] as const) expect(done.counters[c]).toBe(uploadedBefore[c]);
+    for (const c of ['shardsUploaded', 'filesUploaded', 'bytesUploaded', 'planned'] as const)
+      expect(done.counters[c]).toBe(uploadedBefore[c]);
     const lines = await resultLines(stack, runId);
     expect(lines).toHaveLength(60);
     expect(lines.every((l) => l.status === 'ok')).toBe(true);
   });
 
   it('indexing slower than the verify budget fails clearly', async () => {
-    const s = await startStack({ jobs: { verifyTimeoutMs: 300 }, emulator: { faults: { slowIndexingMs: 30_000 } } });
+    const s = await startStack({
+      jobs: { verifyTimeoutMs: 300 },
+      emulator: { faults: { slowIndexingMs: 30_000 } },
+    });
     extra.push(s);
     const runId = await s.submit({ source: { kind: 'directory', path: await source(s, 'slow', 40) } });
     const state = await s.waitForRun(runId);
     expect(state.status).toBe('failed');
     expect(state.failedStage).toBe('verify');
-    expect(state.error?.message).toMatch(/has 0 of 40 items after .*the verify budget is 0.3 s.*indexing is probably still running/);
+    expect(state.error?.message).toMatch(
+      /has 0 of 40 items after .*the verify budget is 0.3 s.*indexing is probably still running/,
+    );
     expect(state.error?.hint).toMatch(/rfbatch retry/);
   });
 
   it('a shard in error status is reported by name', async () => {
     stack.emulator.setFaults({ shardErrorRate: 1 });
-    const runId = await stack.submit({ source: { kind: 'directory', path: await source(stack, 'bad-shard', 40) } });
+    const runId = await stack.submit({
+      source: { kind: 'directory', path: await source(stack, 'bad-shard', 40) },
+    });
     const state = await stack.waitForRun(runId);
     expect(state.status).toBe('failed');
     expect(state.failedStage).toBe('verify');
@@ -86,13 +103,20 @@ describe('failures', () => {
 
   it('a malicious export archive is refused, naming the entry, and nothing lands outside the output folder', async () => {
     stack.emulator.setFaults({ maliciousExport: 'traversal' });
-    const runId = await stack.submit({ source: { kind: 'directory', path: await source(stack, 'evil', 10) } });
+    const runId = await stack.submit({
+      source: { kind: 'directory', path: await source(stack, 'evil', 10) },
+    });
     const state = await stack.waitForRun(runId);
     expect(state.status).toBe('failed');
     expect(state.failedStage).toBe('download');
     expect(state.error?.code).toBe(ErrorCode.unsafeArchive);
-    expect(state.error?.message).toContain('refused at entry "../../rfbatch-escape.txt": the path climbs out with ".."');
-    const everywhere = [...(await readdir(stack.outputDir, { recursive: true })), ...(await readdir(stack.workDir, { recursive: true }))];
+    expect(state.error?.message).toContain(
+      'refused at entry "../../rfbatch-escape.txt": the path climbs out with ".."',
+    );
+    const everywhere = [
+      ...(await readdir(stack.outputDir, { recursive: true })),
+      ...(await readdir(stack.workDir, { recursive: true })),
+    ];
     expect(everywhere.filter((p) => p.includes('rfbatch-escape'))).toEqual([]);
     expect(existsSync(join(stack.outputDir, '..', 'rfbatch-escape.txt'))).toBe(false);
   });

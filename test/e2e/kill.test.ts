@@ -9,7 +9,10 @@ import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
 import { stageJobId } from '@rfbatch/shared';
 import { startStack, type SpawnedWorkers, type Stack } from '../helpers/stack.js';
 
-const CHILD = { jobs: { lockDurationMs: 2_000 }, export: { lockDurationMs: 2_000, filesPerJob: 1, downloadConcurrency: 1, concurrency: 1 } };
+const CHILD = {
+  jobs: { lockDurationMs: 2_000 },
+  export: { lockDurationMs: 2_000, filesPerJob: 1, downloadConcurrency: 1, concurrency: 1 },
+};
 
 let stack: Stack;
 /** The worker processes now running; a test kills one and puts a fresh one in its place. */
@@ -86,7 +89,11 @@ describe('SIGKILL', () => {
     // the worker is surely in the middle of one when it dies.
     await stack.waitForState(runId, (s) => s.status === 'processing', 60_000);
     stack.emulator.setFaults({ pathPrefix: '/_storage/', latencyMs: 600 });
-    await stack.waitForState(runId, (s) => s.counters.downloadsDone >= 1 || s.finishedAt !== undefined, 30_000);
+    await stack.waitForState(
+      runId,
+      (s) => s.counters.downloadsDone >= 1 || s.finishedAt !== undefined,
+      30_000,
+    );
     expect(await exporter.kill('SIGKILL')).toBe('SIGKILL');
     const before = await stack.ctx.store.require(runId);
     expect(before.status).toBe('exporting');

@@ -35,7 +35,10 @@ afterAll(() => stack.close());
 
 async function outputs(runId: string): Promise<{ lines: Line[]; summary: Summary }> {
   const dir = join(stack.outputDir, runId);
-  const lines = (await readFile(join(dir, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+  const lines = (await readFile(join(dir, 'results.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
   const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
   return { lines, summary };
 }
@@ -73,7 +76,16 @@ describe('a whole run', () => {
       counts: { sourceFiles: 1234, skipped: 0, uploaded: 1234, indexed: 1234, results: 1234, missing: 0 },
       statusCounts: { ok: 1234, failed: 0, 'not-processed': 0, skipped: 0 },
     });
-    expect(Object.keys(summary.timings)).toEqual(['plan', 'upload', 'verify', 'start', 'await', 'collect', 'download', 'finalize']);
+    expect(Object.keys(summary.timings)).toEqual([
+      'plan',
+      'upload',
+      'verify',
+      'start',
+      'await',
+      'collect',
+      'download',
+      'finalize',
+    ]);
     // Polling alone finished it: the emulator delivered no webhook.
     expect(stack.emulator.state().webhooks.delivered).toBe(0);
   });
@@ -95,9 +107,23 @@ describe('a whole run', () => {
     const images = lines.filter((l) => l.status !== 'skipped');
     expect(images).toHaveLength(20);
     // CSV cells are strings: the record came through the CSV reader.
-    expect(images.every((l) => l.status === 'ok' && l.result?.width === '8' && l.result.file_name === l.remoteName)).toBe(true);
-    expect(lines.find((l) => l.source === 'notes/readme.txt')).toMatchObject({ status: 'skipped', reason: 'not-media' });
-    expect(summary.counts).toMatchObject({ sourceFiles: 21, skipped: 1, uploaded: 20, indexed: 20, results: 20, missing: 0 });
+    expect(
+      images.every(
+        (l) => l.status === 'ok' && l.result?.width === '8' && l.result.file_name === l.remoteName,
+      ),
+    ).toBe(true);
+    expect(lines.find((l) => l.source === 'notes/readme.txt')).toMatchObject({
+      status: 'skipped',
+      reason: 'not-media',
+    });
+    expect(summary.counts).toMatchObject({
+      sourceFiles: 21,
+      skipped: 1,
+      uploaded: 20,
+      indexed: 20,
+      results: 20,
+      missing: 0,
+    });
     expect(summary.statusCounts).toMatchObject({ ok: 20, skipped: 1 });
   });
 

@@ -10,7 +10,11 @@ import { startStack, type Stack } from '../helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ gateway: true, emulator: { webhooks: true }, jobs: { pollMinMs: 60_000, pollMaxMs: 60_000 } });
+  stack = await startStack({
+    gateway: true,
+    emulator: { webhooks: true },
+    jobs: { pollMinMs: 60_000, pollMaxMs: 60_000 },
+  });
 });
 afterAll(() => stack.close());
 

@@ -6,12 +6,22 @@
 import { startExport } from '@rfbatch/export';
 import { startIngest } from '@rfbatch/ingest';
 import { startJobs } from '@rfbatch/jobs';
-import { closeServiceContext, createLogger, createServiceContext, loadConfig, runUntilSignal, type RunningService } from '@rfbatch/shared';
+import {
+  closeServiceContext,
+  createLogger,
+  createServiceContext,
+  loadConfig,
+  runUntilSignal,
+  type RunningService,
+} from '@rfbatch/shared';
 
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel, name: 'stack-worker' });
 const names = (process.env.RFBATCH_STACK_SERVICES ?? '').split(',').filter(Boolean);
-const options = JSON.parse(process.env.RFBATCH_STACK_OPTIONS ?? '{}') as Record<string, Record<string, unknown>>;
+const options = JSON.parse(process.env.RFBATCH_STACK_OPTIONS ?? '{}') as Record<
+  string,
+  Record<string, unknown>
+>;
 
 await runUntilSignal(
   async () => {

@@ -87,7 +87,10 @@ export interface Stack {
   /** Waits until `predicate(state)` holds. */
   waitForState(runId: string, predicate: (s: RunState) => boolean, timeoutMs?: number): Promise<RunState>;
   /** Starts services in a child process on this stack (SIGKILL it to simulate a crash). */
-  spawnWorkers(services: ServiceName[], options?: { jobs?: JobsServiceOptions; export?: ExportServiceOptions; ingest?: IngestOptions }): SpawnedWorkers;
+  spawnWorkers(
+    services: ServiceName[],
+    options?: { jobs?: JobsServiceOptions; export?: ExportServiceOptions; ingest?: IngestOptions },
+  ): SpawnedWorkers;
   /** Stops the in-process services (children are the caller's). */
   stopServices(): Promise<void>;
   close(): Promise<void>;
@@ -102,7 +105,9 @@ async function defaultRedisUrl(): Promise<string> {
     return testRedisUrl();
   } catch {
     if (process.env.REDIS_URL) return process.env.REDIS_URL;
-    throw new Error('startStack needs a Redis: run it under vitest (global setup) or pass redisUrl / set REDIS_URL');
+    throw new Error(
+      'startStack needs a Redis: run it under vitest (global setup) or pass redisUrl / set REDIS_URL',
+    );
   }
 }
 
@@ -115,7 +120,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const prefix = options.prefix ?? randomPrefix();
   const workDir = await mkdtemp(join(tmpdir(), 'rfb-stack-work-'));
   const outputDir = await mkdtemp(join(tmpdir(), 'rfb-stack-out-'));
-  const emulator = await startEmulator({ port: 0, indexingDelayMs: 50, processingMsPerItem: 0, jobStartDelayMs: 20, webhooks: false, ...options.emulator });
+  const emulator = await startEmulator({
+    port: 0,
+    indexingDelayMs: 50,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 20,
+    webhooks: false,
+    ...options.emulator,
+  });
 
   const env: Record<string, string> = {
     REDIS_URL: redisUrl,
@@ -146,9 +158,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   let gatewayUrl: string | undefined;
   try {
-    if (options.ingest !== false) services.push(await startIngest(ctx, { ...FAST_OPTIONS.ingest, ...options.ingest }));
-    if (options.jobs !== false) services.push(await startJobs(ctx, { ...FAST_OPTIONS.jobs, ...options.jobs }));
-    if (options.export !== false) services.push(await startExport(ctx, { ...FAST_OPTIONS.export, ...options.export }));
+    if (options.ingest !== false)
+      services.push(await startIngest(ctx, { ...FAST_OPTIONS.ingest, ...options.ingest }));
+    if (options.jobs !== false)
+      services.push(await startJobs(ctx, { ...FAST_OPTIONS.jobs, ...options.jobs }));
+    if (options.export !== false)
+      services.push(await startExport(ctx, { ...FAST_OPTIONS.export, ...options.export }));
     if (options.gateway) {
       const { startGateway } = await import('@rfbatch/gateway');
       const gateway = await startGateway(ctx, { host: '127.0.0.1', port: gatewayPort ?? 0 });
@@ -170,7 +185,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const state = await ctx.store.get(runId);
       if (state && predicate(state)) return state;
       if (Date.now() > deadline) {
-        throw new Error(`run ${runId} did not reach the expected state within ${timeoutMs} ms; it is ${state?.status ?? 'unknown'}: ${JSON.stringify(state?.error ?? state?.counters ?? null)}`);
+        throw new Error(
+          `run ${runId} did not reach the expected state within ${timeoutMs} ms; it is ${state?.status ?? 'unknown'}: ${JSON.stringify(state?.error ?? state?.counters ?? null)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -197,7 +214,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
       return (await submitRun(ctx.queues, ctx.store, spec)).runId;
     },
-    waitForRun: (runId, timeoutMs) => waitForState(runId, (s) => TERMINAL_STATUSES.includes(s.status), timeoutMs),
+    waitForRun: (runId, timeoutMs) =>
+      waitForState(runId, (s) => TERMINAL_STATUSES.includes(s.status), timeoutMs),
     waitForState,
     spawnWorkers(names, opts = {}) {
       const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'services-process.ts')], {
@@ -229,7 +247,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           out += c.toString();
           if (out.includes('rfbatch-stack-ready')) res();
         });
-        void exited.then((code) => rej(new Error(`workers exited (${code}) before they were ready: ${stderr}`)));
+        void exited.then((code) =>
+          rej(new Error(`workers exited (${code}) before they were ready: ${stderr}`)),
+        );
       });
       ready.catch(() => {});
       return {

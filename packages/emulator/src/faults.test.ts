@@ -262,3 +262,25 @@ describe('malicious export archives', () => {
     expect(header).toEqual({ name: 'bomb.bin', size: 512 * 1024 * 1024 });
   });
 });
+
+describe('bandwidth throttle', () => {
+  it('caps signed-URL downloads and uploads per connection', async () => {
+    const slow = await startEmulator({ indexingDelayMs: 0, throttleBytesPerSecond: 200_000 });
+    const slowClient = createRoboflowClient({ apiUrl: slow.url, apiKey: 'k', retry: { maxAttempts: 1 } });
+    try {
+      const shard = await makeTar([{ name: 'big.png', data: pngHeader(2, 2, 100_000) }]);
+      const details = await slowClient.requestShardUploadUrl('throttled');
+      let started = Date.now();
+      await uploadToSignedUrl(details, Readable.from([shard]), shard.length);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400); // ~104 kB at 200 kB/s
+      const [file] = (await rawApi(slow.url, 'k')('GET', `${DS}/batches/throttled/list`)).body.filesMetadata;
+      started = Date.now();
+      const body = await (await fetch(file.downloadURL)).arrayBuffer();
+      expect(body.byteLength).toBe(100_033);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    } finally {
+      await slowClient.close();
+      await slow.close();
+    }
+  });
+});

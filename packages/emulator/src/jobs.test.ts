@@ -301,6 +301,15 @@ describe('progress, abort and restart', () => {
     expect(seen.at(-1)).toMatchObject({ status: 'completed', progress: 1 });
   });
 
+  it('stops a job whose simulated machine time passes processingTimeoutSeconds', async () => {
+    await stageShards(slowClient, 'timeout-in', [images('t', 60)]);
+    await slowClient.startJob('timeout-job', imageJobBody('timeout-in', {}, { processingTimeoutSeconds: 1 }) as JobBody);
+    const failed = await waitTerminal(slowClient, 'timeout-job');
+    expect(failed.job?.lastNotification).toMatchObject({ type: 'job-failed', reason: 'timeout' });
+    const logs = (await slowApi('GET', `${BP}/jobs/timeout-job/logs`, { query: { severity: 'error' } })).body.logs;
+    expect(logs.find((l: { logType: string }) => l.logType === 'processing-timeout')?.payload.message).toMatch(/processingTimeoutSeconds of 1 s/);
+  });
+
   it('aborts a running job, then restarts it with overrides', async () => {
     await slowClient.startJob('abort-job', imageJobBody('slow-in') as JobBody);
     await waitFor(async () => ((await slowClient.getJob('abort-job')).raw.progress ?? 0) > 0 ? true : undefined, 10_000, 'progress');

@@ -76,7 +76,9 @@ describe('loadConfig', () => {
       'RFBATCH_REQUEST_TIMEOUT_MS',
       'RFBATCH_RETRY_MAX_ATTEMPTS',
     ]);
-    expect(error.message).toContain('RFBATCH_PREFIX: letters, digits, _ and - only, optionally in {} for Redis Cluster (got "has:colon")');
+    expect(error.message).toContain(
+      'RFBATCH_PREFIX: letters, digits, _ and - only, optionally in {} for Redis Cluster (got "has:colon")',
+    );
     expect(error.message).toContain('LOG_LEVEL: ');
     expect(error.message).toContain('(got "loud")');
     expect(error.message).toContain('(got "ftp://api.test")');

@@ -13,7 +13,9 @@ const logger = createLogger({ level: 'silent' });
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer((req, res) => json(res, 200, req.path === '/' ? { workspace: 'found-ws' } : { count: 5 }));
+  server = await startTestServer((req, res) =>
+    json(res, 200, req.path === '/' ? { workspace: 'found-ws' } : { count: 5 }),
+  );
 });
 afterAll(async () => {
   await server.close();
@@ -41,11 +43,19 @@ describe('createServiceContext', () => {
     try {
       // The client discovers the workspace (none configured) and talks to the configured URL.
       expect(await ctx.client.countBatch('b1')).toBe(5);
-      expect(server.requests.map((r) => r.path)).toEqual(['/', '/data-staging/v1/external/found-ws/batches/b1/count']);
+      expect(server.requests.map((r) => r.path)).toEqual([
+        '/',
+        '/data-staging/v1/external/found-ws/batches/b1/count',
+      ]);
       expect(server.requests[0]?.query.get('api_key')).toBe('ctx-key-123456');
 
       const spec = resolveRunSpec(
-        RunSpecSchema.parse({ runId: 'ctx1', source: { kind: 'directory', path: '/d' }, workflow: { workflowId: 'w' }, output: { dir: '/o' } }),
+        RunSpecSchema.parse({
+          runId: 'ctx1',
+          source: { kind: 'directory', path: '/d' },
+          workflow: { workflowId: 'w' },
+          output: { dir: '/o' },
+        }),
       );
       expect(await ctx.store.create(spec)).toBe(true);
       await ctx.queues.runs.add('intake', { spec }, { jobId: 'intake-ctx1' });

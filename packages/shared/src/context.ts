@@ -32,12 +32,17 @@ export function missingApiKeyError(): ConfigError {
   return new ConfigError([
     {
       path: 'ROBOFLOW_API_KEY',
-      message: 'required to call the Roboflow API: set it to the private API key of your workspace (Roboflow app → Settings → API Keys)',
+      message:
+        'required to call the Roboflow API: set it to the private API key of your workspace (Roboflow app → Settings → API Keys)',
     },
   ]);
 }
 
-export function createServiceContext(config: Config, logger: Logger, overrides: ServiceContextOverrides = {}): ServiceContext {
+export function createServiceContext(
+  config: Config,
+  logger: Logger,
+  overrides: ServiceContextOverrides = {},
+): ServiceContext {
   let client = overrides.client;
   let agent: Agent | undefined;
   if (!client) {
@@ -54,6 +59,7 @@ export function createServiceContext(config: Config, logger: Logger, overrides: 
       requestTimeoutMs: config.roboflow.requestTimeoutMs,
       connectTimeoutMs: config.roboflow.connectTimeoutMs,
       retry: config.roboflow.retry,
+      rateLimitPerSecond: config.roboflow.rateLimitPerSecond,
       logger: logger.child({ component: 'roboflow' }),
       ...overrides.clientOptions,
     });

@@ -5,15 +5,17 @@ import { captureLogger } from './roboflow/test-server.js';
 
 describe('redactUrl', () => {
   it('keeps api_key as a name, drops its value', () => {
-    expect(redactUrl('https://api.roboflow.com/data-staging/v1/external/ws/batches?pageSize=5&api_key=abc123')).toBe(
-      'https://api.roboflow.com/data-staging/v1/external/ws/batches?pageSize=5&api_key=<redacted>',
-    );
+    expect(
+      redactUrl('https://api.roboflow.com/data-staging/v1/external/ws/batches?pageSize=5&api_key=abc123'),
+    ).toBe('https://api.roboflow.com/data-staging/v1/external/ws/batches?pageSize=5&api_key=<redacted>');
   });
   it('drops the whole query of a signed URL (GCS, S3, Azure)', () => {
-    expect(redactUrl('https://storage.googleapis.com/b/o.tar?X-Goog-Algorithm=A&X-Goog-Signature=deadbeef')).toBe(
-      'https://storage.googleapis.com/b/o.tar?<redacted>',
+    expect(
+      redactUrl('https://storage.googleapis.com/b/o.tar?X-Goog-Algorithm=A&X-Goog-Signature=deadbeef'),
+    ).toBe('https://storage.googleapis.com/b/o.tar?<redacted>');
+    expect(redactUrl('https://s3.amazonaws.com/b/k?X-Amz-Credential=c&X-Amz-Signature=s')).toBe(
+      'https://s3.amazonaws.com/b/k?<redacted>',
     );
-    expect(redactUrl('https://s3.amazonaws.com/b/k?X-Amz-Credential=c&X-Amz-Signature=s')).toBe('https://s3.amazonaws.com/b/k?<redacted>');
     expect(redactUrl('https://acct.blob.core.windows.net/c/b?sv=2022&se=2026&sig=xyz')).toBe(
       'https://acct.blob.core.windows.net/c/b?<redacted>',
     );
@@ -30,7 +32,9 @@ describe('redactText', () => {
       redactText(
         'GET https://api.test/x?api_key=k1 failed; retry with api_key=k2 or Bearer abcdefghijk; see https://s.test/o?X-Goog-Signature=zz',
       ),
-    ).toBe('GET https://api.test/x?api_key=<redacted> failed; retry with api_key=<redacted> or Bearer <redacted>; see https://s.test/o?<redacted>');
+    ).toBe(
+      'GET https://api.test/x?api_key=<redacted> failed; retry with api_key=<redacted> or Bearer <redacted>; see https://s.test/o?<redacted>',
+    );
   });
   it('redacts registered secrets wherever they appear', () => {
     registerSecret('hunter2-secret-value');
@@ -65,7 +69,14 @@ describe('createLogger redaction', () => {
       retryable: true,
       cause: new Error(`socket to https://api.test/?api_key=logger-test-key-777 closed`),
     });
-    logger.info({ url: signed, apiKey: 'logger-test-key-777', headers: { authorization: 'Bearer logger-test-key-777' } }, `calling ${signed}`);
+    logger.info(
+      {
+        url: signed,
+        apiKey: 'logger-test-key-777',
+        headers: { authorization: 'Bearer logger-test-key-777' },
+      },
+      `calling ${signed}`,
+    );
     logger.error({ err: error }, 'failed with key logger-test-key-777');
     logger.child({ runId: 'r1', key: 'api_key=logger-test-key-777' }).warn('child line');
     logger.child({ runId: 'r1' }).child({ url: signed }, { level: 'debug' }).debug('grandchild line');

@@ -14,7 +14,11 @@ import {
 import { resolveRunSpec, RunSpecSchema } from './run-spec.schema.js';
 import { parseOrThrow } from './validation.js';
 
-const minimal = { source: { kind: 'directory', path: '/data/cats' }, workflow: { workflowId: 'detect-cats' }, output: { dir: '/out' } };
+const minimal = {
+  source: { kind: 'directory', path: '/data/cats' },
+  workflow: { workflowId: 'detect-cats' },
+  output: { dir: '/out' },
+};
 
 function problems(input: unknown): string {
   try {
@@ -33,8 +37,14 @@ describe('batch and job ids', () => {
   it.each([
     ['Cats', 'batch id "Cats" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)'],
     ['', 'batch id "" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)'],
-    ['a'.repeat(65), `batch id "${'a'.repeat(65)}" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)`],
-    ['cats.v2', 'batch id "cats.v2" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)'],
+    [
+      'a'.repeat(65),
+      `batch id "${'a'.repeat(65)}" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)`,
+    ],
+    [
+      'cats.v2',
+      'batch id "cats.v2" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)',
+    ],
   ])('batch id %j is refused', (id, message) => {
     const result = BatchIdSchema.safeParse(id);
     expect(result.success).toBe(false);
@@ -45,7 +55,10 @@ describe('batch and job ids', () => {
     expect(JobIdSchema.parse(id)).toBe(id);
   });
   it.each([
-    ['a'.repeat(21), `job id "${'a'.repeat(21)}" breaks the rule: 1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)`],
+    [
+      'a'.repeat(21),
+      `job id "${'a'.repeat(21)}" breaks the rule: 1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)`,
+    ],
     ['Job-1', 'job id "Job-1" breaks the rule: 1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)'],
     ['job 1', 'job id "job 1" breaks the rule: 1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)'],
   ])('job id %j is refused', (id, message) => {
@@ -75,7 +88,12 @@ describe('RunSpec', () => {
     expect(spec.workflow.aggregationFormat).toBe('jsonl');
     expect(spec.compute).toEqual({ machineType: 'cpu' });
     expect(spec.output).toEqual({ dir: '/out', extract: true });
-    expect(spec.upload).toEqual({ singleUploadMaxImages: 32, shardMaxImages: 500, shardMaxBytes: 512 * 1024 * 1024, filesPerJob: 200 });
+    expect(spec.upload).toEqual({
+      singleUploadMaxImages: 32,
+      shardMaxImages: 500,
+      shardMaxBytes: 512 * 1024 * 1024,
+      filesPerJob: 200,
+    });
   });
 
   it('accepts a full spec with a references source', () => {
@@ -85,7 +103,13 @@ describe('RunSpec', () => {
       batchId: 'nightly-videos',
       jobId: 'nightly-job',
       jobName: 'Nightly videos',
-      workflow: { workflowId: 'track', parameters: { threshold: 0.4 }, imageInputName: 'image', aggregationFormat: 'csv', maxVideoFPS: 5 },
+      workflow: {
+        workflowId: 'track',
+        parameters: { threshold: 0.4 },
+        imageInputName: 'image',
+        aggregationFormat: 'csv',
+        maxVideoFPS: 5,
+      },
       compute: { machineType: 'gpu', workersPerMachine: 2 },
       processingTimeoutSeconds: 3600,
       maxParallelTasks: 4,
@@ -98,8 +122,14 @@ describe('RunSpec', () => {
 
   it('resolves ids: given ones are kept, missing ones derived from the run id', () => {
     const resolved = resolveRunSpec(RunSpecSchema.parse({ ...minimal, runId: 'run-7' }));
-    expect([resolved.runId, resolved.batchId, resolved.jobId]).toEqual(['run-7', 'rfb-run-7', deriveJobId('run-7')]);
-    const kept = resolveRunSpec(RunSpecSchema.parse({ ...minimal, runId: 'run-7', batchId: 'mine', jobId: 'my-job' }));
+    expect([resolved.runId, resolved.batchId, resolved.jobId]).toEqual([
+      'run-7',
+      'rfb-run-7',
+      deriveJobId('run-7'),
+    ]);
+    const kept = resolveRunSpec(
+      RunSpecSchema.parse({ ...minimal, runId: 'run-7', batchId: 'mine', jobId: 'my-job' }),
+    );
     expect([kept.batchId, kept.jobId]).toEqual(['mine', 'my-job']);
     expect(resolveRunSpec(RunSpecSchema.parse(minimal)).runId).toMatch(RUN_ID_RULE);
   });
@@ -113,29 +143,40 @@ describe('RunSpec', () => {
 
   it('refuses a references source with both or neither of path and url', () => {
     const rule = 'give exactly one of "path" (a local JSONL file) or "url" (an https JSONL URL)';
-    expect(problems({ ...minimal, source: { kind: 'references' } })).toBe(`invalid run spec: source: ${rule}`);
-    expect(problems({ ...minimal, source: { kind: 'references', path: '/r.jsonl', url: 'https://x.test/r.jsonl' } })).toBe(
+    expect(problems({ ...minimal, source: { kind: 'references' } })).toBe(
       `invalid run spec: source: ${rule}`,
     );
+    expect(
+      problems({
+        ...minimal,
+        source: { kind: 'references', path: '/r.jsonl', url: 'https://x.test/r.jsonl' },
+      }),
+    ).toBe(`invalid run spec: source: ${rule}`);
     expect(problems({ ...minimal, source: { kind: 'references', url: 'http://x.test/r.jsonl' } })).toBe(
       'invalid run spec: source.url: must be an https:// URL',
     );
   });
 
   it('refuses unknown keys (a typo is not silently ignored), and a credential has no place', () => {
-    expect(problems({ ...minimal, apiKey: 'x' })).toBe('invalid run spec: (root): Unrecognized key: "apiKey"');
+    expect(problems({ ...minimal, apiKey: 'x' })).toBe(
+      'invalid run spec: (root): Unrecognized key: "apiKey"',
+    );
     expect(problems({ ...minimal, workflow: { workflowID: 'w' } })).toContain('workflow.workflowId');
   });
 
   it('checks ranges with the field path', () => {
-    expect(problems({ ...minimal, maxImageFailureRate: 1.5 })).toBe('invalid run spec: maxImageFailureRate: Too big: expected number to be <=1');
+    expect(problems({ ...minimal, maxImageFailureRate: 1.5 })).toBe(
+      'invalid run spec: maxImageFailureRate: Too big: expected number to be <=1',
+    );
     expect(problems({ ...minimal, compute: { workersPerMachine: 0 } })).toBe(
       'invalid run spec: compute.workersPerMachine: Too small: expected number to be >=1',
     );
     expect(problems({ ...minimal, upload: { shardMaxImages: 501 } })).toBe(
       'invalid run spec: upload.shardMaxImages: Too big: expected number to be <=500',
     );
-    expect(problems({ ...minimal, output: { dir: '' } })).toBe('invalid run spec: output.dir: must name a folder for the results');
+    expect(problems({ ...minimal, output: { dir: '' } })).toBe(
+      'invalid run spec: output.dir: must name a folder for the results',
+    );
     expect(problems({ ...minimal, source: { kind: 'bucket', path: 'x' } })).toContain('source.kind');
   });
 });

@@ -33,3 +33,7 @@ declare module 'vitest' {
     redisUrl: string;
   }
 }
+
+// A recording node:http server on port 0, a log-capturing logger and an error flattener for secret checks.
+export { captureLogger, everythingShown, json, startTestServer } from './roboflow/test-server.js';
+export type { RecordedRequest, TestHandler, TestServer } from './roboflow/test-server.js';

@@ -14,7 +14,14 @@ import {
   type ServiceContext,
 } from '@rfbatch/shared';
 import { runStageJob } from '@rfbatch/jobs';
-import { exportPaths, isArchiveName, lineGroups, LocalNames, localNameOf, type DownloadEntry } from './downloads.js';
+import {
+  exportPaths,
+  isArchiveName,
+  lineGroups,
+  LocalNames,
+  localNameOf,
+  type DownloadEntry,
+} from './downloads.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
 
@@ -35,7 +42,10 @@ async function setStep(job: Job, step: CollectStep): Promise<void> {
 /** The stage whose output batches hold the results: `export` (archives), else `processing` (raw files). */
 export function pickOutputStage(stages: JobStageDetails[]): JobStageDetails | undefined {
   const withOutput = stages.filter((s) => s.outputBatches.length > 0);
-  return withOutput.find((s) => s.processingStageName === 'export') ?? withOutput.find((s) => s.processingStageName === 'processing');
+  return (
+    withOutput.find((s) => s.processingStageName === 'export') ??
+    withOutput.find((s) => s.processingStageName === 'processing')
+  );
 }
 
 /** Every file of an output batch: part by part for a multipart batch, else the whole batch. */
@@ -45,7 +55,8 @@ async function* listOutputBatch(
   batchType: string,
   listings: Listings,
 ): AsyncGenerator<{ file: FileMetadata; partName: string | null }> {
-  const parts = batchType === 'multipart-batch' ? (await client.listParts(batchId)).map((p) => p.partName) : [null];
+  const parts =
+    batchType === 'multipart-batch' ? (await client.listParts(batchId)).map((p) => p.partName) : [null];
   for (const partName of parts) {
     const files: FileMetadata[] = [];
     for await (const file of client.listFiles(batchId, partName ? { partName } : {})) {
@@ -80,9 +91,13 @@ export async function collectProcessor(
       const stages = await ctx.client.listStages(spec.jobId);
       const stage = pickOutputStage(stages);
       if (!stage) {
-        throw new RfbatchError(ErrorCode.run, `job "${spec.jobId}" finished, but none of its stages (${stages.map((s) => s.processingStageName).join(', ') || 'none'}) lists an output batch`, {
-          hint: `look at \`rfbatch jobs stages ${spec.jobId}\`; \`rfbatch retry ${runId}\` lists them again`,
-        });
+        throw new RfbatchError(
+          ErrorCode.run,
+          `job "${spec.jobId}" finished, but none of its stages (${stages.map((s) => s.processingStageName).join(', ') || 'none'}) lists an output batch`,
+          {
+            hint: `look at \`rfbatch jobs stages ${spec.jobId}\`; \`rfbatch retry ${runId}\` lists them again`,
+          },
+        );
       }
       const names = new LocalNames();
       const lines: string[] = [];
@@ -90,7 +105,12 @@ export async function collectProcessor(
       for (const batchId of stage.outputBatches) {
         const batch = await ctx.client.getBatch(batchId);
         if (!expiresAt || batch.expiryDate < expiresAt) expiresAt = batch.expiryDate;
-        for await (const { file, partName } of listOutputBatch(ctx.client, batchId, batch.batchType, listings)) {
+        for await (const { file, partName } of listOutputBatch(
+          ctx.client,
+          batchId,
+          batch.batchType,
+          listings,
+        )) {
           const i = lines.length;
           const entry: DownloadEntry = {
             i,
@@ -111,7 +131,10 @@ export async function collectProcessor(
       await rename(tmp, paths.downloads);
       if (expiresAt) await ctx.store.setFields(runId, { outputExpiresAt: expiresAt });
       await ctx.store.setCounters(runId, { downloadsTotal: lines.length });
-      log.info({ stage: stage.processingStageName, batches: stage.outputBatches.length, files: lines.length }, 'outputs listed');
+      log.info(
+        { stage: stage.processingStageName, batches: stage.outputBatches.length, files: lines.length },
+        'outputs listed',
+      );
       step = 'children';
       await setStep(job, step);
     }
@@ -136,7 +159,13 @@ export async function collectProcessor(
 
     if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
     await ctx.store.stageEnded(runId, 'download');
-    await enqueue(ctx.queues, 'export', 'finalize', { runId, attempt }, { jobId: stageJobId('finalize', runId, attempt) });
+    await enqueue(
+      ctx.queues,
+      'export',
+      'finalize',
+      { runId, attempt },
+      { jobId: stageJobId('finalize', runId, attempt) },
+    );
     log.info('downloads finished');
     return { done: true };
   });

@@ -50,7 +50,12 @@ async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Pr
     try {
       return await download(url, dest, { timeoutMs: f.opts.transferTimeoutMs });
     } catch (error) {
-      if (error instanceof ApiError && error.status !== undefined && REFUSED_URL.has(error.status) && relists < f.opts.relistAttempts) {
+      if (
+        error instanceof ApiError &&
+        error.status !== undefined &&
+        REFUSED_URL.has(error.status) &&
+        relists < f.opts.relistAttempts
+      ) {
         relists++;
         fresh = true;
         continue;
@@ -92,7 +97,8 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
       throw error;
     }
     // The packed copy in the work dir is no longer needed once its content is in place.
-    if (dest !== paths.contentPath(entry) && entry.archive && dest.startsWith(paths.raw)) await rm(dest, { force: true });
+    if (dest !== paths.contentPath(entry) && entry.archive && dest.startsWith(paths.raw))
+      await rm(dest, { force: true });
   }
   await countDone(bytes);
 }
@@ -102,7 +108,12 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
  * complete are skipped; archives are extracted safely (a refused archive fails the run, naming the
  * entry). Local names come from the listing's `fileName`, never from a URL.
  */
-export async function downloadProcessor(ctx: ServiceContext, opts: ResolvedExportOptions, listings: Listings, job: Job): Promise<unknown> {
+export async function downloadProcessor(
+  ctx: ServiceContext,
+  opts: ResolvedExportOptions,
+  listings: Listings,
+  job: Job,
+): Promise<unknown> {
   return runStageJob(ctx, job, 'export', 'download', 'download', async ({ data, spec, log }) => {
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'download');

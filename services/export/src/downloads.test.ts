@@ -3,7 +3,9 @@ import { archiveStem, isArchiveName, lineGroups, LocalNames, localNameOf } from 
 
 describe('local names', () => {
   it('come from partName and fileName only, made safe', () => {
-    expect(localNameOf({ fileName: 'export-00001.tar.gz', partName: 'results' }, 0)).toBe('results/export-00001.tar.gz');
+    expect(localNameOf({ fileName: 'export-00001.tar.gz', partName: 'results' }, 0)).toBe(
+      'results/export-00001.tar.gz',
+    );
     expect(localNameOf({ fileName: '../../etc/passwd', partName: null }, 1)).toBe('etc/passwd');
     expect(localNameOf({ fileName: '/abs/x y?.jsonl', partName: '..' }, 2)).toBe('abs/x_y_.jsonl');
     expect(localNameOf({ fileName: '.hidden', partName: null }, 3)).toBe('_hidden');

@@ -90,7 +90,9 @@ export function exportPaths(workDir: string, runId: string, outDir: string, extr
     /** Where the content of a downloaded file can be read: the file itself, or its extracted folder. */
     contentPath(entry: DownloadEntry): string {
       if (!entry.archive) return join(outputs, entry.local);
-      return extract ? join(outputs, archiveStem(entry.local)) : join(privateExtract, archiveStem(entry.local));
+      return extract
+        ? join(outputs, archiveStem(entry.local))
+        : join(privateExtract, archiveStem(entry.local));
     },
   };
 }

@@ -13,14 +13,20 @@ const ExportEnv = z.object({
 });
 
 /** Reads the export service options from the environment; every bad variable is listed in one error. */
-export function exportOptionsFromEnv(env: Record<string, string | undefined> = process.env): ExportServiceOptions {
-  const present = Object.fromEntries(Object.keys(ExportEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+export function exportOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): ExportServiceOptions {
+  const present = Object.fromEntries(
+    Object.keys(ExportEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
+  );
   const parsed = ExportEnv.safeParse(present);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
   const e = parsed.data;
   const options: ExportServiceOptions = {};
   if (e.RFBATCH_EXPORT_CONCURRENCY !== undefined) options.concurrency = e.RFBATCH_EXPORT_CONCURRENCY;
-  if (e.RFBATCH_DOWNLOAD_CONCURRENCY !== undefined) options.downloadConcurrency = e.RFBATCH_DOWNLOAD_CONCURRENCY;
+  if (e.RFBATCH_DOWNLOAD_CONCURRENCY !== undefined)
+    options.downloadConcurrency = e.RFBATCH_DOWNLOAD_CONCURRENCY;
   if (e.RFBATCH_DOWNLOAD_FILES_PER_JOB !== undefined) options.filesPerJob = e.RFBATCH_DOWNLOAD_FILES_PER_JOB;
   const limits: ExportServiceOptions['extractLimits'] = {};
   if (e.RFBATCH_EXTRACT_MAX_BYTES !== undefined) limits.maxTotalBytes = e.RFBATCH_EXTRACT_MAX_BYTES;

@@ -17,7 +17,14 @@ beforeAll(async () => {
 afterAll(() => bed.close());
 afterEach(async () => {
   for (const s of bed.services.splice(0)) await s.close();
-  bed.emulator.setFaults({ maliciousExport: null, resetRate: 0, latencyMs: 0, firstN: null, pathPrefix: '', signedUrlTtlS: null });
+  bed.emulator.setFaults({
+    maliciousExport: null,
+    resetRate: 0,
+    latencyMs: 0,
+    firstN: null,
+    pathPrefix: '',
+    signedUrlTtlS: null,
+  });
 });
 
 async function services(options: ExportServiceOptions = {}) {
@@ -31,14 +38,24 @@ interface Line {
   status: string;
   result?: Record<string, unknown>;
 }
-async function results(runId: string): Promise<{ lines: Line[]; summary: Record<string, unknown> & { counts: Record<string, number> } }> {
+async function results(
+  runId: string,
+): Promise<{ lines: Line[]; summary: Record<string, unknown> & { counts: Record<string, number> } }> {
   const out = join(bed.outDir, runId);
-  const lines = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
-  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as Record<string, unknown> & { counts: Record<string, number> };
+  const lines = (await readFile(join(out, 'results.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+  const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as Record<string, unknown> & {
+    counts: Record<string, number>;
+  };
   return { lines, summary };
 }
 
-const sha = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+const sha = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 describe('export service', () => {
   it('downloads, extracts and joins the outputs to the sources, then completes the run', async () => {
@@ -61,14 +78,23 @@ describe('export service', () => {
       counts: { sourceFiles: 30, skipped: 0, uploaded: 30, indexed: 30, results: 30, missing: 0 },
       statusCounts: { ok: 30, failed: 0, 'not-processed': 0, skipped: 0 },
     });
-    expect(Object.keys(summary.timings as object)).toEqual(['verify', 'start', 'await', 'collect', 'download', 'finalize']);
+    expect(Object.keys(summary.timings as object)).toEqual([
+      'verify',
+      'start',
+      'await',
+      'collect',
+      'download',
+      'finalize',
+    ]);
     expect(state.counters).toMatchObject({ downloadsTotal: 3, downloadsDone: 3, results: 30, missing: 0 });
     expect(state.outputExpiresAt).toMatch(/^\d{4}-/);
     // Three archives, each extracted into its own folder; the packed copies are gone from the work dir.
     const extracted = await readdir(join(bed.outDir, spec.runId, 'outputs', 'results'));
     expect(extracted.sort()).toEqual(['export-00001', 'export-00002', 'export-00003']);
     const paths = exportPaths(bed.workDir, spec.runId, spec.output.dir, true);
-    expect(existsSync(paths.raw) ? await readdir(paths.raw, { recursive: true }) : []).not.toContainEqual(expect.stringMatching(/\.tar\.gz$/));
+    expect(existsSync(paths.raw) ? await readdir(paths.raw, { recursive: true }) : []).not.toContainEqual(
+      expect.stringMatching(/\.tar\.gz$/),
+    );
     // The downloads file holds names, never a signed URL.
     const downloads = await readFile(paths.downloads, 'utf8');
     expect(downloads).not.toMatch(/http|sig=|signature|expires/i);
@@ -77,33 +103,63 @@ describe('export service', () => {
 
   it('joins CSV outputs, and keeps archives packed when extract is off', async () => {
     await services();
-    const { spec } = await bed.stageRun(12, { mode: 'single', spec: { workflow: { workflowId: 'wf-csv', aggregationFormat: 'csv' }, output: { dir: join(bed.outDir, 'csv-run'), extract: false } } });
+    const { spec } = await bed.stageRun(12, {
+      mode: 'single',
+      spec: {
+        workflow: { workflowId: 'wf-csv', aggregationFormat: 'csv' },
+        output: { dir: join(bed.outDir, 'csv-run'), extract: false },
+      },
+    });
     await bed.waitFor(spec.runId, ['completed']);
-    const lines = (await readFile(join(bed.outDir, 'csv-run', 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = (await readFile(join(bed.outDir, 'csv-run', 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     expect(lines).toHaveLength(12);
-    expect(lines.every((l) => l.status === 'ok' && l.result?.format === 'png' && l.result.width === '4')).toBe(true);
+    expect(
+      lines.every((l) => l.status === 'ok' && l.result?.format === 'png' && l.result.width === '4'),
+    ).toBe(true);
     expect(await readdir(join(bed.outDir, 'csv-run', 'outputs', 'results'))).toEqual(['export-00001.tar.gz']);
   });
 
-  it.each(['traversal', 'absolute', 'symlink', 'bomb'] as const)('refuses a malicious export archive (%s) and writes nothing outside', async (kind) => {
-    bed.emulator.setFaults({ maliciousExport: kind });
-    await services({ extractLimits: { ratioFloorBytes: 1024 * 1024 } });
-    const { spec } = await bed.stageRun(3, { mode: 'single', runId: `r-evil-${kind}` });
-    const state = await bed.waitFor(spec.runId, ['failed']);
-    expect(state.failedStage).toBe('download');
-    expect(state.error?.code).toBe(ErrorCode.unsafeArchive);
-    const entry = { traversal: '../../rfbatch-escape.txt', absolute: '/tmp/rfbatch-absolute.txt', symlink: 'results-link', bomb: 'bomb.bin' }[kind];
-    expect(state.error?.message).toContain(`export archive "results/export-00001.tar.gz" was refused at entry "${entry}"`);
-    expect(existsSync('/tmp/rfbatch-absolute.txt')).toBe(false);
-    const everything = [...(await readdir(bed.outDir, { recursive: true })), ...(await readdir(bed.workDir, { recursive: true }))];
-    expect(everything.filter((p) => /rfbatch-escape|rfbatch-absolute|results-link|bomb\.bin|partial-/.test(p))).toEqual([]);
-  });
+  it.each(['traversal', 'absolute', 'symlink', 'bomb'] as const)(
+    'refuses a malicious export archive (%s) and writes nothing outside',
+    async (kind) => {
+      bed.emulator.setFaults({ maliciousExport: kind });
+      await services({ extractLimits: { ratioFloorBytes: 1024 * 1024 } });
+      const { spec } = await bed.stageRun(3, { mode: 'single', runId: `r-evil-${kind}` });
+      const state = await bed.waitFor(spec.runId, ['failed']);
+      expect(state.failedStage).toBe('download');
+      expect(state.error?.code).toBe(ErrorCode.unsafeArchive);
+      const entry = {
+        traversal: '../../rfbatch-escape.txt',
+        absolute: '/tmp/rfbatch-absolute.txt',
+        symlink: 'results-link',
+        bomb: 'bomb.bin',
+      }[kind];
+      expect(state.error?.message).toContain(
+        `export archive "results/export-00001.tar.gz" was refused at entry "${entry}"`,
+      );
+      expect(existsSync('/tmp/rfbatch-absolute.txt')).toBe(false);
+      const everything = [
+        ...(await readdir(bed.outDir, { recursive: true })),
+        ...(await readdir(bed.workDir, { recursive: true })),
+      ];
+      expect(
+        everything.filter((p) => /rfbatch-escape|rfbatch-absolute|results-link|bomb\.bin|partial-/.test(p)),
+      ).toEqual([]);
+    },
+  );
 
   it('survives connection resets mid-download', async () => {
     await services({ filesPerJob: 2 });
     const { spec } = await bed.stageRun(40, { mode: 'shards', shardSize: 5, enqueue: false });
     bed.emulator.setFaults({ pathPrefix: '/_storage/', resetRate: 0.5, seed: 7 });
-    await bed.ctx.queues.jobs.add('verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await bed.ctx.queues.jobs.add(
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     await bed.waitFor(spec.runId, ['completed'], 60_000);
     const { lines } = await results(spec.runId);
     expect(lines.filter((l) => l.status === 'ok')).toHaveLength(40);
@@ -123,7 +179,11 @@ describe('export service', () => {
     const { spec } = await bed.stageRun(5, { mode: 'single', enqueue: false });
     // URLs listed from now on live 1 s; the first download waits 1.5 s before it is served.
     bed.emulator.setFaults({ signedUrlTtlS: 1, pathPrefix: '/_storage/', latencyMs: 1_500, firstN: 1 });
-    await bed.ctx.queues.jobs.add('verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await bed.ctx.queues.jobs.add(
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     await bed.waitFor(spec.runId, ['completed'], 30_000);
     expect(refused).toContain(403);
     expect((await results(spec.runId)).lines.every((l) => l.status === 'ok')).toBe(true);
@@ -137,7 +197,11 @@ describe('export service', () => {
     const files = ['results.jsonl', 'summary.json'].map((f) => join(out, f));
     const hashes = await Promise.all(files.map(sha));
     const mtimes = await Promise.all(files.map(async (f) => (await stat(f)).mtimeMs));
-    const again = await bed.ctx.queues.export.add('finalize', { runId: spec.runId, attempt: 0 }, { jobId: 'finalize-again' });
+    const again = await bed.ctx.queues.export.add(
+      'finalize',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: 'finalize-again' },
+    );
     for (let i = 0; i < 200 && !(await again.isCompleted()); i++) await new Promise((r) => setTimeout(r, 25));
     expect(await again.isCompleted()).toBe(true);
     expect(await Promise.all(files.map(sha))).toEqual(hashes);
@@ -163,7 +227,11 @@ describe('export service', () => {
     expect(failed.failedStage).toBe('download');
     expect(failed.error?.message).toContain('injected: the disk said no');
     const fetchedBefore = new Map(calls);
-    expect(await retryRun(bed.ctx, spec.runId)).toMatchObject({ attempt: 1, resumedAt: 'collect', restartedRemoteJob: false });
+    expect(await retryRun(bed.ctx, spec.runId)).toMatchObject({
+      attempt: 1,
+      resumedAt: 'collect',
+      restartedRemoteJob: false,
+    });
     await bed.waitFor(spec.runId, ['completed']);
     for (const [name, n] of calls) {
       expect(n, name).toBe(name === 'export-00002.tar.gz' ? 2 : 1);

@@ -15,7 +15,15 @@ import { runStageJob } from '@rfbatch/jobs';
 import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
 import { postSummary } from './notify.js';
 import type { ResolvedExportOptions } from './options.js';
-import { joinEntry, readRecords, recordFiles, recordName, skippedLine, type ResultRecord, type ResultStatus } from './results-join.js';
+import {
+  joinEntry,
+  readRecords,
+  recordFiles,
+  recordName,
+  skippedLine,
+  type ResultRecord,
+  type ResultStatus,
+} from './results-join.js';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -39,7 +47,9 @@ export interface JoinCounts {
 }
 
 /** Reads every result record of the run's downloaded outputs, grouped by the file they name. */
-async function loadRecords(paths: ExportPaths): Promise<{ byName: Map<string, ResultRecord[]>; unnamed: number; badLines: number }> {
+async function loadRecords(
+  paths: ExportPaths,
+): Promise<{ byName: Map<string, ResultRecord[]>; unnamed: number; badLines: number }> {
   const byName = new Map<string, ResultRecord[]>();
   let unnamed = 0;
   let badLines = 0;
@@ -126,7 +136,16 @@ export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
   return counts;
 }
 
-const STAGE_ORDER = ['plan', 'upload', 'verify', 'start', 'await', 'collect', 'download', 'finalize'] as const;
+const STAGE_ORDER = [
+  'plan',
+  'upload',
+  'verify',
+  'start',
+  'await',
+  'collect',
+  'download',
+  'finalize',
+] as const;
 
 /** summary.json: what the run did, built only from stored state, so a re-run writes the same bytes. */
 export function buildSummary(spec: ResolvedRunSpec, state: RunState, counts: JoinCounts, finishedAt: string) {
@@ -176,7 +195,11 @@ async function warnOnce(ctx: ServiceContext, runId: string, state: RunState, mes
  * completion event other systems consume — and POSTs the summary to the run's `notify` URL. Safe to
  * run twice: the files come out the same, and a completed run is left alone.
  */
-export async function finalizeProcessor(ctx: ServiceContext, opts: ResolvedExportOptions, job: Job): Promise<unknown> {
+export async function finalizeProcessor(
+  ctx: ServiceContext,
+  opts: ResolvedExportOptions,
+  job: Job,
+): Promise<unknown> {
   return runStageJob(ctx, job, 'export', 'finalize', 'finalize', async ({ data, spec, log }) => {
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'finalize');
@@ -185,12 +208,28 @@ export async function finalizeProcessor(ctx: ServiceContext, opts: ResolvedExpor
     await ctx.store.setCounters(runId, { results: counts.results, missing: counts.missing });
     let state = await ctx.store.require(runId);
     if (counts.missing > 0) {
-      await warnOnce(ctx, runId, state, `${counts.missing} of ${counts.sourceFiles - counts.skipped} uploaded files have no result in the job outputs (status "not-processed" in results.jsonl)`);
+      await warnOnce(
+        ctx,
+        runId,
+        state,
+        `${counts.missing} of ${counts.sourceFiles - counts.skipped} uploaded files have no result in the job outputs (status "not-processed" in results.jsonl)`,
+      );
     }
     if (counts.unmatchedRecords > 0) {
-      await warnOnce(ctx, runId, state, `${counts.unmatchedRecords} result records name no file of this run (e.g. "${counts.unmatchedExample ?? '(no name)'}"); they are not in results.jsonl`);
+      await warnOnce(
+        ctx,
+        runId,
+        state,
+        `${counts.unmatchedRecords} result records name no file of this run (e.g. "${counts.unmatchedExample ?? '(no name)'}"); they are not in results.jsonl`,
+      );
     }
-    if (counts.badLines > 0) await warnOnce(ctx, runId, state, `${counts.badLines} lines of the job's JSONL outputs were not JSON objects and were left out`);
+    if (counts.badLines > 0)
+      await warnOnce(
+        ctx,
+        runId,
+        state,
+        `${counts.badLines} lines of the job's JSONL outputs were not JSON objects and were left out`,
+      );
     // The end time is fixed the first time, so a repeated finalize writes the same summary.
     if (!state.timings.finalize?.endedAt) await ctx.store.stageEnded(runId, 'finalize');
     state = await ctx.store.require(runId);
@@ -204,14 +243,22 @@ export async function finalizeProcessor(ctx: ServiceContext, opts: ResolvedExpor
     if (completed) {
       ctx.metrics?.inc(MetricName.runs, { outcome: 'completed' });
       for (const [stage, t] of Object.entries(summary.timings)) {
-        if (t.durationMs !== undefined) ctx.metrics?.observe(MetricName.stageDuration, { stage }, t.durationMs / 1000);
+        if (t.durationMs !== undefined)
+          ctx.metrics?.observe(MetricName.stageDuration, { stage }, t.durationMs / 1000);
       }
     }
     log.info({ ...summary.counts, statusCounts: summary.statusCounts }, 'run completed');
 
     if (spec.notify && completed) {
-      const outcome = await postSummary(spec.notify, summary, { attempts: opts.notifyAttempts, timeoutMs: opts.notifyTimeoutMs });
-      if (!outcome.ok) await ctx.store.warn(runId, `the run summary could not be posted to the notify URL: ${outcome.reason}`);
+      const outcome = await postSummary(spec.notify, summary, {
+        attempts: opts.notifyAttempts,
+        timeoutMs: opts.notifyTimeoutMs,
+      });
+      if (!outcome.ok)
+        await ctx.store.warn(
+          runId,
+          `the run summary could not be posted to the notify URL: ${outcome.reason}`,
+        );
       else log.info({ attempts: outcome.attempts }, 'summary posted to the notify URL');
     }
     return summary.counts;

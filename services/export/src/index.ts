@@ -1,9 +1,24 @@
 export { startExport } from './service.js';
 export { exportOptionsFromEnv } from './env-options.js';
 export { resolveExportOptions, type ExportServiceOptions, type ResolvedExportOptions } from './options.js';
-export { safeExtract, safeEntryPath, UnsafeArchiveError, DEFAULT_EXTRACT_LIMITS, type ExtractLimits, type ExtractResult } from './safe-extract.js';
+export {
+  safeExtract,
+  safeEntryPath,
+  UnsafeArchiveError,
+  DEFAULT_EXTRACT_LIMITS,
+  type ExtractLimits,
+  type ExtractResult,
+} from './safe-extract.js';
 export { DownloadEntry, exportPaths, localNameOf, downloadDoneKey, type ExportPaths } from './downloads.js';
 export { writeResults, buildSummary, type JoinCounts, type RunSummary } from './finalize.processor.js';
-export { joinEntry, recordName, recordError, readRecords, type ResultLine, type ResultStatus, type ResultRecord } from './results-join.js';
+export {
+  joinEntry,
+  recordName,
+  recordError,
+  readRecords,
+  type ResultLine,
+  type ResultStatus,
+  type ResultRecord,
+} from './results-join.js';
 export { postSummary, type NotifyOutcome } from './notify.js';
 export { parseCsv } from './csv.js';

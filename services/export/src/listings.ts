@@ -37,15 +37,25 @@ export class Listings {
   }
 
   /** The current signed URL of a listed file; `fresh` lists the part again first. */
-  async urlFor(file: { batchId: string; partName: string | null; fileName: string; shardId: string | null }, fresh = false): Promise<string> {
+  async urlFor(
+    file: { batchId: string; partName: string | null; fileName: string; shardId: string | null },
+    fresh = false,
+  ): Promise<string> {
     const key = Listings.key(file.batchId, file.partName);
     let listing = this.cache.get(key);
-    if (fresh || !listing || Date.now() - listing.at > this.ttlMs || !listing.urls.has(fileKey(file.fileName, file.shardId))) {
+    if (
+      fresh ||
+      !listing ||
+      Date.now() - listing.at > this.ttlMs ||
+      !listing.urls.has(fileKey(file.fileName, file.shardId))
+    ) {
       listing = await this.relist(key, file.batchId, file.partName, fresh ? Date.now() : 0);
     }
     const url = listing.urls.get(fileKey(file.fileName, file.shardId));
     if (!url) {
-      const where = file.partName ? `part "${file.partName}" of batch "${file.batchId}"` : `batch "${file.batchId}"`;
+      const where = file.partName
+        ? `part "${file.partName}" of batch "${file.batchId}"`
+        : `batch "${file.batchId}"`;
       throw new RfbatchError(ErrorCode.download, `file "${file.fileName}" is no longer listed in ${where}`, {
         hint: 'the output batch changed or expired (outputs expire 7 days after the job); restart the job to produce them again',
       });
@@ -54,7 +64,12 @@ export class Listings {
   }
 
   /** Lists a part (or a whole simple batch) again; a listing newer than `notBefore` is reused. */
-  private async relist(key: string, batchId: string, partName: string | null, notBefore: number): Promise<Listing> {
+  private async relist(
+    key: string,
+    batchId: string,
+    partName: string | null,
+    notBefore: number,
+  ): Promise<Listing> {
     const running = this.inflight.get(key);
     if (running) {
       const listing = await running;

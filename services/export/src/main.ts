@@ -15,18 +15,21 @@ try {
   const config = loadConfig();
   const options = exportOptionsFromEnv();
   const logger = createLogger({ level: config.logLevel, name: 'export' });
-  await runUntilSignal(async () => {
-    const ctx = createServiceContext(config, logger);
-    ctx.metrics = createRedisMetrics(ctx.connection, config.redis.prefix);
-    const service = await startExport(ctx, options);
-    return {
-      close: async () => {
-        await service.close();
-        await ctx.metrics?.close();
-        await closeServiceContext(ctx);
-      },
-    };
-  }, { logger });
+  await runUntilSignal(
+    async () => {
+      const ctx = createServiceContext(config, logger);
+      ctx.metrics = createRedisMetrics(ctx.connection, config.redis.prefix);
+      const service = await startExport(ctx, options);
+      return {
+        close: async () => {
+          await service.close();
+          await ctx.metrics?.close();
+          await closeServiceContext(ctx);
+        },
+      };
+    },
+    { logger },
+  );
 } catch (error) {
   process.stderr.write(`rfbatch export: ${describeError(error)}\n`);
   process.exit(1);

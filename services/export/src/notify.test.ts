@@ -25,7 +25,11 @@ async function receiver(statuses: number[]) {
 describe('postSummary', () => {
   it('retries 5xx and delivers the summary', async () => {
     const r = await receiver([503, 502]);
-    const outcome = await postSummary(r.url, { runId: 'r1' }, { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10 });
+    const outcome = await postSummary(
+      r.url,
+      { runId: 'r1' },
+      { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10 },
+    );
     expect(outcome).toEqual({ ok: true, status: 200, attempts: 3 });
     expect(r.bodies).toEqual([{ runId: 'r1' }, { runId: 'r1' }, { runId: 'r1' }]);
   });
@@ -39,7 +43,11 @@ describe('postSummary', () => {
   });
 
   it('gives up on an unreachable receiver after the tries', async () => {
-    const outcome = await postSummary('http://127.0.0.1:1/x', {}, { attempts: 2, timeoutMs: 1_000, retryDelayMs: 10 });
+    const outcome = await postSummary(
+      'http://127.0.0.1:1/x',
+      {},
+      { attempts: 2, timeoutMs: 1_000, retryDelayMs: 10 },
+    );
     expect(outcome).toMatchObject({ ok: false, attempts: 2 });
     if (!outcome.ok) expect(outcome.reason).toMatch(/could not be reached.*after 2 tries/);
   });

@@ -8,7 +8,8 @@ export interface NotifyOptions {
   retryDelayMs?: number;
 }
 
-export type NotifyOutcome = { ok: true; status: number; attempts: number } | { ok: false; reason: string; attempts: number };
+export type NotifyOutcome =
+  { ok: true; status: number; attempts: number } | { ok: false; reason: string; attempts: number };
 
 const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -17,7 +18,11 @@ const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
  * 5xx are tried again; any other answer is final. Never throws: a receiver that is down must not fail
  * a finished run. The reason never shows the URL's query string.
  */
-export async function postSummary(url: string, summary: unknown, options: NotifyOptions): Promise<NotifyOutcome> {
+export async function postSummary(
+  url: string,
+  summary: unknown,
+  options: NotifyOptions,
+): Promise<NotifyOutcome> {
   const body = JSON.stringify(summary);
   const where = redactUrl(url);
   let reason = '';
@@ -34,7 +39,10 @@ export async function postSummary(url: string, summary: unknown, options: Notify
       reason = `${where} answered ${res.status}`;
       if (!RETRY_STATUSES.has(res.status)) return { ok: false, reason, attempts: attempt };
     } catch (error) {
-      const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      const cause =
+        error instanceof Error
+          ? ((error.cause as Error | undefined)?.message ?? error.message)
+          : String(error);
       reason = `${where} could not be reached: ${cause}`;
     }
     if (attempt < options.attempts) await sleep((options.retryDelayMs ?? 500) * 2 ** (attempt - 1));

@@ -31,7 +31,9 @@ export interface ExportServiceOptions extends ServiceOptions {
   stalledIntervalMs?: number;
 }
 
-export type ResolvedExportOptions = Required<Omit<ExportServiceOptions, 'extractLimits' | 'downloadToFile'>> & {
+export type ResolvedExportOptions = Required<
+  Omit<ExportServiceOptions, 'extractLimits' | 'downloadToFile'>
+> & {
   extractLimits: ExtractLimits;
   downloadToFile: DownloadToFile | undefined;
 };

@@ -2,7 +2,11 @@
  * Runs `fn` over `items` with at most `limit` at once. The first error stops new work and is thrown
  * once the running calls have settled (so no file is left half-written by a call still running).
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async () => {

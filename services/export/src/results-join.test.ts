@@ -12,11 +12,18 @@ import { joinEntry, recordName } from './results-join.js';
 const root = mkdtempSync(join(tmpdir(), 'rfb-join-'));
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-const image = (i: number, name: string, source: string): ManifestEntry => ({ i, source, name, kind: 'image', unit: 0 });
+const image = (i: number, name: string, source: string): ManifestEntry => ({
+  i,
+  source,
+  name,
+  kind: 'image',
+  unit: 0,
+});
 
 describe('parseCsv', () => {
   it('reads quoted fields with commas, quotes and newlines', () => {
-    const text = '\ufefffile_name,predictions,error\r\na.png,"[{""x"":1,""y"":2}]",\nb.png,"two\nlines","bad, very"\n';
+    const text =
+      '\ufefffile_name,predictions,error\r\na.png,"[{""x"":1,""y"":2}]",\nb.png,"two\nlines","bad, very"\n';
     expect(parseCsv(text)).toEqual([
       { file_name: 'a.png', predictions: '[{"x":1,"y":2}]', error: '' },
       { file_name: 'b.png', predictions: 'two\nlines', error: 'bad, very' },
@@ -35,7 +42,9 @@ describe('joinEntry', () => {
       status: 'ok',
       result: { file_name: 'a.png', error: null, w: 1 },
     });
-    expect(joinEntry(image(1, 'b.png', 'b.png'), [{ file_name: 'b.png', error: 'could not decode image' }])).toMatchObject({
+    expect(
+      joinEntry(image(1, 'b.png', 'b.png'), [{ file_name: 'b.png', error: 'could not decode image' }]),
+    ).toMatchObject({
       status: 'failed',
       reason: 'could not decode image',
     });
@@ -63,17 +72,46 @@ describe('writeResults', () => {
   it('writes one line per source file, joined through the manifest, and the same bytes twice', async () => {
     const paths = exportPaths(join(root, 'work'), 'r-join', join(root, 'out'), true);
     await mkdir(paths.dir, { recursive: true });
-    const manifest = [image(0, 'a.png', 'cats/a.png'), image(1, 'a-1.png', 'dogs/a.png'), image(2, 'c.png', 'c.png'), image(3, 'd.png', 'd.png')];
+    const manifest = [
+      image(0, 'a.png', 'cats/a.png'),
+      image(1, 'a-1.png', 'dogs/a.png'),
+      image(2, 'c.png', 'c.png'),
+      image(3, 'd.png', 'd.png'),
+    ];
     await writeFile(paths.manifest, manifest.map((m) => `${JSON.stringify(m)}\n`).join(''));
     await writeFile(paths.skipped, `${JSON.stringify({ source: 'notes.txt', reason: 'not-media' })}\n`);
     const entries: DownloadEntry[] = [
-      { i: 0, batchId: 'b', partName: 'results', fileName: 't1.jsonl', shardId: null, contentType: 'x', local: 'results/t1.jsonl', archive: false },
-      { i: 1, batchId: 'b', partName: 'results', fileName: 'e.tar.gz', shardId: null, contentType: 'x', local: 'results/e.tar.gz', archive: true },
+      {
+        i: 0,
+        batchId: 'b',
+        partName: 'results',
+        fileName: 't1.jsonl',
+        shardId: null,
+        contentType: 'x',
+        local: 'results/t1.jsonl',
+        archive: false,
+      },
+      {
+        i: 1,
+        batchId: 'b',
+        partName: 'results',
+        fileName: 'e.tar.gz',
+        shardId: null,
+        contentType: 'x',
+        local: 'results/e.tar.gz',
+        archive: true,
+      },
     ];
     await writeFile(paths.downloads, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
     await mkdir(join(paths.outputs, 'results', 'e'), { recursive: true });
-    await writeFile(join(paths.outputs, 'results', 't1.jsonl'), '{"file_name":"a.png","error":null}\nnot json\n{"file_name":"zzz.png"}\n');
-    await writeFile(join(paths.outputs, 'results', 'e', 't2.csv'), 'file_name,error\na-1.png,\nc.png,could not decode image\n');
+    await writeFile(
+      join(paths.outputs, 'results', 't1.jsonl'),
+      '{"file_name":"a.png","error":null}\nnot json\n{"file_name":"zzz.png"}\n',
+    );
+    await writeFile(
+      join(paths.outputs, 'results', 'e', 't2.csv'),
+      'file_name,error\na-1.png,\nc.png,could not decode image\n',
+    );
 
     const counts = await writeResults(paths);
     expect(counts).toMatchObject({
@@ -87,7 +125,10 @@ describe('writeResults', () => {
       badLines: 1,
     });
     const first = await readFile(paths.results, 'utf8');
-    const lines = first.trim().split('\n').map((l) => JSON.parse(l) as { source: string; status: string; remoteName?: string });
+    const lines = first
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; status: string; remoteName?: string });
     expect(lines.map((l) => [l.source, l.status])).toEqual([
       ['cats/a.png', 'ok'],
       ['dogs/a.png', 'ok'],

@@ -95,7 +95,11 @@ function frameIndex(record: ResultRecord): number {
 export function joinEntry(entry: ManifestEntry, records: ResultRecord[] | undefined): ResultLine {
   const base = { source: entry.source, remoteName: entry.name, kind: entry.kind };
   if (!records?.length) {
-    return { ...base, status: 'not-processed', reason: 'no result record names this file in the job outputs' };
+    return {
+      ...base,
+      status: 'not-processed',
+      reason: 'no result record names this file in the job outputs',
+    };
   }
   if (entry.kind === 'video') {
     const frames = [...records].sort((a, b) => frameIndex(a) - frameIndex(b));
@@ -111,5 +115,10 @@ export function joinEntry(entry: ManifestEntry, records: ResultRecord[] | undefi
 }
 
 export function skippedLine(entry: SkippedEntry): ResultLine {
-  return { source: entry.source, status: 'skipped', reason: entry.reason, ...(entry.detail ? { detail: entry.detail } : {}) };
+  return {
+    source: entry.source,
+    status: 'skipped',
+    reason: entry.reason,
+    ...(entry.detail ? { detail: entry.detail } : {}),
+  };
 }

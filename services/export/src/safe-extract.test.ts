@@ -44,7 +44,9 @@ async function refused(members: Member[], entry: string, why: RegExp, limits = {
   expect((error as Error).message).toContain(`entry "${entry}"`);
   expect((error as Error).message).toMatch(why);
   // Nothing was left anywhere: not in the output folder, not beside the case folder.
-  expect(await readdir(c.out, { recursive: true })).toEqual(expect.not.arrayContaining([expect.stringMatching(/evil|partial|x\.txt/)]));
+  expect(await readdir(c.out, { recursive: true })).toEqual(
+    expect.not.arrayContaining([expect.stringMatching(/evil|partial|x\.txt/)]),
+  );
   expect((await readdir(c.dir)).sort()).toEqual(['a.tar.gz', 'out']);
   expect(await readdir(root)).not.toContain('evil.txt');
   return c;
@@ -90,7 +92,14 @@ describe('safeExtract', () => {
   });
 
   it('refuses path traversal', async () => {
-    await refused([{ name: 'ok.jsonl', body: 'x' }, { name: '../../evil.txt', body: 'pwned' }], '../../evil.txt', /climbs out/);
+    await refused(
+      [
+        { name: 'ok.jsonl', body: 'x' },
+        { name: '../../evil.txt', body: 'pwned' },
+      ],
+      '../../evil.txt',
+      /climbs out/,
+    );
   });
 
   it('refuses an absolute path', async () => {
@@ -98,18 +107,37 @@ describe('safeExtract', () => {
   });
 
   it('refuses symlinks, hard links and devices', async () => {
-    await refused([{ name: 'x.txt', type: 'symlink', linkname: '/etc/passwd' }], 'x.txt', /symlink to "\/etc\/passwd"/);
+    await refused(
+      [{ name: 'x.txt', type: 'symlink', linkname: '/etc/passwd' }],
+      'x.txt',
+      /symlink to "\/etc\/passwd"/,
+    );
     await refused([{ name: 'x.txt', type: 'link', linkname: '../evil.txt' }], 'x.txt', /hard link/);
-    await refused([{ name: 'x.txt', type: 'character-device', devmajor: 1, devminor: 3 }], 'x.txt', /type character-device/);
+    await refused(
+      [{ name: 'x.txt', type: 'character-device', devmajor: 1, devminor: 3 }],
+      'x.txt',
+      /type character-device/,
+    );
     await refused([{ name: 'x.txt', type: 'fifo' }], 'x.txt', /type fifo/);
   });
 
   it('refuses a decompression bomb and an archive over the byte cap', async () => {
     const zeros = Buffer.alloc(4 * 1024 * 1024);
-    await refused([{ name: 'x.txt', body: zeros }], 'x.txt', /expands beyond/, { ratioFloorBytes: 1024 * 1024, maxRatio: 50 });
-    await refused([{ name: 'ok.txt', body: 'abc' }, { name: 'x.txt', body: 'more than ten bytes' }], 'x.txt', /expands beyond 10 bytes/, {
-      maxTotalBytes: 10,
+    await refused([{ name: 'x.txt', body: zeros }], 'x.txt', /expands beyond/, {
+      ratioFloorBytes: 1024 * 1024,
+      maxRatio: 50,
     });
+    await refused(
+      [
+        { name: 'ok.txt', body: 'abc' },
+        { name: 'x.txt', body: 'more than ten bytes' },
+      ],
+      'x.txt',
+      /expands beyond 10 bytes/,
+      {
+        maxTotalBytes: 10,
+      },
+    );
   });
 
   it('says a damaged archive is damaged, as a retryable error', async () => {

@@ -107,7 +107,10 @@ export async function safeExtract(
   const dest = resolve(destDir);
   const staging = `${dest}.partial-${randomBytes(4).toString('hex')}`;
   const archiveBytes = (await stat(archive)).size;
-  const byteBudget = Math.min(limits.maxTotalBytes, Math.max(limits.ratioFloorBytes, archiveBytes * limits.maxRatio));
+  const byteBudget = Math.min(
+    limits.maxTotalBytes,
+    Math.max(limits.ratioFloorBytes, archiveBytes * limits.maxRatio),
+  );
   const gzip = await isGzip(archive);
   await mkdir(staging, { recursive: true });
 
@@ -124,27 +127,39 @@ export async function safeExtract(
       const { header } = entry;
       const type = header.type ?? 'file';
       entries++;
-      if (entries > limits.maxEntries) throw new UnsafeArchiveError(label, header.name, `more than ${limits.maxEntries} entries`);
+      if (entries > limits.maxEntries)
+        throw new UnsafeArchiveError(label, header.name, `more than ${limits.maxEntries} entries`);
       const checked = safeEntryPath(header.name);
       if ('refused' in checked) throw new UnsafeArchiveError(label, header.name, checked.refused);
       if (type === 'symlink' || type === 'link') {
-        throw new UnsafeArchiveError(label, header.name, `${type === 'link' ? 'hard link' : 'symlink'} to "${header.linkname ?? ''}"`);
+        throw new UnsafeArchiveError(
+          label,
+          header.name,
+          `${type === 'link' ? 'hard link' : 'symlink'} to "${header.linkname ?? ''}"`,
+        );
       }
-      if (type !== 'directory' && !ALLOWED_FILE_TYPES.has(type)) throw new UnsafeArchiveError(label, header.name, `entry of type ${type}`);
+      if (type !== 'directory' && !ALLOWED_FILE_TYPES.has(type))
+        throw new UnsafeArchiveError(label, header.name, `entry of type ${type}`);
       const target = resolve(staging, checked.path);
-      if (!isInside(staging, target)) throw new UnsafeArchiveError(label, header.name, 'resolves outside the output folder');
+      if (!isInside(staging, target))
+        throw new UnsafeArchiveError(label, header.name, 'resolves outside the output folder');
       if (type === 'directory' || checked.path === '') {
         if (checked.path !== '') await mkdir(target, { recursive: true, mode: 0o755 });
         entry.resume();
         continue;
       }
       if (total + (header.size ?? 0) > byteBudget) {
-        throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes (${archiveBytes} bytes compressed; limits: ${limits.maxTotalBytes} bytes, ratio ${limits.maxRatio})`);
+        throw new UnsafeArchiveError(
+          label,
+          header.name,
+          `it expands beyond ${byteBudget} bytes (${archiveBytes} bytes compressed; limits: ${limits.maxTotalBytes} bytes, ratio ${limits.maxRatio})`,
+        );
       }
       await mkdir(dirname(target), { recursive: true, mode: 0o755 });
       const counter = new ByteCounter((n) => {
         total += n;
-        if (total > byteBudget) throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes`);
+        if (total > byteBudget)
+          throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes`);
       });
       await pipeline(entry, counter, createWriteStream(target, { mode: 0o644 }));
       files++;
@@ -160,11 +175,15 @@ export async function safeExtract(
     await rm(staging, { recursive: true, force: true });
     if (error instanceof RfbatchError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new RfbatchError(ErrorCode.download, `export archive "${label}" could not be extracted: ${message}`, {
-      cause: error,
-      hint: 'the file may be damaged or truncated; a retry downloads it again',
-      retryable: true,
-    });
+    throw new RfbatchError(
+      ErrorCode.download,
+      `export archive "${label}" could not be extracted: ${message}`,
+      {
+        cause: error,
+        hint: 'the file may be damaged or truncated; a retry downloads it again',
+        retryable: true,
+      },
+    );
   }
 }
 

@@ -7,7 +7,10 @@ import { Listings } from './listings.js';
 import { resolveExportOptions, type ExportServiceOptions } from './options.js';
 
 /** Starts the export service: one worker on the `export` queue for collect, download and finalize. */
-export async function startExport(ctx: ServiceContext, options?: ExportServiceOptions): Promise<RunningService> {
+export async function startExport(
+  ctx: ServiceContext,
+  options?: ExportServiceOptions,
+): Promise<RunningService> {
   const opts = resolveExportOptions(options);
   const listings = new Listings(ctx.client, opts.urlCacheMs);
   const service = createStageWorker(ctx, {

@@ -12,7 +12,12 @@ import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js
  * timeout plus a margin. Success hands the run to export; failure fails the run with the job's last
  * notification and first error log lines.
  */
-export async function awaitProcessor(ctx: ServiceContext, opts: ResolvedJobsOptions, job: Job, token?: string): Promise<unknown> {
+export async function awaitProcessor(
+  ctx: ServiceContext,
+  opts: ResolvedJobsOptions,
+  job: Job,
+  token?: string,
+): Promise<unknown> {
   return runStageJob(ctx, job, 'jobs', 'await', 'await', async ({ data, spec, log }) => {
     const { runId, attempt } = data;
     const jobId = spec.jobId;
@@ -28,12 +33,21 @@ export async function awaitProcessor(ctx: ServiceContext, opts: ResolvedJobsOpti
       checkedAt: new Date(now).toISOString(),
       ...(meta?.lastNotification != null ? { lastNotification: meta.lastNotification } : {}),
     });
-    log.debug({ state: state.state, stage: state.stage, progress: state.progress, polls: wait.polls }, 'await poll');
+    log.debug(
+      { state: state.state, stage: state.stage, progress: state.progress, polls: wait.polls },
+      'await poll',
+    );
 
     if (state.terminal && !state.error) {
       await ctx.store.stageEnded(runId, 'await');
       await ctx.store.setStatus(runId, 'exporting');
-      await enqueue(ctx.queues, 'export', 'collect', { runId, attempt }, { jobId: stageJobId('collect', runId, attempt) });
+      await enqueue(
+        ctx.queues,
+        'export',
+        'collect',
+        { runId, attempt },
+        { jobId: stageJobId('collect', runId, attempt) },
+      );
       log.info({ jobId, polls: wait.polls + 1 }, 'remote job completed');
       return { state: state.state };
     }
@@ -43,14 +57,19 @@ export async function awaitProcessor(ctx: ServiceContext, opts: ResolvedJobsOpti
         hint: `read all logs with \`rfbatch jobs logs ${jobId}\`; after fixing the cause, \`rfbatch retry ${runId}\` restarts the job (overrides: --machine, --workers-per-machine, --timeout, --max-image-failure-rate)`,
       });
     }
-    const budgetMs = (spec.processingTimeoutSeconds ?? opts.defaultProcessingTimeoutSeconds) * 1000 + opts.awaitMarginMs;
+    const budgetMs =
+      (spec.processingTimeoutSeconds ?? opts.defaultProcessingTimeoutSeconds) * 1000 + opts.awaitMarginMs;
     const elapsedMs = now - wait.firstSeenAt;
     if (elapsedMs >= budgetMs) {
       const where = state.stage ? ` in stage "${state.stage}"` : '';
       const progress = state.progress !== null ? ` at ${Math.round(state.progress * 100)}%` : '';
-      throw new RfbatchError(ErrorCode.run, `remote job "${jobId}" is still ${state.state}${where}${progress} after ${formatDuration(elapsedMs)}, beyond its processing timeout plus a margin (${formatDuration(budgetMs)})`, {
-        hint: `check it with \`rfbatch jobs show ${jobId}\`; abort it with \`rfbatch jobs abort ${jobId}\`, or \`rfbatch retry ${runId}\` to keep waiting`,
-      });
+      throw new RfbatchError(
+        ErrorCode.run,
+        `remote job "${jobId}" is still ${state.state}${where}${progress} after ${formatDuration(elapsedMs)}, beyond its processing timeout plus a margin (${formatDuration(budgetMs)})`,
+        {
+          hint: `check it with \`rfbatch jobs show ${jobId}\`; abort it with \`rfbatch jobs abort ${jobId}\`, or \`rfbatch retry ${runId}\` to keep waiting`,
+        },
+      );
     }
     const next = { polls: wait.polls + 1, firstSeenAt: wait.firstSeenAt };
     return pollAgain(job, token, next, pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs));

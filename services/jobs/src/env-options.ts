@@ -15,10 +15,15 @@ const JobsEnv = z.object({
 });
 
 /** Reads the jobs service options from the environment; every bad variable is listed in one error. */
-export function jobsOptionsFromEnv(env: Record<string, string | undefined> = process.env): JobsServiceOptions {
-  const present = Object.fromEntries(Object.keys(JobsEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+export function jobsOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): JobsServiceOptions {
+  const present = Object.fromEntries(
+    Object.keys(JobsEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
+  );
   const parsed = JobsEnv.safeParse(present);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
   const e = parsed.data;
   const options: JobsServiceOptions = {};
   if (e.RFBATCH_JOBS_CONCURRENCY !== undefined) options.concurrency = e.RFBATCH_JOBS_CONCURRENCY;

@@ -2,8 +2,28 @@ export { startJobs } from './service.js';
 export { jobsOptionsFromEnv } from './env-options.js';
 export { resolveJobsOptions, type JobsServiceOptions, type ResolvedJobsOptions } from './options.js';
 export { buildJobBody, jobDisplayName, notificationsUrl } from './job-body.js';
-export { cancelRun, retryRun, removeRunJobs, type CancelResult, type RetryOverrides, type RetryResult } from './run-control.js';
-export { createStageWorker, type ProcessorMap, type StageProcessor, type StageWorkerOptions } from './worker.js';
-export { runStageJob, parsePayload, isControlFlow, isLastAttempt, runErrorOf, failRunOnFinalJobFailure, type StageContext } from './stage-job.js';
+export {
+  cancelRun,
+  retryRun,
+  removeRunJobs,
+  type CancelResult,
+  type RetryOverrides,
+  type RetryResult,
+} from './run-control.js';
+export {
+  createStageWorker,
+  type ProcessorMap,
+  type StageProcessor,
+  type StageWorkerOptions,
+} from './worker.js';
+export {
+  runStageJob,
+  parsePayload,
+  isControlFlow,
+  isLastAttempt,
+  runErrorOf,
+  failRunOnFinalJobFailure,
+  type StageContext,
+} from './stage-job.js';
 export { pollAgain, pollDelayMs, readWaitState, formatDuration, WaitState } from './wait.js';
 export { describeJobFailure, notificationText } from './job-failure.js';

@@ -17,7 +17,13 @@ describe('buildJobBody', () => {
   it('builds the full image job body from the RunSpec', () => {
     const body = buildJobBody(
       spec({
-        workflow: { workflowId: 'wf-1', parameters: { conf: 0.4 }, imageInputName: 'img', aggregationFormat: 'csv', maxVideoFPS: 5 },
+        workflow: {
+          workflowId: 'wf-1',
+          parameters: { conf: 0.4 },
+          imageInputName: 'img',
+          aggregationFormat: 'csv',
+          maxVideoFPS: 5,
+        },
         compute: { machineType: 'gpu', workersPerMachine: 2 },
         processingTimeoutSeconds: 3600,
         maxParallelTasks: 8,
@@ -48,7 +54,11 @@ describe('buildJobBody', () => {
 
   it('builds a video job with the FPS and without the image failure rate', () => {
     const body = buildJobBody(
-      spec({ source: { kind: 'directory', path: '/v', media: 'videos' }, workflow: { workflowId: 'wf-v', maxVideoFPS: 2 }, maxImageFailureRate: 0.1 }),
+      spec({
+        source: { kind: 'directory', path: '/v', media: 'videos' },
+        workflow: { workflowId: 'wf-v', maxVideoFPS: 2 },
+        maxImageFailureRate: 0.1,
+      }),
       'acme',
     );
     expect(body.type).toBe('simple-video-processing-v1');
@@ -68,7 +78,10 @@ describe('buildJobBody', () => {
 describe('notificationsUrl', () => {
   it('is set only when the gateway has a public URL', () => {
     expect(notificationsUrl(loadConfig({}))).toBeUndefined();
-    const config = loadConfig({ RFBATCH_PUBLIC_URL: 'https://rf.example.com/', RFBATCH_WEBHOOK_SECRET: 'a-secret-of-16-chars' });
+    const config = loadConfig({
+      RFBATCH_PUBLIC_URL: 'https://rf.example.com/',
+      RFBATCH_WEBHOOK_SECRET: 'a-secret-of-16-chars',
+    });
     expect(notificationsUrl(config)).toBe('https://rf.example.com/webhooks/roboflow/a-secret-of-16-chars');
   });
 });

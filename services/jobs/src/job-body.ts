@@ -23,7 +23,9 @@ export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl
     computeConfiguration: {
       type: 'compute-configuration-v2' as const,
       machineType: spec.compute.machineType,
-      ...(spec.compute.workersPerMachine !== undefined ? { workersPerMachine: spec.compute.workersPerMachine } : {}),
+      ...(spec.compute.workersPerMachine !== undefined
+        ? { workersPerMachine: spec.compute.workersPerMachine }
+        : {}),
     },
     processingSpecification: {
       type: 'workflows-processing-specification-v1' as const,
@@ -32,11 +34,15 @@ export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl
       ...(wf.parameters !== undefined ? { workflowParameters: wf.parameters } : {}),
       ...(wf.imageInputName !== undefined ? { imageInputName: wf.imageInputName } : {}),
       ...(wf.persistImagesOutputs !== undefined ? { persistImagesOutputs: wf.persistImagesOutputs } : {}),
-      ...(wf.imagesOutputsToBePersisted !== undefined ? { imagesOutputsToBePersisted: wf.imagesOutputsToBePersisted } : {}),
+      ...(wf.imagesOutputsToBePersisted !== undefined
+        ? { imagesOutputsToBePersisted: wf.imagesOutputsToBePersisted }
+        : {}),
       aggregationFormat: wf.aggregationFormat,
       ...(video && wf.maxVideoFPS !== undefined ? { maxVideoFPS: wf.maxVideoFPS } : {}),
     },
-    ...(spec.processingTimeoutSeconds !== undefined ? { processingTimeoutSeconds: spec.processingTimeoutSeconds } : {}),
+    ...(spec.processingTimeoutSeconds !== undefined
+      ? { processingTimeoutSeconds: spec.processingTimeoutSeconds }
+      : {}),
     ...(spec.maxParallelTasks !== undefined ? { maxParallelTasks: spec.maxParallelTasks } : {}),
     ...(notifyUrl ? { notificationsURL: notifyUrl } : {}),
   };

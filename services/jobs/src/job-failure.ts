@@ -11,7 +11,12 @@ export function notificationText(notification: JobMetadata['lastNotification']):
 
 function logLine(log: JobLog): string {
   const payload = log.payload;
-  const text = typeof payload.message === 'string' ? payload.message : typeof payload.error === 'string' ? payload.error : JSON.stringify(payload);
+  const text =
+    typeof payload.message === 'string'
+      ? payload.message
+      : typeof payload.error === 'string'
+        ? payload.error
+        : JSON.stringify(payload);
   return `${log.reportingModule}: ${text.slice(0, 300)}`;
 }
 
@@ -33,7 +38,9 @@ export async function describeJobFailure(
       if (lines.length >= maxLines) break;
     }
   } catch (error) {
-    lines.push(`(the job's logs could not be read: ${error instanceof Error ? error.message : String(error)})`);
+    lines.push(
+      `(the job's logs could not be read: ${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   const note = notificationText(meta?.lastNotification);
   const stage = meta?.currentStage ? ` in stage "${meta.currentStage}"` : '';

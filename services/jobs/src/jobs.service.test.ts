@@ -5,7 +5,13 @@ import { startJobs } from './service.js';
 import type { JobsServiceOptions } from './options.js';
 import { startTestbed, type Testbed } from './testing.js';
 
-const FAST: JobsServiceOptions = { pollMinMs: 20, pollMaxMs: 200, verifyTimeoutMs: 10_000, shardErrorGraceMs: 300, lockDurationMs: 5_000 };
+const FAST: JobsServiceOptions = {
+  pollMinMs: 20,
+  pollMaxMs: 200,
+  verifyTimeoutMs: 10_000,
+  shardErrorGraceMs: 300,
+  lockDurationMs: 5_000,
+};
 
 let bed: Testbed;
 beforeAll(async () => {
@@ -34,14 +40,22 @@ describe('jobs service', () => {
     expect(state.batchExpiresAt).toMatch(/^\d{4}-/);
     expect(await bed.ctx.store.runForRemote('job', spec.jobId)).toBe(spec.runId);
     expect(await bed.ctx.queues.export.getJob(stageJobId('collect', spec.runId))).toBeDefined();
-    expect(remote(spec.jobId)).toMatchObject({ name: `rfbatch ${spec.runId}`, isTerminal: true, error: false });
+    expect(remote(spec.jobId)).toMatchObject({
+      name: `rfbatch ${spec.runId}`,
+      isTerminal: true,
+      error: false,
+    });
   });
 
   it('warns when the batch holds more items than were uploaded, and goes on', async () => {
     await jobs();
     const { spec } = await bed.stageRun(6, { mode: 'single', enqueue: false });
     await bed.ctx.store.setCounters(spec.runId, { expected: 5 });
-    await bed.ctx.queues.jobs.add('verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await bed.ctx.queues.jobs.add(
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     const state = await bed.waitFor(spec.runId, ['exporting']);
     expect(state.warnings.join('\n')).toMatch(/holds 6 items, 1 more than the 5 uploaded/);
   });
@@ -52,7 +66,11 @@ describe('jobs service', () => {
     const { spec } = await bed.stageRun(40, { mode: 'shards' });
     const state = await bed.waitFor(spec.runId, ['failed']);
     expect(state.failedStage).toBe('verify');
-    expect(state.error?.message).toMatch(new RegExp(`batch "${spec.batchId}" has 0 of 40 items after [\\d.]+ s \\(the verify budget is 0.4 s\\); no shard reports an error`));
+    expect(state.error?.message).toMatch(
+      new RegExp(
+        `batch "${spec.batchId}" has 0 of 40 items after [\\d.]+ s \\(the verify budget is 0.4 s\\); no shard reports an error`,
+      ),
+    );
     expect(state.error?.hint).toMatch(/rfbatch retry/);
   });
 
@@ -62,7 +80,9 @@ describe('jobs service', () => {
     const { spec } = await bed.stageRun(40, { mode: 'shards' });
     const state = await bed.waitFor(spec.runId, ['failed']);
     expect(state.failedStage).toBe('verify');
-    expect(state.error?.message).toMatch(/has 0 of 40 items .*; shards \S+ \(.+\) report errors, so the missing 40 items will not arrive/);
+    expect(state.error?.message).toMatch(
+      /has 0 of 40 items .*; shards \S+ \(.+\) report errors, so the missing 40 items will not arrive/,
+    );
     expect(state.error?.hint).toMatch(/rfbatch batches shards/);
   });
 
@@ -73,13 +93,23 @@ describe('jobs service', () => {
       type: 'simple-image-processing-v1',
       jobInput: { type: 'staging-batch-input-v1', batchId: spec.batchId },
       computeConfiguration: { type: 'compute-configuration-v2', machineType: 'gpu' },
-      processingSpecification: { type: 'workflows-processing-specification-v1', workspace: 'local', workflowId: 'someone-else' },
+      processingSpecification: {
+        type: 'workflows-processing-specification-v1',
+        workspace: 'local',
+        workflowId: 'someone-else',
+      },
     };
     await bed.ctx.client.startJob(spec.jobId, other, { name: 'theirs' });
-    await bed.ctx.queues.jobs.add('verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await bed.ctx.queues.jobs.add(
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     const state = await bed.waitFor(spec.runId, ['failed']);
     expect(state.failedStage).toBe('start');
-    expect(state.error?.message).toMatch(new RegExp(`job id "${spec.jobId}" is taken by another job with a different definition`));
+    expect(state.error?.message).toMatch(
+      new RegExp(`job id "${spec.jobId}" is taken by another job with a different definition`),
+    );
     expect(state.error?.hint).toMatch(/another job id/);
   });
 
@@ -87,7 +117,11 @@ describe('jobs service', () => {
     await jobs();
     const { spec } = await bed.stageRun(3, { mode: 'single', enqueue: false });
     bed.emulator.setFaults({ paymentRequired: true });
-    await bed.ctx.queues.jobs.add('verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await bed.ctx.queues.jobs.add(
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     const state = await bed.waitFor(spec.runId, ['failed']);
     expect(state.failedStage).toBe('start');
     expect(state.error?.message).toMatch(/402/);
@@ -106,13 +140,17 @@ describe('jobs service', () => {
     expect(failed.error?.hint).toMatch(/rfbatch retry/);
 
     bed.emulator.setFaults({ jobFailure: null });
-    const retried = await retryRun(bed.ctx, spec.runId, { computeConfiguration: { type: 'compute-configuration-v2', machineType: 'gpu', workersPerMachine: 1 } });
+    const retried = await retryRun(bed.ctx, spec.runId, {
+      computeConfiguration: { type: 'compute-configuration-v2', machineType: 'gpu', workersPerMachine: 1 },
+    });
     expect(retried).toEqual({ attempt: 1, resumedAt: 'await', restartedRemoteJob: true });
     const state = await bed.waitFor(spec.runId, ['exporting']);
     expect(state.attempt).toBe(1);
     expect(await bed.ctx.queues.export.getJob(stageJobId('collect', spec.runId, 1))).toBeDefined();
     const { job } = await bed.ctx.client.getJob(spec.jobId);
-    expect(job?.restartParametersOverride).toEqual([expect.objectContaining({ computeConfiguration: expect.objectContaining({ machineType: 'gpu' }) })]);
+    expect(job?.restartParametersOverride).toEqual([
+      expect.objectContaining({ computeConfiguration: expect.objectContaining({ machineType: 'gpu' }) }),
+    ]);
   });
 
   it('retries a verify failure at verify, and refuses to retry a running run', async () => {
@@ -122,8 +160,14 @@ describe('jobs service', () => {
     await bed.waitFor(spec.runId, ['failed']);
     for (const s of bed.services.splice(0)) await s.close();
     await jobs();
-    expect(await retryRun(bed.ctx, spec.runId)).toEqual({ attempt: 1, resumedAt: 'verify', restartedRemoteJob: false });
-    await expect(retryRun(bed.ctx, spec.runId)).rejects.toThrow(/is (verifying|starting|processing|exporting); only a failed or cancelled run can be retried/);
+    expect(await retryRun(bed.ctx, spec.runId)).toEqual({
+      attempt: 1,
+      resumedAt: 'verify',
+      restartedRemoteJob: false,
+    });
+    await expect(retryRun(bed.ctx, spec.runId)).rejects.toThrow(
+      /is (verifying|starting|processing|exporting); only a failed or cancelled run can be retried/,
+    );
     const state = await bed.waitFor(spec.runId, ['exporting']);
     expect(state.counters.indexed).toBe(40);
   });
@@ -147,7 +191,8 @@ describe('jobs service', () => {
     await jobs({ pollMinMs: 60_000, pollMaxMs: 60_000 });
     const { spec } = await bed.stageRun(4, { mode: 'single' });
     await bed.waitFor(spec.runId, ['processing']);
-    for (let i = 0; i < 200 && !remote(spec.jobId)?.isTerminal; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !remote(spec.jobId)?.isTerminal; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(remote(spec.jobId)?.isTerminal).toBe(true);
     expect((await bed.ctx.store.require(spec.runId)).status).toBe('processing');
     await (await bed.ctx.queues.jobs.getJob(stageJobId('await', spec.runId)))?.promote();

@@ -61,7 +61,8 @@ export interface CancelResult {
  */
 export async function cancelRun(ctx: ServiceContext, runId: string): Promise<CancelResult> {
   const before = await ctx.store.require(runId);
-  if (TERMINAL_STATUSES.includes(before.status)) return { cancelled: false, removedJobs: 0, abortedRemoteJob: false };
+  if (TERMINAL_STATUSES.includes(before.status))
+    return { cancelled: false, removedJobs: 0, abortedRemoteJob: false };
   const cancelled = await ctx.store.setStatus(runId, 'cancelled');
   if (!cancelled) return { cancelled: false, removedJobs: 0, abortedRemoteJob: false };
   ctx.metrics?.inc(MetricName.runs, { outcome: 'cancelled' });
@@ -69,7 +70,8 @@ export async function cancelRun(ctx: ServiceContext, runId: string): Promise<Can
   let abortedRemoteJob = false;
   const state = await ctx.store.require(runId);
   const spec = await ctx.store.spec(runId);
-  const remoteRunning = state.timings.start !== undefined && !['completed', 'failed'].includes(state.job?.state ?? 'pending');
+  const remoteRunning =
+    state.timings.start !== undefined && !['completed', 'failed'].includes(state.job?.state ?? 'pending');
   if (remoteRunning) {
     try {
       await ctx.client.abortJob(spec.jobId);
@@ -77,7 +79,10 @@ export async function cancelRun(ctx: ServiceContext, runId: string): Promise<Can
     } catch (error) {
       // 404: the start never reached the API. Anything else is worth a warning, not a failed cancel.
       if (!(error instanceof ApiError && error.status === 404)) {
-        await ctx.store.warn(runId, `the remote job "${spec.jobId}" could not be aborted: ${error instanceof Error ? error.message : String(error)}`);
+        await ctx.store.warn(
+          runId,
+          `the remote job "${spec.jobId}" could not be aborted: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
   }
@@ -119,18 +124,31 @@ function lastStartedStage(state: RunState): Stage {
  * again. When the remote job has failed (or was aborted), it is restarted — with `overrides` when
  * given — and followed again.
  */
-export async function retryRun(ctx: ServiceContext, runId: string, overrides?: RetryOverrides): Promise<RetryResult> {
+export async function retryRun(
+  ctx: ServiceContext,
+  runId: string,
+  overrides?: RetryOverrides,
+): Promise<RetryResult> {
   const state = await ctx.store.require(runId);
   if (state.status !== 'failed' && state.status !== 'cancelled') {
-    throw new RfbatchError(ErrorCode.validation, `run "${runId}" is ${state.status}; only a failed or cancelled run can be retried`, {
-      hint: state.status === 'completed' ? 'submit a new run to process the source again' : `follow it with \`rfbatch watch ${runId}\``,
-    });
+    throw new RfbatchError(
+      ErrorCode.validation,
+      `run "${runId}" is ${state.status}; only a failed or cancelled run can be retried`,
+      {
+        hint:
+          state.status === 'completed'
+            ? 'submit a new run to process the source again'
+            : `follow it with \`rfbatch watch ${runId}\``,
+      },
+    );
   }
   const spec = await ctx.store.spec(runId);
   const failedAt: Stage = state.failedStage ?? lastStartedStage(state);
   let resumedAt: Stage = failedAt;
   let restartedRemoteJob = false;
-  const body = overrides ? RestartOverrides.parse({ ...overrides, type: 'parameters-override-v1' }) : undefined;
+  const body = overrides
+    ? RestartOverrides.parse({ ...overrides, type: 'parameters-override-v1' })
+    : undefined;
 
   // A remote job that ended in failure must be restarted: starting it again is a no-op for the API.
   const remoteMayExist = Stage.options.indexOf(failedAt) >= Stage.options.indexOf('await');
@@ -144,9 +162,13 @@ export async function retryRun(ctx: ServiceContext, runId: string, overrides?: R
     }
   }
   if (body && !restartedRemoteJob) {
-    throw new RfbatchError(ErrorCode.validation, `run "${runId}" has no failed remote job to restart with overrides (it failed at ${failedAt})`, {
-      hint: `retry without overrides: \`rfbatch retry ${runId}\``,
-    });
+    throw new RfbatchError(
+      ErrorCode.validation,
+      `run "${runId}" has no failed remote job to restart with overrides (it failed at ${failedAt})`,
+      {
+        hint: `retry without overrides: \`rfbatch retry ${runId}\``,
+      },
+    );
   }
 
   const point = RESUME_POINT[resumedAt];
@@ -156,7 +178,10 @@ export async function retryRun(ctx: ServiceContext, runId: string, overrides?: R
   const jobId = stageJobId(point.name, runId, attempt);
   const payload = { runId, attempt };
   const delay = restartedRemoteJob ? 1_000 : 0;
-  await enqueue(ctx.queues, point.queue, point.name as JobName<QueueName>, payload as never, { jobId, delay });
+  await enqueue(ctx.queues, point.queue, point.name as JobName<QueueName>, payload as never, {
+    jobId,
+    delay,
+  });
   ctx.logger.info({ runId, attempt, resumedAt, restartedRemoteJob }, 'run retried');
   return { attempt, resumedAt, restartedRemoteJob };
 }

@@ -39,7 +39,8 @@ export function isControlFlow(error: unknown): boolean {
 
 /** The user-facing error of a failed run, from anything thrown. */
 export function runErrorOf(error: unknown): RunErrorInfo {
-  if (error instanceof RfbatchError) return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  if (error instanceof RfbatchError)
+    return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof RfbatchError) return runErrorOf(cause);
   return { code: ErrorCode.run, message: describeError(error) };
@@ -49,11 +50,19 @@ export function runErrorOf(error: unknown): RunErrorInfo {
  * Parses the catalog part of a job's data. Keys the catalog does not know (a processor's own
  * progress, such as `wait` or `step`, written with updateData) are left to the processor.
  */
-export function parsePayload<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N, job: Job): JobData<Q, N> {
+export function parsePayload<Q extends QueueName, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+  job: Job,
+): JobData<Q, N> {
   const schema = (JobCatalog[queue] as Record<string, z.ZodObject>)[name];
   if (!schema) throw new UnrecoverableError(`no job "${name}" in queue "${queue}"`);
   const raw = (job.data ?? {}) as Record<string, unknown>;
-  const picked = Object.fromEntries(Object.keys(schema.shape).filter((k) => k in raw).map((k) => [k, raw[k]]));
+  const picked = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((k) => k in raw)
+      .map((k) => [k, raw[k]]),
+  );
   const result = schema.safeParse(picked);
   if (!result.success) {
     const list = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -110,7 +119,8 @@ export async function runStageJob<Q extends QueueName, N extends JobName<Q>>(
       throw error;
     }
     log.error({ err: error }, `${stage} failed; the run fails`);
-    if (await ctx.store.fail(runId, stage, runErrorOf(error))) ctx.metrics?.inc(MetricName.runs, { outcome: 'failed' });
+    if (await ctx.store.fail(runId, stage, runErrorOf(error)))
+      ctx.metrics?.inc(MetricName.runs, { outcome: 'failed' });
     throw error instanceof UnrecoverableError ? error : new UnrecoverableError(toBullError(error).message);
   }
 }
@@ -119,7 +129,12 @@ export async function runStageJob<Q extends QueueName, N extends JobName<Q>>(
  * For failures that never reach the processor's catch (a job that stalled too often, a lost lock):
  * when a stage job has failed for good, the run fails too. A no-op when the run has already ended.
  */
-export async function failRunOnFinalJobFailure(ctx: ServiceContext, job: Job, error: Error, stage: Stage): Promise<void> {
+export async function failRunOnFinalJobFailure(
+  ctx: ServiceContext,
+  job: Job,
+  error: Error,
+  stage: Stage,
+): Promise<void> {
   const data = job.data as { runId?: unknown; attempt?: unknown };
   if (typeof data.runId !== 'string') return;
   if ((await job.getState()) !== 'failed') return;

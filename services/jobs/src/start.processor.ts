@@ -10,24 +10,40 @@ function explainStartError(error: unknown, jobId: string, runId: string): Rfbatc
   const said = error.serverMessage ? `: ${error.serverMessage}` : '';
   switch (error.status) {
     case 409:
-      return new RfbatchError(ErrorCode.apiConflict, `job id "${jobId}" is taken by another job with a different definition${said}`, {
-        status: 409,
-        cause: error,
-        hint: `give the run another job id (RunSpec "jobId", or --job-id) and submit it again; \`rfbatch jobs show ${jobId}\` shows the existing job`,
-      });
+      return new RfbatchError(
+        ErrorCode.apiConflict,
+        `job id "${jobId}" is taken by another job with a different definition${said}`,
+        {
+          status: 409,
+          cause: error,
+          hint: `give the run another job id (RunSpec "jobId", or --job-id) and submit it again; \`rfbatch jobs show ${jobId}\` shows the existing job`,
+        },
+      );
     case 400:
-      return new RfbatchError(ErrorCode.apiBadRequest, `the API refused the job definition of run "${runId}"${said}`, {
-        status: 400,
-        cause: error,
-        hint: 'fix the RunSpec field the message names (workflow, compute, timeout, failure rate) and submit again',
-      });
+      return new RfbatchError(
+        ErrorCode.apiBadRequest,
+        `the API refused the job definition of run "${runId}"${said}`,
+        {
+          status: 400,
+          cause: error,
+          hint: 'fix the RunSpec field the message names (workflow, compute, timeout, failure rate) and submit again',
+        },
+      );
     case 401:
     case 402:
-      return new RfbatchError(error.code, `the API refused to start job "${jobId}" (${error.status})${said}`, {
-        status: error.status,
-        cause: error,
-        hint: error.hint ?? (error.status === 401 ? 'check ROBOFLOW_API_KEY' : 'batch processing needs a Growth or Enterprise plan with credits'),
-      });
+      return new RfbatchError(
+        error.code,
+        `the API refused to start job "${jobId}" (${error.status})${said}`,
+        {
+          status: error.status,
+          cause: error,
+          hint:
+            error.hint ??
+            (error.status === 401
+              ? 'check ROBOFLOW_API_KEY'
+              : 'batch processing needs a Growth or Enterprise plan with credits'),
+        },
+      );
     default:
       return undefined;
   }
@@ -38,7 +54,11 @@ function explainStartError(error: unknown, jobId: string, runId: string): Rfbatc
  * the run and linked to it before the POST (so a webhook for it always finds its run); the body is
  * deterministic, so repeating the call after a lost answer is safe. Then hands the run to `await`.
  */
-export async function startProcessor(ctx: ServiceContext, opts: ResolvedJobsOptions, job: Job): Promise<unknown> {
+export async function startProcessor(
+  ctx: ServiceContext,
+  opts: ResolvedJobsOptions,
+  job: Job,
+): Promise<unknown> {
   return runStageJob(ctx, job, 'jobs', 'start', 'start', async ({ data, spec, log }) => {
     const { runId, attempt } = data;
     await ctx.store.setStatus(runId, 'starting');
@@ -51,12 +71,26 @@ export async function startProcessor(ctx: ServiceContext, opts: ResolvedJobsOpti
     } catch (error) {
       throw explainStartError(error, spec.jobId, runId) ?? error;
     }
-    await ctx.store.setJob(runId, { state: 'pending', stage: null, progress: null, checkedAt: new Date().toISOString() });
+    await ctx.store.setJob(runId, {
+      state: 'pending',
+      stage: null,
+      progress: null,
+      checkedAt: new Date().toISOString(),
+    });
     await ctx.store.stageEnded(runId, 'start');
     await ctx.store.stageStarted(runId, 'await');
     await ctx.store.setStatus(runId, 'processing');
-    await enqueue(ctx.queues, 'jobs', 'await', { runId, attempt }, { jobId: stageJobId('await', runId, attempt), delay: opts.pollMinMs });
-    log.info({ jobId: spec.jobId, type: body.type, webhook: body.notificationsURL !== undefined }, 'remote job started');
+    await enqueue(
+      ctx.queues,
+      'jobs',
+      'await',
+      { runId, attempt },
+      { jobId: stageJobId('await', runId, attempt), delay: opts.pollMinMs },
+    );
+    log.info(
+      { jobId: spec.jobId, type: body.type, webhook: body.notificationsURL !== undefined },
+      'remote job started',
+    );
     return { jobId: spec.jobId };
   });
 }

@@ -64,7 +64,10 @@ async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const ended = new Promise<void>((r) => p.on('end', () => r()));
-  for (const f of files) await new Promise<void>((res, rej) => p.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())));
+  for (const f of files)
+    await new Promise<void>((res, rej) =>
+      p.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())),
+    );
   p.finalize();
   await ended;
   return Buffer.concat(chunks);
@@ -94,7 +97,13 @@ export interface Testbed {
    */
   stageRun(
     n: number,
-    options?: { mode?: 'single' | 'shards'; shardSize?: number; spec?: Partial<RunSpecInput>; runId?: string; enqueue?: boolean },
+    options?: {
+      mode?: 'single' | 'shards';
+      shardSize?: number;
+      spec?: Partial<RunSpecInput>;
+      runId?: string;
+      enqueue?: boolean;
+    },
   ): Promise<StagedRun>;
   waitFor(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<RunState>;
   close(): Promise<void>;
@@ -103,7 +112,14 @@ export interface Testbed {
 let runCounter = 0;
 
 export async function startTestbed(options: TestbedOptions = {}): Promise<Testbed> {
-  const emulator = await startEmulator({ port: 0, indexingDelayMs: 20, processingMsPerItem: 0, webhooks: false, jobStartDelayMs: 20, ...options.emulator });
+  const emulator = await startEmulator({
+    port: 0,
+    indexingDelayMs: 20,
+    processingMsPerItem: 0,
+    webhooks: false,
+    jobStartDelayMs: 20,
+    ...options.emulator,
+  });
   const prefix = testPrefix('svc');
   const workDir = await mkdtemp(join(tmpdir(), 'rfb-work-'));
   const outDir = await mkdtemp(join(tmpdir(), 'rfb-out-'));
@@ -137,7 +153,10 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     if (mode === 'single') {
       for (const [i, name] of names.entries()) {
         const body = tinyPng(i);
-        await ctx.client.uploadImage(spec.batchId, name, { stream: () => Readable.from(body), size: body.length });
+        await ctx.client.uploadImage(spec.batchId, name, {
+          stream: () => Readable.from(body),
+          size: body.length,
+        });
       }
     } else {
       const size = opts.shardSize ?? 500;
@@ -149,13 +168,26 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     }
     const paths = runPaths(workDir, runId);
     await mkdir(paths.dir, { recursive: true });
-    const manifest: ManifestEntry[] = names.map((name, i) => ({ i, source: `photos/${name}`, name, kind: 'image', unit: Math.floor(i / 500) }));
+    const manifest: ManifestEntry[] = names.map((name, i) => ({
+      i,
+      source: `photos/${name}`,
+      name,
+      kind: 'image',
+      unit: Math.floor(i / 500),
+    }));
     await writeFile(paths.manifest, manifest.map((m) => `${JSON.stringify(m)}\n`).join(''));
     await ctx.store.create(spec);
     await ctx.store.setUploadMode(runId, mode === 'single' ? 'single' : 'shards');
     await ctx.store.setCounters(runId, { sourceFiles: n, planned: n, expected: n });
     await ctx.store.setStatus(runId, 'verifying');
-    if (opts.enqueue !== false) await enqueue(ctx.queues, 'jobs', 'verify', { runId, attempt: 0 }, { jobId: stageJobId('verify', runId) });
+    if (opts.enqueue !== false)
+      await enqueue(
+        ctx.queues,
+        'jobs',
+        'verify',
+        { runId, attempt: 0 },
+        { jobId: stageJobId('verify', runId) },
+      );
     return { spec, names };
   };
 
@@ -165,7 +197,9 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
       const state = await ctx.store.require(runId);
       if (statuses.includes(state.status)) return state;
       if (TERMINAL_STATUSES.includes(state.status) || Date.now() > deadline) {
-        throw new Error(`run ${runId} is ${state.status} (waited for ${statuses.join('|')}): ${JSON.stringify(state.error ?? state.warnings)}`);
+        throw new Error(
+          `run ${runId} is ${state.status} (waited for ${statuses.join('|')}): ${JSON.stringify(state.error ?? state.warnings)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }

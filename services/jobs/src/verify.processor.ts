@@ -1,5 +1,12 @@
 import type { Job } from 'bullmq';
-import { enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext, type ShardDetails } from '@rfbatch/shared';
+import {
+  enqueue,
+  ErrorCode,
+  RfbatchError,
+  stageJobId,
+  type ServiceContext,
+  type ShardDetails,
+} from '@rfbatch/shared';
 import type { ResolvedJobsOptions } from './options.js';
 import { runStageJob } from './stage-job.js';
 import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
@@ -13,7 +20,12 @@ export function erroredShards(shards: ShardDetails[]): ShardDetails[] {
 export function describeShards(shards: ShardDetails[], max = 5): string {
   const shown = shards.slice(0, max).map((s) => {
     const meta = s.statusMetadata as Record<string, unknown> | null | undefined;
-    const reason = typeof meta?.reason === 'string' ? meta.reason : typeof meta?.message === 'string' ? meta.message : undefined;
+    const reason =
+      typeof meta?.reason === 'string'
+        ? meta.reason
+        : typeof meta?.message === 'string'
+          ? meta.message
+          : undefined;
     return `${s.shardId} (${s.statusName}${reason ? `: ${reason.slice(0, 120)}` : ''})`;
   });
   const more = shards.length > max ? ` and ${shards.length - max} more` : '';
@@ -26,7 +38,12 @@ export function describeShards(shards: ShardDetails[], max = 5): string {
  * in error whose items never arrive, or a wait beyond the budget, fails the run with what arrived,
  * which shards failed and what to do. Then hands the run to `start`.
  */
-export async function verifyProcessor(ctx: ServiceContext, opts: ResolvedJobsOptions, job: Job, token?: string): Promise<unknown> {
+export async function verifyProcessor(
+  ctx: ServiceContext,
+  opts: ResolvedJobsOptions,
+  job: Job,
+  token?: string,
+): Promise<unknown> {
   return runStageJob(ctx, job, 'jobs', 'verify', 'verify', async ({ data, run, spec, log }) => {
     const { runId, attempt } = data;
     await ctx.store.setStatus(runId, 'verifying');
@@ -44,14 +61,23 @@ export async function verifyProcessor(ctx: ServiceContext, opts: ResolvedJobsOpt
     for await (const shard of ctx.client.listShards(spec.batchId)) shards.push(shard);
     const errored = erroredShards(shards);
     await ctx.store.setCounters(runId, { indexed: count });
-    log.debug({ count, expected, shards: shards.length, errored: errored.length, polls: wait.polls }, 'verify poll');
+    log.debug(
+      { count, expected, shards: shards.length, errored: errored.length, polls: wait.polls },
+      'verify poll',
+    );
 
     if (count >= expected) {
       if (count > expected) {
-        await ctx.store.warn(runId, `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} uploaded (a shard was probably sent twice after a crash); results are joined by name, so nothing is counted twice`);
+        await ctx.store.warn(
+          runId,
+          `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} uploaded (a shard was probably sent twice after a crash); results are joined by name, so nothing is counted twice`,
+        );
       }
       if (errored.length) {
-        await ctx.store.warn(runId, `shards ${describeShards(errored)} of batch "${spec.batchId}" report errors, but every expected item arrived`);
+        await ctx.store.warn(
+          runId,
+          `shards ${describeShards(errored)} of batch "${spec.batchId}" report errors, but every expected item arrived`,
+        );
       }
       try {
         const batch = await ctx.client.getBatch(spec.batchId);
@@ -60,24 +86,41 @@ export async function verifyProcessor(ctx: ServiceContext, opts: ResolvedJobsOpt
         log.warn({ err: error }, 'could not read the batch expiry');
       }
       await ctx.store.stageEnded(runId, 'verify');
-      await enqueue(ctx.queues, 'jobs', 'start', { runId, attempt }, { jobId: stageJobId('start', runId, attempt) });
+      await enqueue(
+        ctx.queues,
+        'jobs',
+        'start',
+        { runId, attempt },
+        { jobId: stageJobId('start', runId, attempt) },
+      );
       log.info({ count, expected, polls: wait.polls + 1 }, 'batch verified');
       return { count, expected };
     }
 
-    const unchangedSince = wait.lastValue === count && wait.unchangedSince !== undefined ? wait.unchangedSince : now;
+    const unchangedSince =
+      wait.lastValue === count && wait.unchangedSince !== undefined ? wait.unchangedSince : now;
     const elapsedMs = now - wait.firstSeenAt;
     const status = `batch "${spec.batchId}" has ${count} of ${expected} items after ${formatDuration(elapsedMs)}`;
     if (errored.length && now - unchangedSince >= opts.shardErrorGraceMs) {
-      throw new RfbatchError(ErrorCode.run, `${status}; shards ${describeShards(errored)} report errors, so the missing ${expected - count} items will not arrive`, {
-        hint: `see the shard statuses with \`rfbatch batches shards ${spec.batchId}\`, fix or remove the files they name, then \`rfbatch retry ${runId}\``,
-      });
+      throw new RfbatchError(
+        ErrorCode.run,
+        `${status}; shards ${describeShards(errored)} report errors, so the missing ${expected - count} items will not arrive`,
+        {
+          hint: `see the shard statuses with \`rfbatch batches shards ${spec.batchId}\`, fix or remove the files they name, then \`rfbatch retry ${runId}\``,
+        },
+      );
     }
     if (elapsedMs >= opts.verifyTimeoutMs) {
-      const shardNote = errored.length ? `shards ${describeShards(errored)} report errors` : 'no shard reports an error, so indexing is probably still running';
-      throw new RfbatchError(ErrorCode.run, `${status} (the verify budget is ${formatDuration(opts.verifyTimeoutMs)}); ${shardNote}`, {
-        hint: `check \`rfbatch batches count ${spec.batchId}\`; when the count is complete, \`rfbatch retry ${runId}\` verifies again and starts the job (a larger budget: RFBATCH_VERIFY_TIMEOUT_MS)`,
-      });
+      const shardNote = errored.length
+        ? `shards ${describeShards(errored)} report errors`
+        : 'no shard reports an error, so indexing is probably still running';
+      throw new RfbatchError(
+        ErrorCode.run,
+        `${status} (the verify budget is ${formatDuration(opts.verifyTimeoutMs)}); ${shardNote}`,
+        {
+          hint: `check \`rfbatch batches count ${spec.batchId}\`; when the count is complete, \`rfbatch retry ${runId}\` verifies again and starts the job (a larger budget: RFBATCH_VERIFY_TIMEOUT_MS)`,
+        },
+      );
     }
     const next = { polls: wait.polls + 1, firstSeenAt: wait.firstSeenAt, lastValue: count, unchangedSince };
     return pollAgain(job, token, next, pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs));

@@ -32,7 +32,12 @@ export function pollDelayMs(polls: number, minMs: number, maxMs: number): number
  * state, moves the job to delayed and throws the DelayedError BullMQ expects. A webhook may promote
  * the job earlier.
  */
-export async function pollAgain(job: Job, token: string | undefined, wait: WaitState, delayMs: number): Promise<never> {
+export async function pollAgain(
+  job: Job,
+  token: string | undefined,
+  wait: WaitState,
+  delayMs: number,
+): Promise<never> {
   await job.updateData({ ...(job.data as object), wait });
   await job.moveToDelayed(Date.now() + delayMs, token);
   throw new DelayedError();

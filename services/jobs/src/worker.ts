@@ -1,5 +1,12 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { JobCatalog, type JobName, type QueueName, type RunningService, type ServiceContext, type Stage } from '@rfbatch/shared';
+import {
+  JobCatalog,
+  type JobName,
+  type QueueName,
+  type RunningService,
+  type ServiceContext,
+  type Stage,
+} from '@rfbatch/shared';
 import { failRunOnFinalJobFailure } from './stage-job.js';
 
 export type StageProcessor = (job: Job, token?: string) => Promise<unknown>;
@@ -22,7 +29,10 @@ export interface StageWorkerOptions<Q extends QueueName> {
  * a processor (checked at start-up); a job that fails for good outside the processor (stalled too
  * often) still fails its run.
  */
-export function createStageWorker<Q extends QueueName>(ctx: ServiceContext, options: StageWorkerOptions<Q>): RunningService {
+export function createStageWorker<Q extends QueueName>(
+  ctx: ServiceContext,
+  options: StageWorkerOptions<Q>,
+): RunningService {
   const { queue, processors, stages } = options;
   const handlers = processors as Record<string, StageProcessor>;
   const missing = Object.keys(JobCatalog[queue]).filter((name) => typeof handlers[name] !== 'function');
@@ -51,7 +61,9 @@ export function createStageWorker<Q extends QueueName>(ctx: ServiceContext, opti
     if (!job) return;
     const stage = (stages as Record<string, Stage>)[job.name];
     if (!stage) return;
-    failRunOnFinalJobFailure(ctx, job, err, stage).catch((error: unknown) => log.error({ err: error, jobId: job.id }, 'could not record a failed job'));
+    failRunOnFinalJobFailure(ctx, job, err, stage).catch((error: unknown) =>
+      log.error({ err: error, jobId: job.id }, 'could not record a failed job'),
+    );
   });
   return {
     name: queue,

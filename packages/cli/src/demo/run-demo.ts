@@ -31,6 +31,8 @@ export interface DemoOptions {
 
 export interface DemoResult {
   runId: string;
+  /** The Redis prefix the demo used (its keys are removed when the demo ends). */
+  prefix: string;
   status: string;
   resultsDir: string;
   boardUrl: string;
@@ -104,7 +106,7 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
     const { state, detached } = await followRun(store, runId, { renderer: stderrRenderer(io), signal: io.signal });
     if (detached) {
       note(io, `stopped before the end (run ${runId} was ${state.status})`);
-      return { runId, status: state.status, resultsDir, boardUrl, wallMs: Date.now() - started };
+      return { runId, prefix, status: state.status, resultsDir, boardUrl, wallMs: Date.now() - started };
     }
     printLine(io);
     await reportOutcome(io, store, state, { json: false });
@@ -118,11 +120,15 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
       note(io, `\nthe gateway stays up: ${boardUrl} · ${gateway.url}/metrics · Ctrl-C to stop`);
       await new Promise<void>((done) => (io.signal.aborted ? done() : io.signal.addEventListener('abort', () => done(), { once: true })));
     }
-    return { runId, status: state.status, resultsDir, boardUrl, wallMs };
+    return { runId, prefix, status: state.status, resultsDir, boardUrl, wallMs };
   } finally {
     await gateway?.close();
     await workers?.close();
-    if (services && prefix) await cleanupPrefix(services, prefix).catch(() => undefined);
+    // With --keep the user was looking at the board until Ctrl-C; either way nothing stays behind.
+    if (services && prefix) {
+      await services.metrics.close();
+      await cleanupPrefix(services, prefix).catch(() => undefined);
+    }
     await services?.close();
     await emulator?.close();
     await redis?.stop();

@@ -95,7 +95,7 @@ export function createRenderer(options: RendererOptions): Renderer {
   const started = now();
   let drawn = 0;
   let lastStatus: RunStatus | undefined;
-  let lastPlainAt = 0;
+  let lastPlainAt = Number.NEGATIVE_INFINITY;
   let lastPlainDetail = '';
   let warningsSeen = 0;
 

@@ -38,6 +38,8 @@ class JobFailed extends Error {
 
 export class JobEngine {
   private readonly running = new Map<string, Promise<void>>();
+  /** Items processed per job in this run: simulated machine time, for `processingTimeoutSeconds`. */
+  private readonly machineItems = new Map<string, number>();
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private closed = false;
 
@@ -143,6 +145,7 @@ export class JobEngine {
 
   private launch(job: JobRecord): void {
     const generation = job.generation;
+    this.machineItems.delete(job.jobId);
     const run = this.run(job, generation)
       .catch((err: unknown) => {
         if (!this.alive(job, generation)) return;
@@ -317,8 +320,9 @@ export class JobEngine {
           await new Promise((r) => setImmediate(r)); // keep the HTTP side responsive
         }
         if (injected && task.itemsDone >= Math.ceil(task.itemsTotal / 2)) break;
-        const machineMs = (stage.tasks.reduce((n, t) => n + t.itemsDone, 0) * this.deps.options.processingMsPerItem);
-        if (timeoutS !== undefined && machineMs > timeoutS * 1000) {
+        const machineItems = (this.machineItems.get(job.jobId) ?? 0) + 1;
+        this.machineItems.set(job.jobId, machineItems);
+        if (timeoutS !== undefined && machineItems * this.deps.options.processingMsPerItem > timeoutS * 1000) {
           return this.taskFailed(job, stage, task, 'timeout', timeoutMessage(task.taskId, timeoutS));
         }
       }

@@ -142,9 +142,11 @@ function verified(deps: Deps, ctx: RequestContext, method: 'PUT' | 'GET'): boole
 async function receive(deps: Deps, ctx: RequestContext, sink: Writable, length: number): Promise<boolean> {
   let bytes = 0;
   // A client that half-closes before sending Content-Length bytes will never finish: drop it.
-  ctx.req.socket.once('end', () => {
-    if (!ctx.req.complete) ctx.req.socket.destroy();
-  });
+  const socket = ctx.req.socket;
+  const onEnd = () => {
+    if (!ctx.req.complete) socket.destroy();
+  };
+  socket.once('end', onEnd);
   ctx.req.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
   });
@@ -155,6 +157,8 @@ async function receive(deps: Deps, ctx: RequestContext, sink: Writable, length: 
     await pipeline(stages as unknown as [Readable, Writable]);
   } catch {
     return false;
+  } finally {
+    socket.off('end', onEnd);
   }
   // Let the HTTP parser see bytes past Content-Length: it refuses them (400) and closes the socket.
   await new Promise((r) => setImmediate(r));

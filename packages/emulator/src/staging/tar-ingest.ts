@@ -29,27 +29,27 @@ export interface TarIngestResult {
   sizeBytes: number;
 }
 
+const MIME_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.bmp': 'image/bmp',
+  '.gif': 'image/gif',
+  '.jp2': 'image/jp2',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.mp4': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.avi': 'video/x-msvideo',
+  '.mkv': 'video/x-matroska',
+  '.jsonl': 'application/jsonl',
+  '.csv': 'text/csv',
+  '.gz': 'application/gzip',
+};
+
 export function mimeOf(fileName: string): string {
-  const ext = extname(fileName).toLowerCase();
-  const types: Record<string, string> = {
-    '.jpg': 'image/jpeg',
-    '.jpeg': 'image/jpeg',
-    '.png': 'image/png',
-    '.webp': 'image/webp',
-    '.bmp': 'image/bmp',
-    '.gif': 'image/gif',
-    '.jp2': 'image/jp2',
-    '.tif': 'image/tiff',
-    '.tiff': 'image/tiff',
-    '.mp4': 'video/mp4',
-    '.mov': 'video/quicktime',
-    '.avi': 'video/x-msvideo',
-    '.mkv': 'video/x-matroska',
-    '.jsonl': 'application/jsonl',
-    '.csv': 'text/csv',
-    '.gz': 'application/gzip',
-  };
-  return types[ext] ?? 'application/octet-stream';
+  return MIME_TYPES[extname(fileName).toLowerCase()] ?? 'application/octet-stream';
 }
 
 /** Strips `./` and leading slashes; the stored name is the entry's path inside the archive. */

@@ -9,7 +9,6 @@ import type { ItemRecord } from '../store.js';
 import { ensureBatch } from './batches.js';
 import { receiveSingleFile } from './multipart.js';
 import { mimeOf } from './tar-ingest.js';
-import { looksLikeImage } from '../image-header.js';
 
 /** Largest object a signed upload URL accepts (announced in `maxFileSize` and the length-range header). */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
@@ -46,7 +45,7 @@ export function registerUploadRoutes(router: Router, deps: Deps): void {
     await rename(tmp, deps.store.abs(blob));
     const item: ItemRecord = {
       fileName,
-      contentType: mimeOf(fileName) === 'application/octet-stream' && looksLikeImage(file.head) ? 'image/unknown' : mimeOf(fileName),
+      contentType: mimeOf(fileName),
       kind: 'image',
       sizeBytes: file.sizeBytes,
       blob,

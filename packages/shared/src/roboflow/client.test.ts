@@ -8,7 +8,14 @@ import type { JobBody } from '../api/jobs.schema.js';
 import { ApiError, ErrorCode, ResponseInvalidError, RfbatchError, ValidationError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import { collect } from './paginate.js';
-import { captureLogger, everythingShown, json, startTestServer, type RecordedRequest, type TestServer } from './test-server.js';
+import {
+  captureLogger,
+  everythingShown,
+  json,
+  startTestServer,
+  type RecordedRequest,
+  type TestServer,
+} from './test-server.js';
 
 const KEY = 'rf-test-KEY-9f8e7d6c5b';
 const DS = '/data-staging/v1/external/acme';
@@ -83,6 +90,7 @@ afterEach(() => {
 afterAll(async () => {
   await client.close();
   await server.close();
+  expect(capture.lines.length).toBeGreaterThan(10);
   expect(capture.lines.join('\n')).not.toContain(KEY);
 });
 
@@ -101,14 +109,23 @@ describe('workspace discovery', () => {
   it('uses the discovered slug in every path, and tries again after a failure', async () => {
     let calls = 0;
     server.handle((req, res) => {
-      if (req.path === '/') return json(res, calls++ === 0 ? 401 : 200, calls === 1 ? { error: 'bad key' } : { workspace: 'other-ws' });
+      if (req.path === '/')
+        return json(
+          res,
+          calls++ === 0 ? 401 : 200,
+          calls === 1 ? { error: 'bad key' } : { workspace: 'other-ws' },
+        );
       return json(res, 200, { count: 1 });
     });
     const discovering = newClient({ workspace: undefined });
     const error = await failure(discovering.workspace());
     expect(error.code).toBe(ErrorCode.apiUnauthorized);
     expect(await discovering.countBatch('b1')).toBe(1);
-    expect(server.requests.map((r) => r.path)).toEqual(['/', '/', '/data-staging/v1/external/other-ws/batches/b1/count']);
+    expect(server.requests.map((r) => r.path)).toEqual([
+      '/',
+      '/',
+      '/data-staging/v1/external/other-ws/batches/b1/count',
+    ]);
     await discovering.close();
   });
 
@@ -121,7 +138,13 @@ describe('workspace discovery', () => {
 describe('data staging endpoints', () => {
   it('requestVideoUploadUrl: POST upload/video with fileName and displayName', async () => {
     server.handle((_req, res) =>
-      json(res, 200, { status: 'ok', signedURLDetails: { uploadURL: 'https://store.test/v?sig=1', extensionHeaders: { 'x-goog-meta': 'a' } } }),
+      json(res, 200, {
+        status: 'ok',
+        signedURLDetails: {
+          uploadURL: 'https://store.test/v?sig=1',
+          extensionHeaders: { 'x-goog-meta': 'a' },
+        },
+      }),
     );
     const details = await client.requestVideoUploadUrl('vids', 'clip.mp4', { displayName: 'My videos' });
     const req = only();
@@ -129,11 +152,16 @@ describe('data staging endpoints', () => {
     expect(req.path).toBe(`${DS}/batches/vids/upload/video`);
     expect(queryOf(req)).toEqual({ fileName: 'clip.mp4', displayName: 'My videos' });
     expect(req.body.length).toBe(0);
-    expect(details).toEqual({ uploadURL: 'https://store.test/v?sig=1', extensionHeaders: { 'x-goog-meta': 'a' } });
+    expect(details).toEqual({
+      uploadURL: 'https://store.test/v?sig=1',
+      extensionHeaders: { 'x-goog-meta': 'a' },
+    });
   });
 
   it('requestVideoUploadUrl: displayName falls back to the batch id, as the official client does', async () => {
-    server.handle((_req, res) => json(res, 200, { signedURLDetails: { uploadURL: 'https://store.test/v', extensionHeaders: {} } }));
+    server.handle((_req, res) =>
+      json(res, 200, { signedURLDetails: { uploadURL: 'https://store.test/v', extensionHeaders: {} } }),
+    );
     await client.requestVideoUploadUrl('vids', 'clip.mp4');
     expect(queryOf(only())).toEqual({ fileName: 'clip.mp4', displayName: 'vids' });
   });
@@ -141,7 +169,10 @@ describe('data staging endpoints', () => {
   it('uploadImage: one multipart part named after the file, exact Content-Length, no part Content-Type', async () => {
     server.handle((_req, res) => json(res, 200, { status: 'ok' }));
     const bytes = Buffer.from([0xff, 0xd8, 0xff, 0x00, 0x0d, 0x0a, 0x42]);
-    await client.uploadImage('imgs', 'cat 1.jpg', { stream: () => Readable.from([bytes]), size: bytes.length });
+    await client.uploadImage('imgs', 'cat 1.jpg', {
+      stream: () => Readable.from([bytes]),
+      size: bytes.length,
+    });
     const req = only();
     expect(req.method).toBe('POST');
     expect(req.path).toBe(`${DS}/batches/imgs/upload/image`);
@@ -149,7 +180,9 @@ describe('data staging endpoints', () => {
     const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(String(req.headers['content-type']))?.[1];
     expect(boundary).toBeDefined();
     const expected = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="cat 1.jpg"; filename="cat 1.jpg"\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="cat 1.jpg"; filename="cat 1.jpg"\r\n\r\n`,
+      ),
       bytes,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
@@ -165,7 +198,10 @@ describe('data staging endpoints', () => {
       await writeFile(file, data);
       let n = 0;
       server.handle((_req, res) => (n++ === 0 ? json(res, 503, { error: 'busy' }) : json(res, 200, {})));
-      await client.uploadImage('imgs', 'big.png', { stream: () => createReadStream(file), size: data.length });
+      await client.uploadImage('imgs', 'big.png', {
+        stream: () => createReadStream(file),
+        size: data.length,
+      });
       expect(server.requests).toHaveLength(2);
       for (const req of server.requests) {
         expect(req.body.length).toBe(Number(req.headers['content-length']));
@@ -191,7 +227,12 @@ describe('data staging endpoints', () => {
     server.handle((_req, res) =>
       json(res, 200, {
         status: 'ok',
-        signedURLDetails: { uploadURL: 'https://store.test/s.tar?X-Goog-Signature=x', extensionHeaders: { 'x-a': '1' }, method: 'PUT', maxFileSize: 1000 },
+        signedURLDetails: {
+          uploadURL: 'https://store.test/s.tar?X-Goog-Signature=x',
+          extensionHeaders: { 'x-a': '1' },
+          method: 'PUT',
+          maxFileSize: 1000,
+        },
       }),
     );
     const details = await client.requestShardUploadUrl('bulk', { displayName: 'Bulk' });
@@ -209,7 +250,9 @@ describe('data staging endpoints', () => {
   });
 
   it('ingestImageReferences: POSTs the JSON body (inline list) and parses ingestId, shardIds, duplicated', async () => {
-    server.handle((_req, res) => json(res, 200, { ingestId: 'ing-1', shardIds: ['s1', 's2'], duplicated: false }));
+    server.handle((_req, res) =>
+      json(res, 200, { ingestId: 'ing-1', shardIds: ['s1', 's2'], duplicated: false }),
+    );
     const body = {
       imageReferences: [{ name: 'a.jpg', url: 'https://bucket.test/a.jpg?sig=1' }],
       ingestId: 'ing-1',
@@ -228,7 +271,11 @@ describe('data staging endpoints', () => {
 
   it('ingestImageReferences: the references-URL form', async () => {
     server.handle((_req, res) => json(res, 200, { ingestId: 'generated', duplicated: true }));
-    const res = await client.ingestImageReferences('refs', { imageReferencesURL: 'https://bucket.test/refs.jsonl' }, { displayName: 'R' });
+    const res = await client.ingestImageReferences(
+      'refs',
+      { imageReferencesURL: 'https://bucket.test/refs.jsonl' },
+      { displayName: 'R' },
+    );
     const req = only();
     expect(queryOf(req)).toEqual({ displayName: 'R' });
     expect(JSON.parse(req.body.toString())).toEqual({ imageReferencesURL: 'https://bucket.test/refs.jsonl' });
@@ -249,9 +296,13 @@ describe('data staging endpoints', () => {
   it('the references ingests get twice the request timeout', async () => {
     const slow = newClient({ requestTimeoutMs: 150, retry: { maxAttempts: 1 } });
     server.handle(() => {}); // never answers
-    const ingest = await failure(slow.ingestImageReferences('refs', { imageReferencesURL: 'https://b.test/r.jsonl' }));
+    const ingest = await failure(
+      slow.ingestImageReferences('refs', { imageReferencesURL: 'https://b.test/r.jsonl' }),
+    );
     expect(ingest.code).toBe(ErrorCode.timeout);
-    expect(ingest.message).toBe(`POST ${DS}/batches/refs/bulk-upload/image-references timed out after 300 ms`);
+    expect(ingest.message).toBe(
+      `POST ${DS}/batches/refs/bulk-upload/image-references timed out after 300 ms`,
+    );
     const count = await failure(slow.countBatch('refs'));
     expect(count.message).toBe(`GET ${DS}/batches/refs/count timed out after 150 ms`);
     await slow.close();
@@ -279,14 +330,18 @@ describe('data staging endpoints', () => {
     server.handle((_req, res) => json(res, 200, { batches: [batch('only')] }));
     expect((await collect(client.listBatches())).map((b) => b.batchId)).toEqual(['only']);
     expect(server.requests).toHaveLength(1);
-    server.handle((req, res) => json(res, 200, { batches: [], nextPageToken: req.query.get('nextPageToken') === 'a' ? 'b' : 'a' }));
+    server.handle((req, res) =>
+      json(res, 200, { batches: [], nextPageToken: req.query.get('nextPageToken') === 'a' ? 'b' : 'a' }),
+    );
     const error = await failure(collect(client.listBatches()));
     expect(error).toBeInstanceOf(ResponseInvalidError);
     expect(error.message).toContain('field "nextPageToken"');
   });
 
   it('getBatch: GET /batches/{id} and unwraps "batch"', async () => {
-    server.handle((_req, res) => json(res, 200, { status: 'ok', batch: { ...batch('b1'), unknownField: true } }));
+    server.handle((_req, res) =>
+      json(res, 200, { status: 'ok', batch: { ...batch('b1'), unknownField: true } }),
+    );
     expect(await client.getBatch('b1')).toEqual(batch('b1'));
     const req = only();
     expect([req.method, req.path, queryOf(req)]).toEqual(['GET', `${DS}/batches/b1`, {}]);
@@ -312,7 +367,13 @@ describe('data staging endpoints', () => {
       statusMetadata: { note: 'x' },
     });
     server.handle((req, res) =>
-      json(res, 200, req.query.get('nextPageToken') ? { shards: [shard('s2')], nextPageToken: null } : { shards: [shard('s1')], nextPageToken: 't' }),
+      json(
+        res,
+        200,
+        req.query.get('nextPageToken')
+          ? { shards: [shard('s2')], nextPageToken: null }
+          : { shards: [shard('s1')], nextPageToken: 't' },
+      ),
     );
     expect(await collect(client.listShards('b1', { pageSize: 1 }))).toEqual([shard('s1'), shard('s2')]);
     expect(server.requests.map((r) => [r.path, queryOf(r)])).toEqual([
@@ -324,7 +385,13 @@ describe('data staging endpoints', () => {
   it('listParts: GET parts', async () => {
     const parts = [
       { partName: 'predictions', partType: 'sharded', contentType: 'metadata' },
-      { partName: 'images', partType: 'simple', contentType: 'images', partDescription: 'persisted', nestedContentType: 'images' },
+      {
+        partName: 'images',
+        partType: 'simple',
+        contentType: 'images',
+        partDescription: 'persisted',
+        nestedContentType: 'images',
+      },
     ];
     server.handle((_req, res) => json(res, 200, { batchParts: parts }));
     expect(await client.listParts('out-export')).toEqual(parts);
@@ -333,7 +400,13 @@ describe('data staging endpoints', () => {
   });
 
   it('listFiles: GET list with partName, across pages', async () => {
-    const file = (n: string) => ({ downloadURL: `https://store.test/${n}?X-Goog-Signature=s`, fileName: n, contentType: 'archives', partName: 'p', shardId: 's1' });
+    const file = (n: string) => ({
+      downloadURL: `https://store.test/${n}?X-Goog-Signature=s`,
+      fileName: n,
+      contentType: 'archives',
+      partName: 'p',
+      shardId: 's1',
+    });
     server.handle((req, res) => {
       const t = req.query.get('nextPageToken');
       if (!t) return json(res, 200, { filesMetadata: [file('a.tar.gz')], nextPageToken: 'x' });
@@ -370,7 +443,13 @@ describe('batch processing endpoints', () => {
 
   it('listJobs: paged jobs', async () => {
     server.handle((req, res) =>
-      json(res, 200, req.query.get('nextPageToken') ? { jobs: [jobMeta('j2')], nextPageToken: null } : { jobs: [jobMeta('j1')], nextPageToken: 'n' }),
+      json(
+        res,
+        200,
+        req.query.get('nextPageToken')
+          ? { jobs: [jobMeta('j2')], nextPageToken: null }
+          : { jobs: [jobMeta('j1')], nextPageToken: 'n' },
+      ),
     );
     const jobs = await collect(client.listJobs({ pageSize: 1 }));
     expect(jobs.map((j) => j.jobId)).toEqual(['j1', 'j2']);
@@ -385,7 +464,11 @@ describe('batch processing endpoints', () => {
     server.handle((_req, res) => json(res, 200, { status: 'ok' }));
     await client.startJob('job-abc', body, { name: 'Cats run' });
     const req = only();
-    expect([req.method, req.path, queryOf(req)]).toEqual(['POST', `${BP}/jobs/job-abc`, { name: 'Cats run' }]);
+    expect([req.method, req.path, queryOf(req)]).toEqual([
+      'POST',
+      `${BP}/jobs/job-abc`,
+      { name: 'Cats run' },
+    ]);
     expect(req.headers['content-type']).toBe('application/json');
     expect(JSON.parse(req.body.toString())).toEqual(body);
   });
@@ -399,7 +482,12 @@ describe('batch processing endpoints', () => {
       type: 'simple-video-processing-v1',
       jobInput: { type: 'staging-batch-input-v1', batchId: 'vids' },
       computeConfiguration: { type: 'compute-configuration-v2' },
-      processingSpecification: { type: 'workflows-processing-specification-v1', workspace: 'acme', workflowId: 'wf', maxVideoFPS: 5 },
+      processingSpecification: {
+        type: 'workflows-processing-specification-v1',
+        workspace: 'acme',
+        workflowId: 'wf',
+        maxVideoFPS: 5,
+      },
     };
     await client.startJob('job-v', video);
     const req = only();
@@ -428,21 +516,35 @@ describe('batch processing endpoints', () => {
     expect([req.method, req.path]).toEqual(['GET', `${BP}/jobs/j1`]);
     expect(got.job).toEqual(meta);
     expect(got.raw.status).toBe('ok');
-    expect(got.state).toEqual({ state: 'processing', stage: 'processing', progress: null, terminal: false, error: false });
+    expect(got.state).toEqual({
+      state: 'processing',
+      stage: 'processing',
+      progress: null,
+      terminal: false,
+      error: false,
+    });
   });
 
   it('getJob: the {jobStatus, progress} shape', async () => {
     server.handle((_req, res) => json(res, 200, { jobStatus: 'running', progress: 0.25 }));
     const got = await client.getJob('j1');
     expect(got.job).toBeUndefined();
-    expect(got.state).toEqual({ state: 'processing', stage: null, progress: 0.25, terminal: false, error: false });
+    expect(got.state).toEqual({
+      state: 'processing',
+      stage: null,
+      progress: 0.25,
+      terminal: false,
+      error: false,
+    });
   });
 
   it('getJob: an answer with neither shape is a response error', async () => {
     server.handle((_req, res) => json(res, 200, { status: 'ok' }));
     const error = await failure(client.getJob('j1'));
     expect(error).toBeInstanceOf(ResponseInvalidError);
-    expect(error.message).toBe(`GET ${BP}/jobs/j1 answered 200 with an unexpected body: body: neither "job" nor "jobStatus" is present`);
+    expect(error.message).toBe(
+      `GET ${BP}/jobs/j1 answered 200 with an unexpected body: body: neither "job" nor "jobStatus" is present`,
+    );
   });
 
   it('listStages: GET stages (not paged)', async () => {
@@ -463,11 +565,26 @@ describe('batch processing endpoints', () => {
   });
 
   it('listTasks: paged tasks of a stage', async () => {
-    const task = (id: string, progress: number | null) => ({ taskId: id, notification: 'running', statusType: 'info', progress, eventTimestamp: T });
+    const task = (id: string, progress: number | null) => ({
+      taskId: id,
+      notification: 'running',
+      statusType: 'info',
+      progress,
+      eventTimestamp: T,
+    });
     server.handle((req, res) =>
-      json(res, 200, req.query.get('nextPageToken') ? { tasks: [task('t2', null)], nextPageToken: null } : { tasks: [task('t1', 0.5)], nextPageToken: 'k' }),
+      json(
+        res,
+        200,
+        req.query.get('nextPageToken')
+          ? { tasks: [task('t2', null)], nextPageToken: null }
+          : { tasks: [task('t1', 0.5)], nextPageToken: 'k' },
+      ),
     );
-    expect(await collect(client.listTasks('j1', 'st-1', { pageSize: 5 }))).toEqual([task('t1', 0.5), task('t2', null)]);
+    expect(await collect(client.listTasks('j1', 'st-1', { pageSize: 5 }))).toEqual([
+      task('t1', 0.5),
+      task('t2', null),
+    ]);
     expect(server.requests.map((r) => [r.path, queryOf(r)])).toEqual([
       [`${BP}/jobs/j1/stages/st-1/tasks`, { pageSize: '5' }],
       [`${BP}/jobs/j1/stages/st-1/tasks`, { pageSize: '5', nextPageToken: 'k' }],
@@ -487,14 +604,23 @@ describe('batch processing endpoints', () => {
     await client.restartJob('j1');
     const overrides = {
       type: 'parameters-override-v1' as const,
-      computeConfiguration: { type: 'compute-configuration-v2' as const, machineType: 'cpu' as const, workersPerMachine: 4 },
+      computeConfiguration: {
+        type: 'compute-configuration-v2' as const,
+        machineType: 'cpu' as const,
+        workersPerMachine: 4,
+      },
       maxParallelTasks: 2,
       processingTimeoutSeconds: 600,
       maxImageFailureRate: 0.2,
     };
     await client.restartJob('j1', overrides);
     const [bare, withBody] = server.requests as [RecordedRequest, RecordedRequest];
-    expect([bare.method, bare.path, bare.body.length, bare.headers['content-type']]).toEqual(['POST', `${BP}/jobs/j1/restart`, 0, undefined]);
+    expect([bare.method, bare.path, bare.body.length, bare.headers['content-type']]).toEqual([
+      'POST',
+      `${BP}/jobs/j1/restart`,
+      0,
+      undefined,
+    ]);
     expect(withBody.headers['content-type']).toBe('application/json');
     expect(JSON.parse(withBody.body.toString())).toEqual(overrides);
   });
@@ -510,7 +636,13 @@ describe('batch processing endpoints', () => {
       taskId: null,
     });
     server.handle((req, res) =>
-      json(res, 200, req.query.get('nextPageToken') ? { logs: [log(2)], nextPageToken: null } : { logs: [log(1)], nextPageToken: 'q' }),
+      json(
+        res,
+        200,
+        req.query.get('nextPageToken')
+          ? { logs: [log(2)], nextPageToken: null }
+          : { logs: [log(1)], nextPageToken: 'q' },
+      ),
     );
     const logs = await collect(client.listLogs('j1', { severity: 'error', pageSize: 1 }));
     expect(logs).toEqual([log(1), log(2)]);
@@ -541,9 +673,16 @@ describe('malformed responses', () => {
   });
 
   it('a nested bad field is named by its path', async () => {
-    server.handle((_req, res) => json(res, 200, { batches: [batch('ok'), { ...batch('bad'), createdDate: 'yesterday' }], nextPageToken: null }));
+    server.handle((_req, res) =>
+      json(res, 200, {
+        batches: [batch('ok'), { ...batch('bad'), createdDate: 'yesterday' }],
+        nextPageToken: null,
+      }),
+    );
     const error = await failure(collect(client.listBatches()));
-    expect(error.message).toContain(`GET ${DS}/batches answered 200 with an unexpected body: field "batches.1.createdDate"`);
+    expect(error.message).toContain(
+      `GET ${DS}/batches answered 200 with an unexpected body: field "batches.1.createdDate"`,
+    );
   });
 
   it('an HTML page instead of JSON', async () => {
@@ -560,7 +699,11 @@ describe('malformed responses', () => {
 
 describe('error statuses', () => {
   it('400 shows what the server said, in each of the three body shapes', async () => {
-    const bodies = [{ error: 'batch id too long' }, { message: '"value" does not match any of the allowed types' }, { error: { message: 'Job not found' } }];
+    const bodies = [
+      { error: 'batch id too long' },
+      { message: '"value" does not match any of the allowed types' },
+      { error: { message: 'Job not found' } },
+    ];
     const said: string[] = [];
     for (const b of bodies) {
       server.handle((_req, res) => json(res, 400, b));
@@ -570,7 +713,11 @@ describe('error statuses', () => {
       expect(error.status).toBe(400);
       said.push((error as ApiError).serverMessage ?? '');
     }
-    expect(said).toEqual(['batch id too long', '"value" does not match any of the allowed types', 'Job not found']);
+    expect(said).toEqual([
+      'batch id too long',
+      '"value" does not match any of the allowed types',
+      'Job not found',
+    ]);
     expect(server.requests).toHaveLength(3);
   });
 
@@ -595,7 +742,9 @@ describe('error statuses', () => {
     server.handle((_req, res) => json(res, 404, { error: 'Batch not found' }));
     const notFound = await failure(client.getBatch('gone'));
     expect(notFound.code).toBe(ErrorCode.apiNotFound);
-    expect(notFound.hint).toBe('check that batch "gone" exists in workspace "acme" (staged data expires after 7 days)');
+    expect(notFound.hint).toBe(
+      'check that batch "gone" exists in workspace "acme" (staged data expires after 7 days)',
+    );
     server.handle((_req, res) => json(res, 409, { message: 'job exists with another definition' }));
     const conflict = await failure(client.startJob('job-1', { ...bodyForErrors }));
     expect(conflict.code).toBe(ErrorCode.apiConflict);
@@ -605,7 +754,9 @@ describe('error statuses', () => {
   });
 
   it('a server that echoes the key in its error body does not leak it', async () => {
-    server.handle((req, res) => json(res, 400, { error: `bad request to ${server.url}${req.path}?api_key=${KEY}&x=1 with key ${KEY}` }));
+    server.handle((req, res) =>
+      json(res, 400, { error: `bad request to ${server.url}${req.path}?api_key=${KEY}&x=1 with key ${KEY}` }),
+    );
     const error = await failure(client.countBatch('b1'));
     expect(error.message).toContain('api_key=<redacted>');
   });
@@ -615,5 +766,9 @@ const bodyForErrors: JobBody = {
   type: 'simple-image-processing-v1',
   jobInput: { type: 'staging-batch-input-v1', batchId: 'imgs' },
   computeConfiguration: { type: 'compute-configuration-v2' },
-  processingSpecification: { type: 'workflows-processing-specification-v1', workspace: 'acme', workflowId: 'wf' },
+  processingSpecification: {
+    type: 'workflows-processing-specification-v1',
+    workspace: 'acme',
+    workflowId: 'wf',
+  },
 };

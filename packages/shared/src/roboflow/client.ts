@@ -53,7 +53,9 @@ export interface RoboflowClientInternals {
 
 const enc = encodeURIComponent;
 
-export function createRoboflowClient(options: RoboflowClientOptions & RoboflowClientInternals): ClosableRoboflowClient {
+export function createRoboflowClient(
+  options: RoboflowClientOptions & RoboflowClientInternals,
+): ClosableRoboflowClient {
   registerSecret(options.apiKey);
   const ownAgent = options.dispatcher
     ? undefined
@@ -73,9 +75,12 @@ export function createRoboflowClient(options: RoboflowClientOptions & RoboflowCl
     onRateLimited: options.onRateLimited,
     onRequest: options.onRequest,
     sleep: options.sleep,
+    rateLimitPerSecond: options.rateLimitPerSecond,
   });
 
-  let workspacePromise: Promise<string> | undefined = options.workspace ? Promise.resolve(options.workspace) : undefined;
+  let workspacePromise: Promise<string> | undefined = options.workspace
+    ? Promise.resolve(options.workspace)
+    : undefined;
   function workspace(): Promise<string> {
     workspacePromise ??= http.call('GET /', 'GET', '/', { schema: WorkspaceResponse }).then(
       (r) => r.workspace,
@@ -301,7 +306,8 @@ export function createRoboflowClient(options: RoboflowClientOptions & RoboflowCl
     },
 
     async restartJob(jobId, overrides) {
-      const json = overrides === undefined ? undefined : parseOrThrow(RestartOverrides, overrides, 'restart overrides');
+      const json =
+        overrides === undefined ? undefined : parseOrThrow(RestartOverrides, overrides, 'restart overrides');
       const { ws, path } = await processing(`/jobs/${enc(jobId)}/restart`);
       return http.call('POST /jobs/{jobId}/restart', 'POST', path, {
         json,

@@ -46,6 +46,8 @@ export interface RoboflowClientOptions {
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Requests per second this client sends at most, spaced evenly (0 = unlimited). @defaultValue 0 */
+  rateLimitPerSecond?: number;
   logger?: Logger;
   /** Called when the server asks us to slow down (429 / Retry-After), e.g. to rate-limit a whole queue. */
   onRateLimited?: (retryAfterMs: number) => void;

@@ -10,7 +10,7 @@ import { ApiError, ErrorCode, ResponseInvalidError, RfbatchError, TimeoutError }
 import { redactText } from '../redact.js';
 import { zodProblems } from '../validation.js';
 import type { RetryPolicy, RoboflowClientOptions } from './client.types.js';
-import { parseRetryAfter, withRetry, type Sleep } from './retry.js';
+import { parseRetryAfter, realSleep, withRetry, type Sleep } from './retry.js';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -47,6 +47,8 @@ export interface HttpSettings {
   onRateLimited?: RoboflowClientOptions['onRateLimited'];
   onRequest?: RoboflowClientOptions['onRequest'];
   sleep?: Sleep | undefined;
+  /** Requests per second at most (0 = unlimited). */
+  rateLimitPerSecond?: number | undefined;
 }
 
 export interface Http {
@@ -54,7 +56,12 @@ export interface Http {
    * Calls `method path` and returns the parsed answer. `endpoint` is the path template (for metrics);
    * errors name the real path, never the query string.
    */
-  call<S extends z.ZodType>(endpoint: string, method: HttpMethod, path: string, options: CallOptions<S>): Promise<z.output<S>>;
+  call<S extends z.ZodType>(
+    endpoint: string,
+    method: HttpMethod,
+    path: string,
+    options: CallOptions<S>,
+  ): Promise<z.output<S>>;
 }
 
 /** Node and undici error codes after which the same request may well succeed. */
@@ -70,10 +77,26 @@ const RETRYABLE_NET_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 export function createHttp(settings: HttpSettings): Http {
   const base = settings.apiUrl.replace(/\/+$/, '');
+  const sleep = settings.sleep ?? realSleep;
+  const intervalMs = settings.rateLimitPerSecond ? 1000 / settings.rateLimitPerSecond : 0;
+  let nextSlotAt = 0;
+  /** Even spacing of requests (RFBATCH_API_RATE_LIMIT): each attempt takes the next free slot. */
+  async function takeSlot(): Promise<void> {
+    if (intervalMs <= 0) return;
+    const now = performance.now();
+    const at = Math.max(now, nextSlotAt);
+    nextSlotAt = at + intervalMs;
+    if (at > now) await sleep(at - now);
+  }
 
   async function attemptOnce<S extends z.ZodType>(
     endpoint: string,
@@ -83,6 +106,7 @@ export function createHttp(settings: HttpSettings): Http {
     attempt: number,
   ): Promise<z.output<S>> {
     const what = `${method} ${path}`;
+    await takeSlot();
     const url = new URL(base + path);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
@@ -139,7 +163,10 @@ export function createHttp(settings: HttpSettings): Http {
       clearTimeout(timer);
     }
     report(status);
-    settings.logger?.debug({ endpoint, status, attempt, durationMs: Math.round(performance.now() - started) }, 'roboflow api call');
+    settings.logger?.debug(
+      { endpoint, status, attempt, durationMs: Math.round(performance.now() - started) },
+      'roboflow api call',
+    );
 
     const contentType = headerValue(responseHeaders['content-type']);
     if (status < 200 || status >= 300) {
@@ -199,7 +226,8 @@ export function summariseBody(text: string, contentType = ''): string | undefine
   try {
     const json: unknown = JSON.parse(trimmed);
     const said = messageOf(json);
-    if (said === undefined && json !== null && typeof json === 'object' && Object.keys(json).length === 0) return undefined;
+    if (said === undefined && json !== null && typeof json === 'object' && Object.keys(json).length === 0)
+      return undefined;
     return redactText(truncate(said ?? JSON.stringify(json)));
   } catch {
     // Not JSON: fall through to HTML / text.
@@ -234,7 +262,11 @@ export function errorForStatus(
   what: string,
   status: number,
   said: string | undefined,
-  context: { retryAfterMs?: number | undefined; resource?: string | undefined; workspace?: string | undefined } = {},
+  context: {
+    retryAfterMs?: number | undefined;
+    resource?: string | undefined;
+    workspace?: string | undefined;
+  } = {},
 ): ApiError {
   const retryAfter = context.retryAfterMs !== undefined ? { retryAfterMs: context.retryAfterMs } : {};
   const workspace = context.workspace ? `workspace "${context.workspace}"` : 'this workspace';
@@ -297,11 +329,16 @@ export function errorForStatus(
 /** Turns a transport failure (no HTTP answer) into a typed error; resets and timeouts are retryable. */
 export function networkError(error: unknown, what: string, timeoutMs?: number): RfbatchError {
   if (error instanceof RfbatchError) return error;
-  const code = typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code ?? '') : '';
+  const code =
+    typeof error === 'object' && error !== null ? String((error as { code?: unknown }).code ?? '') : '';
   const message = redactText(error instanceof Error ? error.message : String(error));
   if (TIMEOUT_CODES.has(code)) {
     const kind =
-      code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting' : code === 'UND_ERR_BODY_TIMEOUT' ? 'reading the body' : 'waiting for an answer';
+      code === 'UND_ERR_CONNECT_TIMEOUT'
+        ? 'connecting'
+        : code === 'UND_ERR_BODY_TIMEOUT'
+          ? 'reading the body'
+          : 'waiting for an answer';
     return new TimeoutError(`${what} timed out while ${kind}${timeoutMs ? ` (limit ${timeoutMs} ms)` : ''}`, {
       cause: error,
       hint: 'the API is slow or unreachable; it is retried (raise RFBATCH_REQUEST_TIMEOUT_MS if it keeps happening)',

@@ -12,7 +12,18 @@ const STATUS_WORDS: Record<State, readonly string[]> = {
   pending: ['pending', 'queued', 'created', 'waiting', 'scheduled', 'accepted', 'new'],
   processing: ['processing', 'running', 'in_progress', 'in-progress', 'started', 'active', 'exporting'],
   completed: ['completed', 'complete', 'succeeded', 'success', 'successful', 'finished', 'done'],
-  failed: ['failed', 'fail', 'failure', 'error', 'errored', 'aborted', 'cancelled', 'canceled', 'timeout', 'timed_out'],
+  failed: [
+    'failed',
+    'fail',
+    'failure',
+    'error',
+    'errored',
+    'aborted',
+    'cancelled',
+    'canceled',
+    'timeout',
+    'timed_out',
+  ],
 };
 
 function stateOfWord(word: string): State | undefined {
@@ -39,10 +50,22 @@ export function normaliseJobState(raw: GetJobResponse): JobState {
     const error = job.error;
     const stage = job.currentStage ?? null;
     const state: State = terminal ? (error ? 'failed' : 'completed') : stage ? 'processing' : 'pending';
-    return { state, stage, progress: state === 'completed' ? 1 : progress, terminal, error: terminal && error };
+    return {
+      state,
+      stage,
+      progress: state === 'completed' ? 1 : progress,
+      terminal,
+      error: terminal && error,
+    };
   }
   // Shape B only. An unknown word keeps the job "processing": polling goes on, bounded by the caller's wait.
   const state = stateOfWord(raw.jobStatus ?? '') ?? 'processing';
   const terminal = state === 'completed' || state === 'failed';
-  return { state, stage: null, progress: state === 'completed' ? 1 : progress, terminal, error: state === 'failed' };
+  return {
+    state,
+    stage: null,
+    progress: state === 'completed' ? 1 : progress,
+    terminal,
+    error: state === 'failed',
+  };
 }

@@ -13,7 +13,11 @@ function quoteName(name: string): string {
   return name.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
 }
 
-export function multipartFileBody(fieldName: string, fileName: string, file: { stream: () => Readable; size: number }): StreamBody {
+export function multipartFileBody(
+  fieldName: string,
+  fileName: string,
+  file: { stream: () => Readable; size: number },
+): StreamBody {
   const boundary = `----rfbatch${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="${quoteName(fieldName)}"; filename="${quoteName(fileName)}"\r\n\r\n`,
@@ -31,10 +35,14 @@ export function multipartFileBody(fieldName: string, fileName: string, file: { s
     }
     // A file that changed size since it was planned would corrupt the body: refuse to send it.
     if (sent !== file.size) {
-      throw new RfbatchError(ErrorCode.source, `"${fileName}" has ${sent > file.size ? 'more' : 'fewer'} bytes than the ${file.size} planned`, {
-        retryable: false,
-        hint: 'the file changed while the run was in progress; leave the source folder unchanged and submit again',
-      });
+      throw new RfbatchError(
+        ErrorCode.source,
+        `"${fileName}" has ${sent > file.size ? 'more' : 'fewer'} bytes than the ${file.size} planned`,
+        {
+          retryable: false,
+          hint: 'the file changed while the run was in progress; leave the source folder unchanged and submit again',
+        },
+      );
     }
     yield tail;
   }

@@ -24,7 +24,10 @@ export async function* paginate<T>(
     if (next === undefined || next === null || next === '') return;
     if (seen.has(next)) {
       throw new ResponseInvalidError(what, 200, [
-        { path: 'nextPageToken', message: `the server repeated an earlier page token after ${seen.size} pages (a pagination loop)` },
+        {
+          path: 'nextPageToken',
+          message: `the server repeated an earlier page token after ${seen.size} pages (a pagination loop)`,
+        },
       ]);
     }
     seen.add(next);

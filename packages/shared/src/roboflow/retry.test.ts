@@ -17,7 +17,10 @@ interface Recorder {
 }
 
 /** A client whose waits are recorded instead of slept (unless `realSleep`). */
-function recorder(retry: { maxAttempts?: number; baseDelayMs?: number; deadlineMs?: number } = {}, realSleep = false): Recorder {
+function recorder(
+  retry: { maxAttempts?: number; baseDelayMs?: number; deadlineMs?: number } = {},
+  realSleep = false,
+): Recorder {
   const r: Omit<Recorder, 'client'> = { sleeps: [], rateLimits: [], statuses: [] };
   const client = createRoboflowClient({
     apiUrl: server.url,
@@ -158,7 +161,9 @@ describe('retries through the client', () => {
     expect(error).toBeInstanceOf(ApiError);
     expect(error.status).toBe(503);
     expect(error.retryable).toBe(true);
-    expect(error.message).toBe('GET /data-staging/v1/external/acme/batches/b1/count answered 503: still down');
+    expect(error.message).toBe(
+      'GET /data-staging/v1/external/acme/batches/b1/count answered 503: still down',
+    );
     expect(server.requests).toHaveLength(3);
   });
 
@@ -203,13 +208,42 @@ describe('retries through the client', () => {
     const closed = await startTestServer();
     const url = closed.url;
     await closed.close();
-    const client = createRoboflowClient({ apiUrl: url, apiKey: KEY, workspace: 'acme', logger: capture.logger, retry: { maxAttempts: 2, baseDelayMs: 1 } });
+    const client = createRoboflowClient({
+      apiUrl: url,
+      apiKey: KEY,
+      workspace: 'acme',
+      logger: capture.logger,
+      retry: { maxAttempts: 2, baseDelayMs: 1 },
+    });
     clients.push(client);
     const error = await failure(client.countBatch('b1'));
     expect(error.code).toBe(ErrorCode.network);
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('ECONNREFUSED');
     expect(error.message).not.toContain('api_key');
+  });
+});
+
+describe('rate limit', () => {
+  it('spaces requests evenly at rateLimitPerSecond', async () => {
+    const sleeps: number[] = [];
+    const client = createRoboflowClient({
+      apiUrl: server.url,
+      apiKey: KEY,
+      workspace: 'acme',
+      rateLimitPerSecond: 10,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    clients.push(client);
+    server.handle((_req, res) => json(res, 200, { count: 1 }));
+    await Promise.all([client.countBatch('a'), client.countBatch('b'), client.countBatch('c')]);
+    expect(server.requests).toHaveLength(3);
+    // The first goes at once; the next two wait for their slots, 100 ms apart.
+    expect(sleeps).toHaveLength(2);
+    const [first = 0, second = 0] = sleeps;
+    expect(first).toBeGreaterThan(90);
+    expect(second - first).toBeGreaterThan(90);
+    expect(second - first).toBeLessThanOrEqual(100.01);
   });
 });
 

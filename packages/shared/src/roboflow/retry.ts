@@ -33,7 +33,10 @@ export interface RetryHooks {
  * Parses `Retry-After` (delta-seconds, possibly fractional, or an HTTP-date) into milliseconds from
  * `nowMs`. Returns undefined when the value is missing or unreadable; never negative.
  */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  nowMs = Date.now(),
+): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
   if (raw === undefined) return undefined;
   const text = raw.trim();
@@ -47,7 +50,11 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
 }
 
 /** Full jitter: a random wait in [0, min(cap, base·2^(attempt-1))). */
-export function backoffDelayMs(attempt: number, baseDelayMs: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  baseDelayMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(MAX_BACKOFF_MS, baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
@@ -80,7 +87,8 @@ export async function withRetry<T>(
       if (attempt >= policy.maxAttempts) throw error;
       const elapsedMs = now() - started;
       if (elapsedMs + waitMs > policy.deadlineMs) {
-        const asked = retryAfterMs !== undefined ? `; the server asked to wait ${formatMs(retryAfterMs)}` : '';
+        const asked =
+          retryAfterMs !== undefined ? `; the server asked to wait ${formatMs(retryAfterMs)}` : '';
         throw new TimeoutError(
           `${hooks.what} did not succeed within the retry deadline of ${formatMs(policy.deadlineMs)} ` +
             `(${attempt} attempt${attempt === 1 ? '' : 's'}; last: ${error.message}${asked})`,

@@ -57,7 +57,10 @@ describe('uploadToSignedUrl', () => {
     const data = Buffer.alloc(256 * 1024 + 3, 9);
     let progress = 0;
     await uploadToSignedUrl(
-      { uploadURL: signed('/bucket/shard-1.tar'), extensionHeaders: { 'x-goog-content-length-range': '0,1000000', 'x-goog-meta-run': 'r1' } },
+      {
+        uploadURL: signed('/bucket/shard-1.tar'),
+        extensionHeaders: { 'x-goog-content-length-range': '0,1000000', 'x-goog-meta-run': 'r1' },
+      },
       Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
       data.length,
       { onProgress: (n) => (progress += n) },
@@ -76,7 +79,11 @@ describe('uploadToSignedUrl', () => {
 
   it('uses details.method when given', async () => {
     server.handle((_req, res) => json(res, 201, {}));
-    await uploadToSignedUrl({ uploadURL: signed('/v.mp4'), extensionHeaders: {}, method: 'post' }, Readable.from([Buffer.from('abc')]), 3);
+    await uploadToSignedUrl(
+      { uploadURL: signed('/v.mp4'), extensionHeaders: {}, method: 'post' },
+      Readable.from([Buffer.from('abc')]),
+      3,
+    );
     expect(server.requests[0]?.method).toBe('POST');
   });
 
@@ -87,18 +94,32 @@ describe('uploadToSignedUrl', () => {
         `<?xml version="1.0"?><Error><Code>ExpiredToken</Code><Message>Invalid argument.</Message><Details>${signed('/b/o.tar')}</Details></Error>`,
       );
     });
-    const error = await failure(uploadToSignedUrl({ uploadURL: signed('/b/o.tar'), extensionHeaders: {} }, Readable.from([Buffer.from('x')]), 1));
+    const error = await failure(
+      uploadToSignedUrl(
+        { uploadURL: signed('/b/o.tar'), extensionHeaders: {} },
+        Readable.from([Buffer.from('x')]),
+        1,
+      ),
+    );
     expect(error).toBeInstanceOf(ApiError);
     expect(error.code).toBe(ErrorCode.upload);
     expect(error.status).toBe(403);
     expect(error.retryable).toBe(false);
-    expect(error.message).toBe(`PUT ${server.url}/b/o.tar?<redacted> answered 403: ExpiredToken: Invalid argument.`);
+    expect(error.message).toBe(
+      `PUT ${server.url}/b/o.tar?<redacted> answered 403: ExpiredToken: Invalid argument.`,
+    );
     expect(error.hint).toContain('fresh URL');
   });
 
   it('a 503 from the store is retryable', async () => {
     server.handle((_req, res) => json(res, 503, { error: 'slow down' }));
-    const error = await failure(uploadToSignedUrl({ uploadURL: signed('/b/o.tar'), extensionHeaders: {} }, Readable.from([Buffer.from('x')]), 1));
+    const error = await failure(
+      uploadToSignedUrl(
+        { uploadURL: signed('/b/o.tar'), extensionHeaders: {} },
+        Readable.from([Buffer.from('x')]),
+        1,
+      ),
+    );
     expect(error.status).toBe(503);
     expect(error.retryable).toBe(true);
   });
@@ -107,7 +128,13 @@ describe('uploadToSignedUrl', () => {
     server.handle((_req, res) => {
       res.socket?.destroy();
     });
-    const error = await failure(uploadToSignedUrl({ uploadURL: signed('/b/o.tar'), extensionHeaders: {} }, Readable.from([Buffer.from('xyz')]), 3));
+    const error = await failure(
+      uploadToSignedUrl(
+        { uploadURL: signed('/b/o.tar'), extensionHeaders: {} },
+        Readable.from([Buffer.from('xyz')]),
+        3,
+      ),
+    );
     expect(error.code).toBe(ErrorCode.upload);
     expect(error.retryable).toBe(true);
     expect(error.message).toContain(`PUT ${server.url}/b/o.tar?<redacted> failed`);
@@ -115,7 +142,13 @@ describe('uploadToSignedUrl', () => {
 
   it('a body shorter than the announced length is refused', async () => {
     server.handle((_req, res) => json(res, 200, {}));
-    const error = await failure(uploadToSignedUrl({ uploadURL: signed('/b/o.tar'), extensionHeaders: {} }, Readable.from([Buffer.from('ab')]), 5));
+    const error = await failure(
+      uploadToSignedUrl(
+        { uploadURL: signed('/b/o.tar'), extensionHeaders: {} },
+        Readable.from([Buffer.from('ab')]),
+        5,
+      ),
+    );
     expect(error.code).toBe(ErrorCode.upload);
     expect(error.retryable).toBe(false);
   });
@@ -130,7 +163,10 @@ describe('downloadToFile', () => {
     });
     const dest = join(dir, 'nested', 'a.tar.gz');
     let progress = 0;
-    const bytes = await downloadToFile(signed('/out/a.tar.gz'), dest, { expectedBytes: data.length, onProgress: (n) => (progress += n) });
+    const bytes = await downloadToFile(signed('/out/a.tar.gz'), dest, {
+      expectedBytes: data.length,
+      onProgress: (n) => (progress += n),
+    });
     expect(bytes).toBe(data.length);
     expect(progress).toBe(data.length);
     expect((await readFile(dest)).equals(data)).toBe(true);
@@ -148,21 +184,26 @@ describe('downloadToFile', () => {
     expect(await readFile(dest, 'utf8')).toBe('hello world');
   });
 
-  it.each([403, 404, 410])('%i is a non-retryable ApiError with that status, and leaves no file', async (status) => {
-    server.handle((_req, res) => {
-      res.writeHead(status, { 'content-type': 'application/xml' });
-      res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
-    });
-    const dest = join(dir, `gone-${status}.bin`);
-    const error = await failure(downloadToFile(signed('/out/gone.bin'), dest));
-    expect(error).toBeInstanceOf(ApiError);
-    expect(error.code).toBe(ErrorCode.download);
-    expect(error.status).toBe(status);
-    expect(error.retryable).toBe(false);
-    expect(error.message).toBe(`GET ${server.url}/out/gone.bin?<redacted> answered ${status}: AccessDenied: Request has expired`);
-    expect(existsSync(dest)).toBe(false);
-    expect(existsSync(`${dest}.part`)).toBe(false);
-  });
+  it.each([403, 404, 410])(
+    '%i is a non-retryable ApiError with that status, and leaves no file',
+    async (status) => {
+      server.handle((_req, res) => {
+        res.writeHead(status, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+      });
+      const dest = join(dir, `gone-${status}.bin`);
+      const error = await failure(downloadToFile(signed('/out/gone.bin'), dest));
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error.code).toBe(ErrorCode.download);
+      expect(error.status).toBe(status);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toBe(
+        `GET ${server.url}/out/gone.bin?<redacted> answered ${status}: AccessDenied: Request has expired`,
+      );
+      expect(existsSync(dest)).toBe(false);
+      expect(existsSync(`${dest}.part`)).toBe(false);
+    },
+  );
 
   it('a body cut short of Content-Length is retryable and leaves no file', async () => {
     server.handle((_req, res) => {
@@ -185,7 +226,9 @@ describe('downloadToFile', () => {
     });
     const dest = join(dir, 'other.bin');
     const error = await failure(downloadToFile(signed('/out/other.bin'), dest, { expectedBytes: 6 }));
-    expect(error.message).toBe(`GET ${server.url}/out/other.bin?<redacted> announces 5 bytes, but 6 were expected`);
+    expect(error.message).toBe(
+      `GET ${server.url}/out/other.bin?<redacted> announces 5 bytes, but 6 were expected`,
+    );
     expect(existsSync(dest)).toBe(false);
   });
 

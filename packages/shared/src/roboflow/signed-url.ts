@@ -31,7 +31,13 @@ function storeSaid(text: string, contentType: string): string | undefined {
   return summariseBody(text, contentType);
 }
 
-function transferError(code: ErrorCode, what: string, status: number, said: string | undefined, action: string): ApiError {
+function transferError(
+  code: ErrorCode,
+  what: string,
+  status: number,
+  said: string | undefined,
+  action: string,
+): ApiError {
   const retryable = status === 408 || status === 429 || status >= 500;
   const gone = status === 403 || status === 404 || status === 410;
   return new ApiError(code, what, status, said, {
@@ -63,7 +69,10 @@ export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, conten
   const method = (details.method ?? 'PUT').toUpperCase();
   const what = `${method} ${describeSignedUrl(details.uploadURL)}`;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
-  const headers: Record<string, string> = { ...details.extensionHeaders, 'content-length': String(contentLength) };
+  const headers: Record<string, string> = {
+    ...details.extensionHeaders,
+    'content-length': String(contentLength),
+  };
   let sent = 0;
   const counted = body.pipe(counter(opts.onProgress, (n) => (sent += n)));
   body.once('error', (error) => counted.destroy(error));
@@ -87,20 +96,34 @@ export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, conten
     body.destroy();
     const code = (error as { code?: unknown }).code;
     if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-      throw new RfbatchError(ErrorCode.upload, `${what}: the body had ${sent} bytes, not the ${contentLength} announced`, {
-        retryable: false,
-        cause: error,
-        hint: 'a source file changed while it was being uploaded; leave the source unchanged and retry',
-      });
+      throw new RfbatchError(
+        ErrorCode.upload,
+        `${what}: the body had ${sent} bytes, not the ${contentLength} announced`,
+        {
+          retryable: false,
+          cause: error,
+          hint: 'a source file changed while it was being uploaded; leave the source unchanged and retry',
+        },
+      );
     }
     const net = networkError(error, what, timeoutMs);
     // Keep the transport's classification, but under the upload code.
     throw net instanceof ApiError || net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout
       ? net
-      : new RfbatchError(ErrorCode.upload, net.message, { retryable: net.retryable, cause: error, hint: net.hint });
+      : new RfbatchError(ErrorCode.upload, net.message, {
+          retryable: net.retryable,
+          cause: error,
+          hint: net.hint,
+        });
   }
   if (status < 200 || status >= 300) {
-    throw transferError(ErrorCode.upload, what, status, storeSaid(text, contentType), 'request a new upload URL and upload again');
+    throw transferError(
+      ErrorCode.upload,
+      what,
+      status,
+      storeSaid(text, contentType),
+      'request a new upload URL and upload again',
+    );
   }
 };
 
@@ -138,10 +161,14 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   const announced = Number(res.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(announced) && opts.expectedBytes !== undefined && announced !== opts.expectedBytes) {
     await res.body.dump();
-    throw new RfbatchError(ErrorCode.download, `${what} announces ${announced} bytes, but ${opts.expectedBytes} were expected`, {
-      retryable: true,
-      hint: 'the file changed on the server; list the batch again',
-    });
+    throw new RfbatchError(
+      ErrorCode.download,
+      `${what} announces ${announced} bytes, but ${opts.expectedBytes} were expected`,
+      {
+        retryable: true,
+        hint: 'the file changed on the server; list the batch again',
+      },
+    );
   }
 
   await mkdir(dirname(dest), { recursive: true });
@@ -150,7 +177,7 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       // A write may take less than the whole chunk; loop until it is all on disk.
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
       }
       received += chunk.length;
@@ -167,7 +194,9 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   } catch (error) {
     await handle.close().catch(() => {});
     await rm(part, { force: true });
-    throw error instanceof RfbatchError ? error : asDownloadError(networkError(error, what, timeoutMs), error);
+    throw error instanceof RfbatchError
+      ? error
+      : asDownloadError(networkError(error, what, timeoutMs), error);
   }
   await handle.close();
   await rename(part, dest);
@@ -176,5 +205,9 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
 
 function asDownloadError(net: RfbatchError, cause: unknown): RfbatchError {
   if (net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout) return net;
-  return new RfbatchError(ErrorCode.download, net.message, { retryable: net.retryable, cause, hint: net.hint });
+  return new RfbatchError(ErrorCode.download, net.message, {
+    retryable: net.retryable,
+    cause,
+    hint: net.hint,
+  });
 }

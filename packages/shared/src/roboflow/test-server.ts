@@ -28,12 +28,19 @@ export interface TestServer {
 }
 
 /** Sends a JSON answer. */
-export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
-export async function startTestServer(handler: TestHandler = (_req, res) => json(res, 404, { error: 'no handler' })): Promise<TestServer> {
+export async function startTestServer(
+  handler: TestHandler = (_req, res) => json(res, 404, { error: 'no handler' }),
+): Promise<TestServer> {
   let current = handler;
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
@@ -73,7 +80,10 @@ export async function startTestServer(handler: TestHandler = (_req, res) => json
 /** A logger whose lines (JSON strings) are kept for assertions, at `trace` level. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void lines.push(line) } });
+  const logger = createLogger({
+    level: 'trace',
+    destination: { write: (line: string) => void lines.push(line) },
+  });
   return { logger, lines };
 }
 

@@ -1,0 +1,61 @@
+/** docker-compose.yml, checked by reading it (no Docker engine here): what operators rely on. */
+import { describe, expect, it } from 'vitest';
+import { EnvSchema } from '@rfbatch/shared';
+import { interpolate, readCompose } from './compose-file.js';
+
+const compose = readCompose();
+const services = compose.services;
+const workers = ['ingest', 'jobs', 'export', 'gateway'];
+
+describe('docker-compose.yml', () => {
+  it('runs Redis with AOF on and the noeviction policy, with a health check', () => {
+    const redis = services.redis;
+    expect(redis?.command).toEqual(['redis-server', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction']);
+    expect(redis?.healthcheck).toBeDefined();
+    expect(redis?.volumes).toContain('redis-data:/data');
+  });
+
+  it('has ingest ×2, jobs, export and the gateway from one image, and the emulator under a profile', () => {
+    expect(services.ingest?.command).toEqual(['workers', '--only', 'ingest']);
+    expect(services.ingest?.deploy?.replicas).toBe(2);
+    expect(services.jobs?.command).toEqual(['workers', '--only', 'jobs']);
+    expect(services.export?.command).toEqual(['workers', '--only', 'export']);
+    expect(services.gateway?.command).toEqual(['gateway']);
+    expect(services.emulator?.profiles).toEqual(['emulator']);
+    expect(services.emulator?.command?.[0]).toBe('emulator');
+    for (const name of [...workers, 'emulator']) expect(services[name]?.image).toBe('rfbatch:local');
+  });
+
+  it('points every service at the same Redis, prefix and shared work folder', () => {
+    for (const name of workers) {
+      const env = services[name]?.environment ?? {};
+      expect(env.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(env.RFBATCH_WORK_DIR, name).toBe('/data/work');
+      expect(env.RFBATCH_PREFIX, name).toContain('RFBATCH_PREFIX');
+      expect(services[name]?.volumes, name).toContain('data:/data');
+      expect(services[name]?.depends_on, name).toMatchObject({ redis: { condition: 'service_healthy' } });
+    }
+  });
+
+  it('names only environment variables rfbatch knows', () => {
+    const known = new Set([
+      ...Object.keys(EnvSchema.shape),
+      'LOG_FORMAT',
+      'RFBATCH_INGEST_CONCURRENCY',
+      'RFBATCH_JOBS_CONCURRENCY',
+      'RFBATCH_EXPORT_CONCURRENCY',
+    ]);
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'redis') continue;
+      for (const key of Object.keys(service.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
+    }
+  });
+
+  it('keeps the gateway on the host loopback, with a token required', () => {
+    expect(services.gateway?.environment?.RFBATCH_GATEWAY_HOST).toBe('0.0.0.0');
+    expect(services.gateway?.ports?.[0]).toMatch(/^127\.0\.0\.1:/);
+    expect(() => interpolate(String(services.gateway?.environment?.RFBATCH_GATEWAY_TOKEN), {})).toThrow(/RFBATCH_GATEWAY_TOKEN/);
+    expect(() => interpolate(String(services.jobs?.environment?.ROBOFLOW_API_KEY), {})).toThrow(/ROBOFLOW_API_KEY/);
+    expect(interpolate(String(services.jobs?.environment?.ROBOFLOW_API_URL), {})).toBe('https://api.roboflow.com');
+  });
+});
