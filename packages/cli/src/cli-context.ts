@@ -69,11 +69,12 @@ export function humanLogLine(line: string): string {
 }
 
 /**
- * A logger on stderr (stdout stays for data): warnings only unless LOG_LEVEL or --verbose asks for
- * more; short human lines, or pino's JSON when LOG_FORMAT=json (for log collectors).
+ * A logger on stderr (stdout stays for data): `defaultLevel` (warnings for commands that show their
+ * own progress, info for long-running services) unless LOG_LEVEL or --verbose asks otherwise; short
+ * human lines, or pino's JSON when LOG_FORMAT=json (for log collectors).
  */
-export function cliLogger(io: CliIO, verbose: boolean): Logger {
-  const level = verbose ? 'debug' : (io.env.LOG_LEVEL ?? 'warn');
+export function cliLogger(io: CliIO, verbose: boolean, defaultLevel: 'warn' | 'info' = 'warn'): Logger {
+  const level = verbose ? 'debug' : (io.env.LOG_LEVEL ?? defaultLevel);
   const json = io.env.LOG_FORMAT === 'json';
   return createLogger({ level, name: 'rfbatch', destination: { write: (line: string) => void io.stderr.write(json ? line : humanLogLine(line)) } });
 }

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '@rfbatch/shared';
 import { humanLogLine } from './cli-context.js';
 import { CliError, ExitCode, exitCodeOf } from './exit-codes.js';
-import { specFromFlags } from './run-options.js';
+import { specFromFlags, type RunFlags } from './run-options.js';
 
 let cwd: string;
 beforeAll(async () => {
@@ -43,11 +43,12 @@ describe('specFromFlags', () => {
   });
 
   it('refuses a missing source, a plain file and a malformed --param with exit code 2', () => {
-    for (const [source, flags] of [
+    const cases: Array<[string, Partial<RunFlags>]> = [
       ['nope', {}],
       ['photo.png', {}],
       ['imgs', { param: ['novalue'] }],
-    ] as const) {
+    ];
+    for (const [source, flags] of cases) {
       try {
         specFromFlags(source, { workflow: 'wf', ...flags }, cwd);
         expect.unreachable();

@@ -46,7 +46,8 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     },
     redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization'], censor: '<redacted>' },
   };
-  const logger = settings.destination ? pino(options, settings.destination) : pino(options);
+  // Synchronous stdout by default: lines keep their order at shutdown (SIGTERM, process.exit).
+  const logger = pino(options, settings.destination ?? pino.destination({ dest: 1, sync: true }));
   // pino drops the bindings formatter for children, so child bindings are redacted here instead.
   // Children inherit this `child` from the root (Object.create), so it applies at every depth.
   const pinoChild = logger.child;

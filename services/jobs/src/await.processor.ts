@@ -40,7 +40,6 @@ export async function awaitProcessor(
 
     if (state.terminal && !state.error) {
       await ctx.store.stageEnded(runId, 'await');
-      await ctx.store.setStatus(runId, 'exporting');
       await enqueue(
         ctx.queues,
         'export',
@@ -48,6 +47,7 @@ export async function awaitProcessor(
         { runId, attempt },
         { jobId: stageJobId('collect', runId, attempt) },
       );
+      await ctx.store.setStatus(runId, 'exporting');
       log.info({ jobId, polls: wait.polls + 1 }, 'remote job completed');
       return { state: state.state };
     }

@@ -79,7 +79,7 @@ export async function startProcessor(
     });
     await ctx.store.stageEnded(runId, 'start');
     await ctx.store.stageStarted(runId, 'await');
-    await ctx.store.setStatus(runId, 'processing');
+    // The await job exists before the run says "processing", so whoever sees the status finds it.
     await enqueue(
       ctx.queues,
       'jobs',
@@ -87,6 +87,7 @@ export async function startProcessor(
       { runId, attempt },
       { jobId: stageJobId('await', runId, attempt), delay: opts.pollMinMs },
     );
+    await ctx.store.setStatus(runId, 'processing');
     log.info(
       { jobId: spec.jobId, type: body.type, webhook: body.notificationsURL !== undefined },
       'remote job started',

@@ -17,7 +17,7 @@ export function registerGateway(program: Command, app: App): void {
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
         throw new CliError(ExitCode.usage, `--port must be a whole number from 0 to 65535 (got "${flags.port}")`);
       }
-      const services = await openServices(cliConfig(app.io, { needApiKey: true }), cliLogger(app.io, app.verbose()));
+      const services = await openServices(cliConfig(app.io, { needApiKey: true }), cliLogger(app.io, app.verbose(), 'info'));
       try {
         const gateway = await startGateway(services.ctx, { ...(port !== undefined ? { port } : {}), ...(flags.host ? { host: flags.host } : {}) });
         // First stdout line, like the emulator's: scripts and tests read the URL from it.

@@ -46,7 +46,7 @@ export function registerWorkers(program: Command, app: App): void {
         throw new CliError(ExitCode.usage, `--concurrency must be a whole number from 1 to 1000 (got "${flags.concurrency}")`);
       }
       const config = cliConfig(app.io, { needApiKey: true });
-      const services = await openServices(config, cliLogger(app.io, app.verbose()));
+      const services = await openServices(config, cliLogger(app.io, app.verbose(), 'info'));
       try {
         const workers = await startWorkers(services.ctx, {
           ...(only ? { only } : {}),
