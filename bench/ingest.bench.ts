@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     'data-dir': { type: 'string', default: join(REPO, 'bench', '.data') },
+    /** Extra node flags for the ingest process (e.g. --max-semi-space-size=2). */
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const sizeMb = Number(args['size-mb']);
@@ -150,6 +152,8 @@ async function main(): Promise<void> {
     const ingest: number[] = [];
     const rss: number[] = [];
     const redisUsed: number[] = [];
+    const idle: number[] = [];
+    const phases: { plan: number; upload: number }[] = [];
     for (let rep = 0; rep < reps; rep++) {
       const prefix = `bench-ingest-${process.pid}-${rep}`;
       const env = {
@@ -162,11 +166,13 @@ async function main(): Promise<void> {
         RFBATCH_INGEST_CONCURRENCY: String(concurrency),
         LOG_LEVEL: 'warn',
       };
-      const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingest/src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const flags = args['node-flags'].split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'services/ingest/src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
       children.push(child);
       const queues = createQueues(redis, prefix);
       const store = new RunStore(redis, prefix);
       while ((await queues.ingest.getWorkers()).length === 0) await sleep(50);
+      const idleRss = await peakRssMb(child.pid!);
       const before = await usedMemory(redis);
       await redis.config('RESETSTAT');
       const t0 = performance.now();
@@ -185,13 +191,17 @@ async function main(): Promise<void> {
         peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
       }
       const seconds = (performance.now() - t0) / 1000;
+      const timings = (await store.require(runId)).timings;
+      const span = (t?: { startedAt: string; endedAt?: string }) => (t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN);
+      phases.push({ plan: span(timings.plan), upload: span(timings.upload) });
       if (status === 'failed') throw new Error(`ingest run failed: ${JSON.stringify((await store.require(runId)).error)}`);
       rss.push(await peakRssMb(child.pid!));
       redisUsed.push(peakRedis - before.used);
       ingest.push(seconds);
       const count = await client.countBatch(`bench-ingest-${rep}`);
       if (count !== images) throw new Error(`ingest batch holds ${count} items, not ${images}`);
-      log(`ingest rep ${rep + 1}: ${seconds.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB`);
+      idle.push(idleRss);
+      log(`ingest rep ${rep + 1}: ${seconds.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB (${idleRss.toFixed(0)} MB when idle)`);
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       await closeQueues(queues);
@@ -213,6 +223,8 @@ async function main(): Promise<void> {
       ratio: round(median(baseline) / median(ingest), 3),
       ingestPeakRssMb: round(Math.max(...rss), 1),
       ingestPeakRssMbPerRep: rss.map((r) => round(r, 1)),
+      ingestIdleRssMb: round(median(idle), 1),
+      ingestPhasesSeconds: phases.map((p) => ({ plan: round(p.plan, 3), upload: round(p.upload, 3) })),
       redisMemoryUsedMb: round(Math.max(...redisUsed) / 1e6, 3),
       goals: { ratio: '>= 0.8', peakRssMb: '<= 150' },
     };

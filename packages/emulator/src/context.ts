@@ -8,6 +8,7 @@ import type { WebhookSender } from './webhooks.js';
 import type { Indexer } from './staging/indexer.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { ReferencesIngester } from './staging/references.js';
+import type { ExpirySweeper } from './staging/expiry.js';
 
 export interface Deps {
   options: ResolvedOptions;
@@ -21,6 +22,7 @@ export interface Deps {
   indexer: Indexer;
   jobs: JobEngine;
   references: ReferencesIngester;
+  expiry: ExpirySweeper;
 }
 
 /** Signed-URL lifetime now (the fault override wins). */

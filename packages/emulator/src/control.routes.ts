@@ -1,6 +1,11 @@
-/** `/__emulator/*`: faults (read/set/reset), a state summary and a health check. Never faulted, no auth. */
+/**
+ * `/__emulator/*`: faults (read/set/reset), a state summary, a health check and batch expiry (expire
+ * now, or move the expiry date). Never faulted, no auth.
+ */
 import type { Deps } from './context.js';
+import { z } from 'zod';
 import { FaultsPatch } from './faults.js';
+import { deleteBatch, setBatchExpiry } from './staging/expiry.js';
 import { httpError, readJson, sendJson } from './http.js';
 import type { Router } from './router.js';
 import { countItems, shardVisible } from './staging/batches.js';
@@ -13,6 +18,7 @@ export interface StateSummary {
     displayName: string;
     batchType: string;
     contentType: string;
+    expiryDate: string;
     count: number;
     shards: { total: number; indexed: number; errors: number };
     parts: string[];
@@ -29,7 +35,14 @@ export interface StateSummary {
     outputBatches: string[];
   }[];
   webhooks: { delivered: number; failedAttempts: number; givenUp: number; dropped: number; pending: number };
+  /** Batches deleted at their expiry: id → expiry date. */
+  expired: Record<string, string>;
 }
+
+const ExpiryBody = z.union([
+  z.strictObject({ expiryDate: z.iso.datetime({ offset: true }) }),
+  z.strictObject({ expiresInS: z.number() }),
+]);
 
 export function stateSummary(deps: Deps): StateSummary {
   const { state } = deps.store;
@@ -43,6 +56,7 @@ export function stateSummary(deps: Deps): StateSummary {
         displayName: b.displayName,
         batchType: b.batchType,
         contentType: b.contentType,
+        expiryDate: b.expiryDate,
         count: countItems(deps, b, null),
         shards: {
           total: shards.length,
@@ -64,6 +78,7 @@ export function stateSummary(deps: Deps): StateSummary {
       outputBatches: j.stages.flatMap((s) => s.outputBatches),
     })),
     webhooks: { ...deps.webhooks.stats },
+    expired: { ...deps.store.state.expired },
   };
 }
 
@@ -72,6 +87,18 @@ export function registerControlRoutes(router: Router, deps: Deps): void {
   router.add('GET', '/__emulator/state', (ctx) => sendJson(ctx.res, 200, stateSummary(deps)));
   router.add('GET', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.get()));
   router.add('DELETE', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.reset()));
+  router.add('POST', '/__emulator/batches/:batchId/expire', async (ctx) => {
+    const batchId = ctx.params.batchId ?? '';
+    if (!(await deleteBatch(deps, batchId))) throw httpError(404, `batch ${JSON.stringify(batchId)} not found`);
+    sendJson(ctx.res, 200, { batchId, expired: true });
+  });
+  router.add('POST', '/__emulator/batches/:batchId/expiry', async (ctx) => {
+    const parsed = ExpiryBody.safeParse((await readJson(ctx.req)) ?? {});
+    if (!parsed.success) throw httpError(400, 'send {"expiryDate": "<ISO date-time>"} or {"expiresInS": <seconds from now>}');
+    const at = 'expiryDate' in parsed.data ? Date.parse(parsed.data.expiryDate) : Date.now() + parsed.data.expiresInS * 1000;
+    const expiryDate = await setBatchExpiry(deps, ctx.params.batchId ?? '', at);
+    sendJson(ctx.res, 200, { batchId: ctx.params.batchId, expiryDate, deleted: expiryDate === null });
+  });
   router.add('POST', '/__emulator/faults', async (ctx) => {
     const raw = (await readJson(ctx.req)) ?? {};
     const parsed = FaultsPatch.safeParse(raw);

@@ -37,6 +37,16 @@ export const FaultsSchema = z.strictObject({
   jobFailure: JobFailureKind.nullable().default(null),
   /** Webhooks are not delivered at all. */
   dropWebhooks: z.boolean().default(false),
+  /**
+   * CPU machines run out of memory when a job runs more workers per machine than this (effective
+   * compute, restart overrides included; no `workersPerMachine` counts as 4). GPU machines never do.
+   */
+  memoryLimitWorkers: z.number().int().min(1).nullable().default(null),
+  /**
+   * Simulated machine seconds per processed item, counted against `processingTimeoutSeconds`
+   * (null: the processing pace, `processingMsPerItem`). Makes real timeouts cheap to rehearse.
+   */
+  machineSecondsPerItem: z.number().positive().nullable().default(null),
   /** Batch-processing endpoints answer 402 (batch processing not enabled). */
   paymentRequired: z.boolean().default(false),
   /** The first export archive of jobs started while set carries a malicious entry. */

@@ -18,6 +18,7 @@ import { UrlSigner } from './signing.js';
 import { Indexer } from './staging/indexer.js';
 import { registerReadRoutes } from './staging/read.routes.js';
 import { ReferencesIngester } from './staging/references.js';
+import { deleteBatch, ExpirySweeper, setBatchExpiry } from './staging/expiry.js';
 import { registerStorageRoutes } from './staging/storage.routes.js';
 import { registerUploadRoutes } from './staging/upload.routes.js';
 import { authenticate } from './auth.js';
@@ -35,6 +36,10 @@ export interface Emulator {
   faults(): Faults;
   /** Batches and jobs summary (the same as `GET /__emulator/state`). */
   state(): StateSummary;
+  /** Deletes a batch (inputs or outputs) as its expiry would; false when there is none. */
+  expireBatch(batchId: string): Promise<boolean>;
+  /** Moves a batch's `expiryDate` (a past date deletes it at once); returns the new date, null when deleted. */
+  setBatchExpiry(batchId: string, at: Date): Promise<string | null>;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -74,6 +79,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   deps.indexer = new Indexer(deps);
   deps.jobs = new JobEngine(deps);
   deps.references = new ReferencesIngester(deps);
+  deps.expiry = new ExpirySweeper(deps);
 
   router.add('GET', '/', (ctx) => {
     authenticate(ctx, resolved);
@@ -127,6 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   deps.indexer.resumeAll();
   deps.references.resumeAll();
   deps.jobs.resumeAll();
+  deps.expiry.start();
   logger.info({ url: baseUrl, dataDir, workspace: resolved.workspace }, 'emulator listening');
 
   let closing: Promise<void> | undefined;
@@ -135,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       deps.indexer.close();
+      await deps.expiry.close();
       await deps.references.close();
       await deps.jobs.close();
       await webhooks.close();
@@ -152,6 +160,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setFaults: (patch) => faults.set(patch),
     faults: () => faults.get(),
     state: () => stateSummary(deps),
+    expireBatch: (batchId) => deleteBatch(deps, batchId),
+    setBatchExpiry: (batchId, at) => setBatchExpiry(deps, batchId, at.getTime()),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
@@ -172,6 +172,8 @@ export interface EmulatorState {
   uploads: Record<string, UploadRecord>;
   ingests: Record<string, IngestRecord>;
   jobs: Record<string, JobRecord>;
+  /** Batches deleted at their expiry: id → expiry date (so a 404 can say why). */
+  expired?: Record<string, string>;
 }
 
 const emptyState = (): EmulatorState => ({
@@ -265,6 +267,12 @@ export class Store {
     await writeFile(`${file}.tmp`, JSON.stringify(items));
     await rename(`${file}.tmp`, file);
     this.shardItems.set(shardId, items);
+  }
+
+  /** Drops a shard's item list (memory and disk), when its batch is deleted. */
+  async forgetShard(shardId: string): Promise<void> {
+    this.shardItems.delete(shardId);
+    await rm(join(this.dataDir, 'shards', `${shardId}.json`), { force: true });
   }
 
   async shardItemsOf(shardId: string): Promise<ItemRecord[]> {

@@ -6,6 +6,8 @@ export * from './ids.js';
 export * from './validation.js';
 export * from './run-spec.schema.js';
 export * from './run-state.schema.js';
+export * from './triage.schema.js';
+export * from './timeout-budget.js';
 export * from './run-store.js';
 export * from './queues.js';
 export * from './bullmq.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Stage } from './queues.js';
+import { JobTriage } from './triage.schema.js';
 
 /** Where a run is. Terminal: completed, failed, cancelled. */
 export const RunStatus = z.enum([
@@ -45,6 +46,8 @@ export const RunErrorInfo = z.object({
   code: z.string(),
   message: z.string(),
   hint: z.string().optional(),
+  /** When the remote job failed: its cause, the evidence and the suggested restart overrides. */
+  triage: JobTriage.optional(),
 });
 export type RunErrorInfo = z.infer<typeof RunErrorInfo>;
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RfbatchError, ErrorCode } from './errors.js';
 import type { Stage } from './queues.js';
-import { redactText } from './redact.js';
+import { redactDeep, redactText } from './redact.js';
 import type { ResolvedRunSpec } from './run-spec.schema.js';
 import {
   Counter,
@@ -67,6 +67,16 @@ export class RunStore {
       .exec();
     await this.emit({ runId: spec.runId, type: 'status', status: 'queued' });
     return true;
+  }
+
+  /**
+   * Replaces a run's spec (a retry that re-stages expired inputs moves the run to fresh batch and job
+   * ids). Only for an existing run; the caller keeps the spec valid.
+   */
+  async setSpec(runId: string, spec: ResolvedRunSpec): Promise<void> {
+    if (spec.runId !== runId) throw new RfbatchError(ErrorCode.validation, `spec of run "${spec.runId}" given for run "${runId}"`);
+    if (!(await this.redis.hexists(this.key(runId), 'spec'))) throw unknownRun(runId);
+    await this.redis.hset(this.key(runId), 'spec', JSON.stringify(spec));
   }
 
   async spec(runId: string): Promise<ResolvedRunSpec> {
@@ -144,6 +154,7 @@ export class RunStore {
       code: error.code,
       message: redactText(error.message),
       ...(error.hint ? { hint: redactText(error.hint) } : {}),
+      ...(error.triage ? { triage: redactDeep(error.triage) } : {}),
     };
     return this.setStatus(runId, 'failed', { fields: { failedStage: stage, error: JSON.stringify(clean) } });
   }

@@ -28,7 +28,7 @@ export interface GatewayOptions {
 }
 
 /** Paths with their own guard (or none): everything else needs the bearer token. */
-const OWN_GUARD = /^\/(healthz|webhooks\/|board(\/|$|\?)|admin\/board(\/|$|\?))/;
+const OWN_GUARD = /^\/(healthz($|\?)|webhooks\/|board($|\/|\?)|admin\/board($|\/|\?))/;
 
 /** Builds the gateway app (not listening): routes, auth, board and metrics over `ctx`. For tests and startGateway. */
 export async function buildGateway(ctx: ServiceContext, options: GatewayOptions = {}): Promise<FastifyInstance> {

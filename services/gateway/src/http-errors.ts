@@ -40,7 +40,3 @@ export function toHttpError(error: unknown): { status: number; body: HttpErrorBo
   }
   return { status: 500, body: { error: { code: 'internal', message: 'internal error (see the gateway log)' } } };
 }
-
-export function httpError(status: number, code: string, message: string, hint?: string): Error & { statusCode: number; code: string; hint?: string } {
-  return Object.assign(new Error(message), { statusCode: status, code, ...(hint ? { hint } : {}) });
-}

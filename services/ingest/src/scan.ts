@@ -1,4 +1,6 @@
-import { open, opendir, stat } from 'node:fs/promises';
+import { close, open, read } from 'node:fs';
+import { opendir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Dirent, Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, MAX_IMAGE_BYTES, RfbatchError, type MediaKind, type SkippedEntry } from '@rfbatch/shared';
@@ -153,14 +155,20 @@ async function statRoot(root: string, absRoot: string): Promise<Stats> {
   return st;
 }
 
+const openFd = promisify(open);
+const closeFd = promisify(close);
+
+/** The first bytes of a file (plain descriptors: cheaper than FileHandle for millions of small reads). */
 async function sniff(path: string): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
+  const fd = await openFd(path, 'r');
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    const bytesRead = await new Promise<number>((resolve, reject) =>
+      read(fd, buffer, 0, SNIFF_BYTES, 0, (error, n) => (error ? reject(error) : resolve(n))),
+    );
     return buffer.subarray(0, bytesRead);
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { close, fstat, open, read } from 'node:fs';
+import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -25,8 +26,15 @@ export interface PackedShard {
 
 /** Files up to this size are read whole, a few ahead of the tar, to hide per-file open/read latency. */
 const SMALL_FILE_BYTES = 1024 * 1024;
-const READ_AHEAD_FILES = 16;
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const READ_AHEAD_FILES = 8;
+const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+
+// Plain file descriptors: the FileHandle API costs noticeably more per small file.
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+const closeFd = promisify(close);
+const readFd = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
@@ -78,10 +86,10 @@ function header(member: TarMember, size: number): Partial<tar.Header> & { name: 
   return { name: member.name, size, ...(mtime ? { mtime } : {}) };
 }
 
-async function openChecked(member: FileMember): Promise<FileHandle> {
-  let handle: FileHandle;
+async function openChecked(member: FileMember): Promise<number> {
+  let fd: number;
   try {
-    handle = await open(member.path, 'r');
+    fd = await openFd(member.path, 'r');
   } catch (error) {
     throw new RfbatchError(ErrorCode.upload, `cannot read "${member.source}" (${(error as NodeJS.ErrnoException).code ?? error})`, {
       hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
@@ -89,56 +97,56 @@ async function openChecked(member: FileMember): Promise<FileHandle> {
     });
   }
   try {
-    await checkSize(handle, member, 'since planning');
+    await checkSize(fd, member, 'since planning');
   } catch (error) {
-    await handle.close();
+    await closeFd(fd);
     throw error;
   }
-  return handle;
+  return fd;
 }
 
 async function readWhole(member: FileMember): Promise<Buffer> {
-  const handle = await openChecked(member);
+  const fd = await openChecked(member);
   try {
     const buffer = Buffer.allocUnsafe(member.size);
     let position = 0;
     while (position < member.size) {
-      const { bytesRead } = await handle.read(buffer, position, member.size - position, position);
+      const bytesRead = await readFd(fd, buffer, position, member.size - position, position);
       if (bytesRead === 0) throw sizeChanged(member, position, 'while it was read');
       position += bytesRead;
     }
-    await checkSize(handle, member, 'while it was read');
+    await checkSize(fd, member, 'while it was read');
     return buffer;
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 
 async function streamLarge(pack: tar.Pack, member: FileMember, onFileBytes?: (bytes: number) => void): Promise<void> {
-  const handle = await openChecked(member);
+  const fd = await openChecked(member);
   try {
     async function* chunks(): AsyncGenerator<Buffer> {
       let position = 0;
       while (position < member.size) {
         const length = Math.min(CHUNK_BYTES, member.size - position);
         const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        const bytesRead = await readFd(fd, buffer, 0, length, position);
         if (bytesRead === 0) throw sizeChanged(member, position, 'while it was read');
         position += bytesRead;
         onFileBytes?.(bytesRead);
         yield bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
       }
       // A file that grew while it was read may be torn in the tar: the shard must not finish.
-      await checkSize(handle, member, 'while it was read');
+      await checkSize(fd, member, 'while it was read');
     }
     await addEntry(pack, header(member, member.size), chunks());
   } finally {
-    await handle.close();
+    await closeFd(fd);
   }
 }
 
-async function checkSize(handle: FileHandle, member: FileMember, when: string): Promise<void> {
-  const { size } = await handle.stat();
+async function checkSize(fd: number, member: FileMember, when: string): Promise<void> {
+  const { size } = await fstatFd(fd);
   if (size !== member.size) throw sizeChanged(member, size, when);
 }
 

@@ -9,7 +9,7 @@ export function notificationText(notification: JobMetadata['lastNotification']):
   return JSON.stringify(notification).slice(0, 300);
 }
 
-function logLine(log: JobLog): string {
+function logText(log: JobLog): string {
   const payload = log.payload;
   const text =
     typeof payload.message === 'string'
@@ -17,7 +17,7 @@ function logLine(log: JobLog): string {
       : typeof payload.error === 'string'
         ? payload.error
         : JSON.stringify(payload);
-  return `${log.reportingModule}: ${text.slice(0, 300)}`;
+  return text.slice(0, 300);
 }
 
 /**
@@ -30,11 +30,17 @@ export async function describeJobFailure(
   meta: JobMetadata | undefined,
   maxLines: number,
 ): Promise<{ message: string; logLines: string[] }> {
+  const note = notificationText(meta?.lastNotification);
   const lines: string[] = [];
+  const seen = new Set<string>();
   try {
     for await (const log of client.listLogs(jobId, { severity: 'error' })) {
       if (log.severity !== 'error') continue;
-      lines.push(logLine(log));
+      const text = logText(log);
+      // The notification usually repeats the first error; say each thing once.
+      if (seen.has(text) || (note !== undefined && note.includes(text))) continue;
+      seen.add(text);
+      lines.push(`${log.reportingModule}: ${text}`);
       if (lines.length >= maxLines) break;
     }
   } catch (error) {
@@ -42,7 +48,6 @@ export async function describeJobFailure(
       `(the job's logs could not be read: ${error instanceof Error ? error.message : String(error)})`,
     );
   }
-  const note = notificationText(meta?.lastNotification);
   const stage = meta?.currentStage ? ` in stage "${meta.currentStage}"` : '';
   const parts = [`remote job "${jobId}" failed${stage}`];
   if (note) parts.push(`last notification: ${note}`);

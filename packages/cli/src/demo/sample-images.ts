@@ -19,25 +19,30 @@ function prng(seed: number): () => number {
 function paint(width: number, height: number, rand: () => number): Uint8Array {
   const rgb = new Uint8Array(width * height * 3);
   const [r0, g0, b0] = [rand() * 255, rand() * 255, rand() * 255];
-  const circles = Array.from({ length: 2 + Math.floor(rand() * 4) }, () => ({
-    x: rand() * width,
-    y: rand() * height,
-    r2: ((0.1 + rand() * 0.3) * Math.min(width, height)) ** 2,
-    c: [rand() * 255, rand() * 255, rand() * 255] as const,
-  }));
   let i = 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++, i += 3) {
       const g = (x / width + y / height) / 2;
-      let r = r0 * (1 - g) + 255 * g;
-      let gr = g0 * (1 - g) + 128 * g;
-      let b = b0 * (1 - g) + 64 * g;
-      for (const circle of circles) {
-        if ((x - circle.x) ** 2 + (y - circle.y) ** 2 < circle.r2) [r, gr, b] = circle.c;
+      rgb[i] = r0 + (255 - r0) * g;
+      rgb[i + 1] = g0 + (128 - g0) * g;
+      rgb[i + 2] = b0 + (64 - b0) * g;
+    }
+  }
+  // A few filled circles, drawn over their bounding boxes only.
+  const circles = 2 + Math.floor(rand() * 4);
+  for (let c = 0; c < circles; c++) {
+    const cx = rand() * width;
+    const cy = rand() * height;
+    const r = (0.1 + rand() * 0.3) * Math.min(width, height);
+    const color = [rand() * 255, rand() * 255, rand() * 255];
+    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(height, Math.ceil(cy + r)); y++) {
+      const half = Math.sqrt(Math.max(0, r * r - (y - cy) ** 2));
+      for (let x = Math.max(0, Math.floor(cx - half)); x < Math.min(width, Math.ceil(cx + half)); x++) {
+        const j = (y * width + x) * 3;
+        rgb[j] = color[0] ?? 0;
+        rgb[j + 1] = color[1] ?? 0;
+        rgb[j + 2] = color[2] ?? 0;
       }
-      rgb[i] = r;
-      rgb[i + 1] = gr;
-      rgb[i + 2] = b;
     }
   }
   return rgb;
@@ -111,9 +116,9 @@ export async function generateSampleImages(dir: string, count = 200, seed = 7): 
     const folder = FOLDERS[i % FOLDERS.length] ?? 'misc';
     const isPng = rand() < 0.6;
     // jpeg-js is slow (pure JS): JPEGs stay smaller so the set is written in a few seconds.
-    const scale = isPng ? 1 : 0.45;
-    const width = Math.round((40 + Math.floor(rand() * 600)) * scale);
-    const height = Math.round((32 + Math.floor(rand() * 450)) * scale);
+    const scale = isPng ? 1 : 0.4;
+    const width = Math.round((32 + Math.floor(rand() * 480)) * scale);
+    const height = Math.round((24 + Math.floor(rand() * 360)) * scale);
     const rgb = paint(width, height, rand);
     // Names repeat across folders (img-0001 in several), as real data sets do.
     const name = `img-${String(Math.floor(i / 3)).padStart(4, '0')}.${isPng ? 'png' : 'jpg'}`;

@@ -25,6 +25,8 @@ const DEFAULT_MAX_FAILED_IMAGES = 10;
 const MAX_LOGS_PER_JOB = 10_000;
 const MAX_FAILED_IMAGE_LOGS_PER_TASK = 20;
 const REPORTING_MODULE = 'batch-processing-emulator';
+/** Workers per machine assumed when a job sets none (for the `memoryLimitWorkers` fault). */
+const DEFAULT_WORKERS_PER_MACHINE = 4;
 
 class JobFailed extends Error {
   constructor(
@@ -275,6 +277,7 @@ export class JobEngine {
     const video = spec.type === 'simple-video-processing-v1';
     const fps = spec.processingSpecification.maxVideoFPS ?? 1;
     const workflowId = spec.processingSpecification.workflowId;
+    this.checkInput(task);
     const items = await this.itemsOf(job, task);
     resetTask(task);
     task.itemsTotal = items.length;
@@ -288,7 +291,9 @@ export class JobEngine {
     if (format === 'csv') await write(csvHeader());
     const handles = new HandleCache();
     const timeoutS = this.effective(job, 'processingTimeoutSeconds') as number | undefined;
-    const injected = job.injectedFailure !== null && stage.tasks[0] === task ? job.injectedFailure : null;
+    const outOfMemory = this.outOfMemory(job);
+    const injected = outOfMemory ? 'oom' : job.injectedFailure !== null && stage.tasks[0] === task ? job.injectedFailure : null;
+    const machineSecondsPerItem = this.deps.faults.get().machineSecondsPerItem ?? this.deps.options.processingMsPerItem / 1000;
     let pace = 0;
     try {
       for (const item of items) {
@@ -322,7 +327,7 @@ export class JobEngine {
         if (injected && task.itemsDone >= Math.ceil(task.itemsTotal / 2)) break;
         const machineItems = (this.machineItems.get(job.jobId) ?? 0) + 1;
         this.machineItems.set(job.jobId, machineItems);
-        if (timeoutS !== undefined && machineItems * this.deps.options.processingMsPerItem > timeoutS * 1000) {
+        if (timeoutS !== undefined && machineItems * machineSecondsPerItem > timeoutS) {
           return this.taskFailed(job, stage, task, 'timeout', timeoutMessage(task.taskId, timeoutS));
         }
       }
@@ -332,7 +337,7 @@ export class JobEngine {
       await handles.close();
     }
     if (!this.alive(job, generation)) return;
-    if (injected) return this.injectFailure(job, stage, task, injected, timeoutS);
+    if (injected) return this.injectFailure(job, stage, task, injected, timeoutS, items, outOfMemory);
     const rate = this.effective(job, 'maxImageFailureRate') as number | undefined;
     const tooMany =
       rate !== undefined ? task.itemsTotal > 0 && task.failures / task.itemsTotal > rate : task.failures > DEFAULT_MAX_FAILED_IMAGES;
@@ -408,15 +413,29 @@ export class JobEngine {
     this.touch(job);
   }
 
-  private injectFailure(job: JobRecord, stage: StageRecord, task: TaskRecord, reason: JobFailureReason, timeoutS: number | undefined): void {
+  private injectFailure(
+    job: JobRecord,
+    stage: StageRecord,
+    task: TaskRecord,
+    reason: JobFailureReason,
+    timeoutS: number | undefined,
+    items: ItemRecord[],
+    memory: { workers: number; limit: number } | undefined,
+  ): void {
     const workflowId = this.spec(job).processingSpecification.workflowId;
+    const load = memory ? `${memory.workers} workers per machine on a cpu machine need more memory than it has (room for ${memory.limit})` : 'the workflow needs more memory than the machine has';
     const messages: Record<JobFailureReason, string> = {
-      oom: `Worker for task ${task.taskId} was killed: out of memory (OOMKilled, exit code 137) — the workflow needs more memory than the machine has; use a larger machine type or fewer workers per machine`,
+      oom: `Worker for task ${task.taskId} was killed: out of memory (OOMKilled, exit code 137) — ${load}; use a larger machine type or fewer workers per machine`,
       timeout: timeoutMessage(task.taskId, timeoutS ?? 3600),
       'image-failures': imageFailuresMessage({ ...task, failures: Math.max(task.failures, task.itemsTotal) }, this.effective(job, 'maxImageFailureRate') as number | undefined),
       'workflow-error': `Workflow execution failed in task ${task.taskId}: step "model" of workflow "${workflowId}" raised RuntimeError: injected workflow error`,
     };
-    if (reason === 'image-failures') task.failures = Math.max(task.failures, task.itemsTotal);
+    if (reason === 'image-failures') {
+      task.failures = Math.max(task.failures, task.itemsTotal);
+      for (const item of items.slice(0, MAX_FAILED_IMAGE_LOGS_PER_TASK)) {
+        this.log(job, 'warning', 'image-failed', { fileName: item.fileName, message: 'could not decode image: injected failure' }, stage.stageId, task.taskId);
+      }
+    }
     this.taskFailed(job, stage, task, reason, messages[reason]);
   }
 
@@ -489,6 +508,35 @@ export class JobEngine {
       if (value !== undefined) return value;
     }
     return (job.definition as Record<string, unknown>)[key];
+  }
+
+  /** The compute configuration as defined, with every restart override's fields on top. */
+  private effectiveCompute(job: JobRecord): { machineType?: string; workersPerMachine?: number } {
+    const out = { ...((job.definition as Record<string, unknown>).computeConfiguration as Record<string, unknown> | undefined) };
+    for (const o of job.restartParametersOverride) {
+      for (const [k, v] of Object.entries((o.computeConfiguration as Record<string, unknown> | undefined) ?? {})) if (v !== undefined) out[k] = v;
+    }
+    return out as { machineType?: string; workersPerMachine?: number };
+  }
+
+  /** The `memoryLimitWorkers` fault: too many workers per cpu machine. */
+  private outOfMemory(job: JobRecord): { workers: number; limit: number } | undefined {
+    const limit = this.deps.faults.get().memoryLimitWorkers;
+    if (limit === null) return undefined;
+    const compute = this.effectiveCompute(job);
+    const workers = compute.workersPerMachine ?? DEFAULT_WORKERS_PER_MACHINE;
+    return compute.machineType !== 'gpu' && workers > limit ? { workers, limit } : undefined;
+  }
+
+  /** A task whose input shard or batch has expired (or was deleted) cannot run. */
+  private checkInput(task: TaskRecord): void {
+    const { state } = this.deps.store;
+    const input = task.input;
+    const batchId = 'shardId' in input ? state.shards[input.shardId]?.batchId : 'batchId' in input ? input.batchId : undefined;
+    const gone = 'shardId' in input ? state.shards[input.shardId] === undefined : 'batchId' in input && state.batches[input.batchId] === undefined;
+    if (!gone) return;
+    const what = 'shardId' in input ? `shard ${input.shardId}` : `batch "${batchId ?? ''}"`;
+    throw new JobFailed('input-error', `Input data of task ${task.taskId} is gone: ${what} has expired or was deleted`, task.taskId);
   }
 
   private async itemsOf(job: JobRecord, task: TaskRecord): Promise<ItemRecord[]> {

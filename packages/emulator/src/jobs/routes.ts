@@ -7,6 +7,7 @@ import { page, pageRequest } from '../pagination.js';
 import type { RequestContext, Router } from '../router.js';
 import type { JobRecord } from '../store.js';
 import { jobLog, jobMetadata, jobProgress, jobStatus, stageDetails, taskStatus } from './view.js';
+import { missingBatchMessage } from '../staging/expiry.js';
 
 const BASE = '/batch-processing/v1/external/:workspace/jobs';
 
@@ -55,7 +56,7 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
       throw httpError(409, `job ${JSON.stringify(jobId)} already exists with a different definition; use another job id`);
     }
     if (!deps.store.state.batches[body.jobInput.batchId]) {
-      throw httpError(404, `input batch ${JSON.stringify(body.jobInput.batchId)} not found`);
+      throw httpError(404, `input ${missingBatchMessage(deps, body.jobInput.batchId)}`);
     }
     deps.jobs.create(jobId, ctx.query.get('name') || jobId, definition, key);
     sendJson(ctx.res, 200, { status: 'ok' });

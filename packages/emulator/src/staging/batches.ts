@@ -3,6 +3,7 @@ import type { BatchMetadata } from '@rfbatch/shared';
 import { nowIso, type Deps } from '../context.js';
 import { httpError } from '../http.js';
 import type { BatchRecord, ItemRecord, PartRecord, ShardRecord } from '../store.js';
+import { forgetExpired, missingBatchMessage } from './expiry.js';
 
 const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
 
@@ -43,6 +44,7 @@ export function ensureBatch(
     parts: [],
   };
   batches[batchId] = batch;
+  forgetExpired(deps, batchId);
   deps.store.changed();
   return batch;
 }
@@ -65,6 +67,7 @@ export function ensureOutputBatch(deps: Deps, batchId: string, displayName: stri
       parts: [],
     };
     batches[batchId] = batch;
+    forgetExpired(deps, batchId);
   }
   if (!batch.parts.some((p) => p.partName === part.partName)) batch.parts.push(part);
   deps.store.changed();
@@ -73,7 +76,7 @@ export function ensureOutputBatch(deps: Deps, batchId: string, displayName: stri
 
 export function getBatch(deps: Deps, batchId: string): BatchRecord {
   const batch = deps.store.state.batches[batchId];
-  if (!batch) throw httpError(404, `batch ${JSON.stringify(batchId)} not found`);
+  if (!batch) throw httpError(404, missingBatchMessage(deps, batchId));
   return batch;
 }
 

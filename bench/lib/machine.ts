@@ -1,0 +1,32 @@
+/** What the benchmark ran on: the numbers are meaningless without it. */
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  redis: string;
+  curl: string;
+}
+
+function firstLine(cmd: string, args: string[]): string {
+  const out = spawnSync(cmd, args, { encoding: 'utf8' });
+  return out.status === 0 ? (out.stdout.split('\n')[0] ?? '').trim() : 'not found';
+}
+
+export function describeMachine(): Machine {
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    kernel: release(),
+    redis: /v=(\S+)/.exec(firstLine('redis-server', ['--version']))?.[1] ?? 'not found',
+    curl: firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' '),
+  };
+}

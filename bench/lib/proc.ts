@@ -1,0 +1,136 @@
+/**
+ * Child processes for benchmarks: rfbatch services started as in production (`tsx <main.ts>`), with
+ * their peak RSS read from /proc (VmHWM) until they exit, and a tail of their stderr for failures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const REPO = resolve(import.meta.dirname, '..', '..');
+
+/** The process's high-water RSS in MB (VmHWM), or NaN when /proc has no such process. */
+export function peakRssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+    return kb / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** This process's own peak RSS in MB. */
+export function selfPeakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  /** Highest VmHWM seen so far (sampled every 200 ms and at stop). */
+  peakRssMb(): number;
+  stderrTail(): string;
+  exited: Promise<number | string>;
+  /** Sends `signal` (SIGTERM) and waits for the exit; SIGKILL after `graceMs`. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
+}
+
+export type ServiceScript = 'ingest' | 'jobs' | 'export' | 'gateway';
+
+export function serviceMain(name: ServiceScript): string {
+  return resolve(REPO, 'services', name, 'src', 'main.ts');
+}
+
+/** Starts `node --import tsx <script>` with `env` (added to this process's PATH/HOME only). */
+export function startProcess(name: string, script: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  child.stdout?.resume();
+  child.stderr?.on('data', (c: Buffer) => (tail = (tail + c.toString()).slice(-8_000)));
+  let peak = 0;
+  const sample = () => {
+    const v = child.pid ? peakRssMb(child.pid) : Number.NaN;
+    if (Number.isFinite(v)) peak = Math.max(peak, v);
+  };
+  const timer = setInterval(sample, 200);
+  timer.unref();
+  const exited = new Promise<number | string>((res) =>
+    child.once('exit', (code, signal) => {
+      clearInterval(timer);
+      res(signal ?? code ?? 0);
+    }),
+  );
+  return {
+    name,
+    child,
+    peakRssMb: () => {
+      sample();
+      return peak;
+    },
+    stderrTail: () => tail,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000) {
+      sample();
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const timeout = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timeout);
+      return code;
+    },
+  };
+}
+
+export function startService(name: ServiceScript, env: Record<string, string>, label: string = name): ServiceProcess {
+  return startProcess(label, serviceMain(name), env);
+}
+
+/** Runs a command to completion; rejects with its stderr when it exits non-zero. */
+export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2_000)));
+    child.once('error', rej);
+    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${cmd} exited ${code}: ${err.trim()}`))));
+  });
+}
+
+/** `curl -T file` to a signed URL with its extension headers (the baseline's upload). */
+export function curlPut(url: string, headers: Record<string, string>, file: string): Promise<void> {
+  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  return run('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', file, ...headerArgs, url]);
+}
+
+/** `curl -o dest url` (the baseline's download). */
+export function curlGet(url: string, dest: string): Promise<void> {
+  return run('curl', ['-sS', '--fail', '-o', dest, url]);
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i]!, i);
+      }
+    }),
+  );
+}
+
+/** Polls `fn` every `everyMs` until it returns a value; throws after `timeoutMs` with `what`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

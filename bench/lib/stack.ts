@@ -1,0 +1,157 @@
+/**
+ * The benchmark's own deployment: a private Redis (so command and memory figures are rfbatch's
+ * alone), the emulator in this process, and rfbatch services as separate processes (as in
+ * production), each run on its own key prefix.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
+import { submitRun } from '@rfbatch/ingest';
+import {
+  closeQueues,
+  createQueues,
+  RunStore,
+  spawnRedis,
+  TERMINAL_STATUSES,
+  type QueueName,
+  type Queues,
+  type RunState,
+} from '@rfbatch/shared';
+import { startService, until, type ServiceProcess, type ServiceScript } from './proc.js';
+import { RedisProbe } from './redis-probe.js';
+
+export const BENCH_API_KEY = 'bench-api-key';
+
+/** The queues a service's workers listen on (how we know it is up). */
+const LISTENS: Record<Exclude<ServiceScript, 'gateway'>, QueueName[]> = {
+  ingest: ['ingest', 'runs'],
+  jobs: ['jobs'],
+  export: ['export'],
+};
+
+export interface Producer {
+  queues: Queues;
+  store: RunStore;
+  /** Submits a RunSpec as any producer would (its Redis commands count as rfbatch's). */
+  submit(spec: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface BenchStack {
+  redisUrl: string;
+  /** True when the Redis is the benchmark's own (figures are clean). */
+  privateRedis: boolean;
+  emulator: Emulator;
+  workDir: string;
+  probe: RedisProbe;
+  /** Environment of a service process for runs under `prefix`. */
+  serviceEnv(prefix: string, extra?: Record<string, string>): Record<string, string>;
+  /** Starts service processes and waits until their workers listen. */
+  startServices(prefix: string, services: ServiceScript[], extra?: Record<string, string>): Promise<ServiceProcess[]>;
+  producer(prefix: string): Producer;
+  /** Waits (polling on the probe connection, not counted) until the run is terminal. */
+  waitForRun(prefix: string, runId: string, timeoutMs: number, onPoll?: () => void): Promise<RunState>;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Promise<BenchStack> {
+  const workDir = await mkdtemp(join(tmpdir(), 'rfbatch-bench-'));
+  const redisHandle = process.env.REDIS_URL
+    ? { url: process.env.REDIS_URL, stop: async () => {} }
+    : await mkdir(join(workDir, 'redis')).then(() => spawnRedis({ dir: join(workDir, 'redis') }));
+  const emulator = await startEmulator({
+    port: 0,
+    apiKeys: [BENCH_API_KEY],
+    indexingDelayMs: 0,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 0,
+    webhooks: false,
+    dataDir: join(workDir, 'emulator'),
+    ...emulatorOptions,
+  });
+  const probe = new RedisProbe(redisHandle.url);
+  const processes: ServiceProcess[] = [];
+  const producers: Producer[] = [];
+
+  const serviceEnv = (prefix: string, extra: Record<string, string> = {}) => ({
+    REDIS_URL: redisHandle.url,
+    RFBATCH_PREFIX: prefix,
+    RFBATCH_WORK_DIR: join(workDir, 'work'),
+    ROBOFLOW_API_URL: emulator.url,
+    ROBOFLOW_API_KEY: BENCH_API_KEY,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  });
+
+  return {
+    redisUrl: redisHandle.url,
+    privateRedis: !process.env.REDIS_URL,
+    emulator,
+    workDir,
+    probe,
+    serviceEnv,
+    async startServices(prefix, services, extra = {}) {
+      const started = services.map((name, i) => startService(name, serviceEnv(prefix, extra), `${name}-${i}`));
+      processes.push(...started);
+      const queues = createQueues(probe.redis, prefix);
+      try {
+        const want = new Map<QueueName, number>();
+        for (const name of services) if (name !== 'gateway') for (const q of LISTENS[name]) want.set(q, (want.get(q) ?? 0) + 1);
+        await until(
+          `${services.join(', ')} to listen`,
+          async () => {
+            for (const p of started) {
+              if (p.child.exitCode !== null) throw new Error(`${p.name} exited early (${p.child.exitCode}): ${p.stderrTail()}`);
+            }
+            for (const [q, n] of want) if ((await queues[q].getWorkers()).length < n) return undefined;
+            return true;
+          },
+          120_000,
+          100,
+        );
+      } finally {
+        await closeQueues(queues);
+      }
+      return started;
+    },
+    producer(prefix) {
+      const connection = new Redis(redisHandle.url, { maxRetriesPerRequest: null });
+      const queues = createQueues(connection, prefix);
+      const store = new RunStore(connection, prefix);
+      const producer: Producer = {
+        queues,
+        store,
+        submit: async (spec) => (await submitRun(queues, store, spec)).runId,
+        async close() {
+          await closeQueues(queues);
+          connection.disconnect();
+        },
+      };
+      producers.push(producer);
+      return producer;
+    },
+    async waitForRun(prefix, runId, timeoutMs, onPoll) {
+      const store = new RunStore(probe.redis, prefix);
+      return until(
+        `run ${runId} to end`,
+        async () => {
+          onPoll?.();
+          const state = await store.get(runId);
+          return state && TERMINAL_STATUSES.includes(state.status) ? state : undefined;
+        },
+        timeoutMs,
+        100,
+      );
+    },
+    async close() {
+      await Promise.all(processes.map((p) => p.stop('SIGTERM', 10_000)));
+      for (const p of producers) await p.close().catch(() => {});
+      probe.close();
+      await emulator.close();
+      await redisHandle.stop();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
