@@ -10,7 +10,7 @@
  * of the ingest process and the Redis memory used.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string', default: join(REPO, 'bench', '.data') },
     /** Extra node flags for the ingest process (e.g. --max-semi-space-size=2). */
     'node-flags': { type: 'string', default: '' },
+    /** How the ingest process runs: `tsx` (as in this repo), `node` (an esbuild bundle), or `both`. */
+    runner: { type: 'string', default: 'both' },
   },
 });
 const sizeMb = Number(args['size-mb']);
@@ -116,95 +118,138 @@ async function usedMemory(redis: Redis): Promise<{ used: number; peak: number }>
   return { used: field('used_memory'), peak: field('used_memory_peak') };
 }
 
+type Runner = 'tsx' | 'node';
+
+/** The ingest process as a plain-node bundle (what a production image would run): no tsx loader thread. */
+async function bundleIngest(outfile: string): Promise<void> {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(REPO, 'services/ingest/src/main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    // Only the test helpers' container fallback needs these, never the service.
+    external: ['@testcontainers/redis', 'testcontainers', 'vitest'],
+    banner: { js: "import { createRequire as __rfbCreateRequire } from 'node:module'; const require = __rfbCreateRequire(import.meta.url);" },
+  });
+}
+
+interface IngestRep {
+  seconds: number;
+  peakRssMb: number;
+  idleRssMb: number;
+  redisBytes: number;
+  planSeconds: number;
+  uploadSeconds: number;
+}
+
 async function main(): Promise<void> {
   const { dir: src, bytes } = await dataset();
   const work = join(tmpdir(), `rfbatch-bench-ingest-${process.pid}`);
   await mkdir(work, { recursive: true });
+  const runners: Runner[] = args.runner === 'both' ? ['tsx', 'node'] : [args.runner as Runner];
   const redisHandle = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await spawnRedis();
   const emulator = await startEmulator({ port: 0, apiKeys: [API_KEY], indexingDelayMs: 0, dataDir: join(work, 'emulator') });
   const client = createRoboflowClient({ apiUrl: emulator.url, apiKey: API_KEY });
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: 1 });
-  const children: ChildProcess[] = [];
+  const children = new Set<ChildProcess>();
+  const bundle = join(work, 'ingest-main.mjs');
   try {
     log('packing the baseline tars');
     const tars = await prebuiltTars(src, join(work, 'baseline'));
     const tarBytes = (await Promise.all(tars.map((t) => stat(t)))).reduce((s, st) => s + st.size, 0);
     const useCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+    if (runners.includes('node')) await bundleIngest(bundle);
 
-    const baseline: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
+    const baselineRep = async (rep: number): Promise<number> => {
       const batchId = `bench-baseline-${rep}`;
       const t0 = performance.now();
       await eachLimited(tars, concurrency, async (tar) => {
         const details = await client.requestShardUploadUrl(batchId);
         if (useCurl) await curlPut(details.uploadURL, details.extensionHeaders, tar);
-        else {
-          const { createReadStream } = await import('node:fs');
-          await uploadToSignedUrl(details, createReadStream(tar), (await stat(tar)).size);
-        }
+        else await uploadToSignedUrl(details, createReadStream(tar), (await stat(tar)).size);
       });
-      baseline.push((performance.now() - t0) / 1000);
+      const seconds = (performance.now() - t0) / 1000;
       const count = await client.countBatch(batchId);
       if (count !== images) throw new Error(`baseline batch ${batchId} holds ${count} items, not ${images}`);
-      log(`baseline rep ${rep + 1}: ${baseline.at(-1)!.toFixed(2)} s`);
-    }
+      return seconds;
+    };
 
-    const ingest: number[] = [];
-    const rss: number[] = [];
-    const redisUsed: number[] = [];
-    const idle: number[] = [];
-    const phases: { plan: number; upload: number }[] = [];
-    for (let rep = 0; rep < reps; rep++) {
-      const prefix = `bench-ingest-${process.pid}-${rep}`;
+    const ingestRep = async (runner: Runner, rep: number): Promise<IngestRep> => {
+      const tag = `${runner}-${rep}`;
+      const prefix = `bench-ingest-${process.pid}-${tag}`;
       const env = {
         ...process.env,
         REDIS_URL: redisHandle.url,
         RFBATCH_PREFIX: prefix,
-        RFBATCH_WORK_DIR: join(work, `ingest-${rep}`),
+        RFBATCH_WORK_DIR: join(work, `ingest-${tag}`),
         ROBOFLOW_API_URL: emulator.url,
         ROBOFLOW_API_KEY: API_KEY,
         RFBATCH_INGEST_CONCURRENCY: String(concurrency),
         LOG_LEVEL: 'warn',
       };
       const flags = args['node-flags'].split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'services/ingest/src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
-      children.push(child);
+      const entry = runner === 'tsx' ? ['--import', 'tsx', 'services/ingest/src/main.ts'] : [bundle];
+      const child = spawn(process.execPath, [...flags, ...entry], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.add(child);
       const queues = createQueues(redis, prefix);
       const store = new RunStore(redis, prefix);
-      while ((await queues.ingest.getWorkers()).length === 0) await sleep(50);
-      const idleRss = await peakRssMb(child.pid!);
-      const before = await usedMemory(redis);
-      await redis.config('RESETSTAT');
-      const t0 = performance.now();
-      const { runId } = await submitRun(queues, store, {
-        runId: `bench-${rep}`,
-        batchId: `bench-ingest-${rep}`,
-        source: { kind: 'directory', path: src },
-        workflow: { workflowId: 'bench' },
-        output: { dir: join(work, 'out') },
-      });
-      let status = 'queued';
-      let peakRedis = before.used;
-      while (!['verifying', 'failed'].includes(status)) {
-        await sleep(25);
-        status = (await store.require(runId)).status;
-        peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
+      try {
+        while ((await queues.ingest.getWorkers()).length === 0) await sleep(50);
+        const idleRssMb = await peakRssMb(child.pid!);
+        const before = await usedMemory(redis);
+        const batchId = `bench-ingest-${tag}`;
+        const t0 = performance.now();
+        const { runId } = await submitRun(queues, store, {
+          runId: `bench-${tag}`,
+          batchId,
+          source: { kind: 'directory', path: src },
+          workflow: { workflowId: 'bench' },
+          output: { dir: join(work, 'out') },
+        });
+        let status = 'queued';
+        let peakRedis = before.used;
+        while (!['verifying', 'failed'].includes(status)) {
+          await sleep(25);
+          status = (await store.require(runId)).status;
+          peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        const state = await store.require(runId);
+        if (status === 'failed') throw new Error(`ingest run failed: ${JSON.stringify(state.error)}`);
+        const span = (t?: { startedAt: string; endedAt?: string }) => (t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN);
+        const count = await client.countBatch(batchId);
+        if (count !== images) throw new Error(`ingest batch holds ${count} items, not ${images}`);
+        return {
+          seconds,
+          peakRssMb: await peakRssMb(child.pid!),
+          idleRssMb,
+          redisBytes: peakRedis - before.used,
+          planSeconds: span(state.timings.plan),
+          uploadSeconds: span(state.timings.upload),
+        };
+      } finally {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+        children.delete(child);
+        await closeQueues(queues);
       }
-      const seconds = (performance.now() - t0) / 1000;
-      const timings = (await store.require(runId)).timings;
-      const span = (t?: { startedAt: string; endedAt?: string }) => (t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN);
-      phases.push({ plan: span(timings.plan), upload: span(timings.upload) });
-      if (status === 'failed') throw new Error(`ingest run failed: ${JSON.stringify((await store.require(runId)).error)}`);
-      rss.push(await peakRssMb(child.pid!));
-      redisUsed.push(peakRedis - before.used);
-      ingest.push(seconds);
-      const count = await client.countBatch(`bench-ingest-${rep}`);
-      if (count !== images) throw new Error(`ingest batch holds ${count} items, not ${images}`);
-      idle.push(idleRss);
-      log(`ingest rep ${rep + 1}: ${seconds.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB (${idleRss.toFixed(0)} MB when idle)`);
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      await closeQueues(queues);
+    };
+
+    // Baseline and ingest reps alternate, so drift in the machine's load hits both sides alike.
+    const baseline: number[] = [];
+    const ingest: Record<Runner, IngestRep[]> = { tsx: [], node: [] };
+    for (let rep = 0; rep < reps; rep++) {
+      baseline.push(await baselineRep(rep));
+      log(`baseline rep ${rep + 1}: ${baseline.at(-1)!.toFixed(2)} s`);
+      for (const runner of runners) {
+        const r = await ingestRep(runner, rep);
+        ingest[runner].push(r);
+        log(`ingest (${runner}) rep ${rep + 1}: ${r.seconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.idleRssMb.toFixed(0)} MB idle)`);
+      }
     }
 
     const mb = bytes / 1e6;
@@ -214,18 +259,26 @@ async function main(): Promise<void> {
       MBps: round(mb / median(times)),
       imagesPerSecond: round(images / median(times), 1),
     });
+    const ingestSide = (runs: IngestRep[]) => ({
+      ...side(runs.map((r) => r.seconds)),
+      ratio: round(median(baseline) / median(runs.map((r) => r.seconds)), 3),
+      peakRssMb: round(Math.max(...runs.map((r) => r.peakRssMb)), 1),
+      peakRssMbPerRep: runs.map((r) => round(r.peakRssMb, 1)),
+      idleRssMb: round(median(runs.map((r) => r.idleRssMb)), 1),
+      planSeconds: runs.map((r) => round(r.planSeconds, 3)),
+      uploadSeconds: runs.map((r) => round(r.uploadSeconds, 3)),
+      redisMemoryUsedMb: round(Math.max(...runs.map((r) => r.redisBytes)) / 1e6, 3),
+    });
+    const primary = runners[0]!;
     const result = {
       benchmark: 'ingest',
       dataset: { images, bytes, megabytes: round(mb, 1), shards: tars.length, tarBytes },
-      setup: { reps, concurrency, cpus: cpus().length, node: process.version, baselineTool: useCurl ? 'curl -T' : 'undici PUT' },
+      setup: { reps, concurrency, cpus: cpus().length, node: process.version, baselineTool: useCurl ? 'curl -T' : 'undici PUT', runners },
       baseline: side(baseline),
-      rfbatch: side(ingest),
-      ratio: round(median(baseline) / median(ingest), 3),
-      ingestPeakRssMb: round(Math.max(...rss), 1),
-      ingestPeakRssMbPerRep: rss.map((r) => round(r, 1)),
-      ingestIdleRssMb: round(median(idle), 1),
-      ingestPhasesSeconds: phases.map((p) => ({ plan: round(p.plan, 3), upload: round(p.upload, 3) })),
-      redisMemoryUsedMb: round(Math.max(...redisUsed) / 1e6, 3),
+      rfbatch: Object.fromEntries(runners.map((r) => [r, ingestSide(ingest[r])])),
+      ratio: round(median(baseline) / median(ingest[primary].map((r) => r.seconds)), 3),
+      ingestPeakRssMb: round(Math.max(...ingest[primary].map((r) => r.peakRssMb)), 1),
+      redisMemoryUsedMb: round(Math.max(...runners.flatMap((r) => ingest[r].map((x) => x.redisBytes))) / 1e6, 3),
       goals: { ratio: '>= 0.8', peakRssMb: '<= 150' },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
