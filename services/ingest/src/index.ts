@@ -8,3 +8,14 @@ export { scanDirectory, type ScanItem, type ScannedFile, type ScanOptions } from
 export { tarSize, tarMemberBytes } from './tar-size.js';
 export { packShard, type TarMember, type PackedShard } from './shard-pack.js';
 export { webhookUrl } from './webhook.js';
+export {
+  preflight,
+  remotePreflight,
+  assertRemotePreflight,
+  PreflightReport,
+  PreflightIssue,
+  PreflightCheck,
+  PreflightPlan,
+  SUGGESTED_MAX_VIDEOS_IN_BATCH,
+  type PreflightOptions,
+} from './preflight.js';

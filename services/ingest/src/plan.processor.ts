@@ -6,6 +6,7 @@ import {
   runPaths,
   SkippedEntry,
   stageJobId,
+  type ResolvedRunSpec,
   type RoboflowClient,
   type RunStore,
 } from '@rfbatch/shared';
@@ -13,6 +14,7 @@ import { unitDoneKey, unitJobName, unitPayload } from './children.js';
 import { handOff } from './handoff.js';
 import { readPlanFile, type PlanFile } from './plan-file.js';
 import { planRun } from './planner.js';
+import { assertRemotePreflight } from './preflight.js';
 import type { JobContext, Processor } from './processor.js';
 import { requirePlan } from './unit.js';
 
@@ -44,7 +46,7 @@ export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attemp
   if (!(await store.isDone(runId, PLAN_DONE))) {
     await store.setStatus(runId, 'planning');
     await store.stageStarted(runId, 'plan');
-    await preflight(client);
+    await preflight(client, store, runId, spec);
     plan = (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
     await recordPlan(store, runId, plan, config.workDir);
     await store.markDone(runId, PLAN_DONE);
@@ -72,10 +74,13 @@ export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attemp
   return { files: plan.files, units: plan.units.length, handedOff: handed };
 };
 
-/** A wrong API key or a workspace without access fails here, before any scan or upload. */
-async function preflight(client: RoboflowClient): Promise<void> {
-  await client.workspace();
-  for await (const _batch of client.listBatches({ pageSize: 1 })) break;
+/**
+ * A wrong API key, a workspace without batch processing (402) or a job id taken by another job fails
+ * here, before any scan or upload (preflight.ts); what is only worth knowing becomes a run warning.
+ */
+async function preflight(client: RoboflowClient, store: RunStore, runId: string, spec: ResolvedRunSpec): Promise<void> {
+  const found = await assertRemotePreflight(client, spec);
+  for (const warning of found.warnings) await store.warn(runId, warning.message);
 }
 
 async function recordPlan(store: RunStore, runId: string, plan: PlanFile, workDir: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext } from '@rfbatch/shared';
 import { describeJobFailure } from './job-failure.js';
+import { RemoteJobFailedError, triageJobFailure } from './triage.js';
 import type { ResolvedJobsOptions } from './options.js';
 import { runStageJob } from './stage-job.js';
 import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
@@ -18,7 +19,7 @@ export async function awaitProcessor(
   job: Job,
   token?: string,
 ): Promise<unknown> {
-  return runStageJob(ctx, job, 'jobs', 'await', 'await', async ({ data, spec, log }) => {
+  return runStageJob(ctx, job, 'jobs', 'await', 'await', async ({ data, run, spec, log }) => {
     const { runId, attempt } = data;
     const jobId = spec.jobId;
     await ctx.store.setStatus(runId, 'processing');
@@ -53,9 +54,18 @@ export async function awaitProcessor(
     }
     if (state.terminal || state.state === 'failed') {
       const { message } = await describeJobFailure(ctx.client, jobId, meta, opts.failureLogLines);
-      throw new RfbatchError(ErrorCode.run, message, {
-        hint: `read all logs with \`rfbatch jobs logs ${jobId}\`; after fixing the cause, \`rfbatch retry ${runId}\` restarts the job (overrides: --machine, --workers-per-machine, --timeout, --max-image-failure-rate)`,
+      // The cause, its evidence and the restart overrides that should help (triage.ts), kept in the run error.
+      const triage = await triageJobFailure(ctx.client, jobId, {
+        job: meta,
+        itemCount: run.counters.expected || undefined,
+        media: spec.source.media,
+        runId,
       });
+      throw new RemoteJobFailedError(
+        `${message}; cause: ${triage.class} (${triage.summary})`,
+        triage,
+        `${triage.suggestion}; read all logs with \`rfbatch jobs logs ${jobId}\` (retry overrides: --machine, --workers-per-machine, --timeout, --max-image-failure-rate)`,
+      );
     }
     const budgetMs =
       (spec.processingTimeoutSeconds ?? opts.defaultProcessingTimeoutSeconds) * 1000 + opts.awaitMarginMs;

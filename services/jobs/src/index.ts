@@ -27,3 +27,12 @@ export {
 } from './stage-job.js';
 export { pollAgain, pollDelayMs, readWaitState, formatDuration, WaitState } from './wait.js';
 export { describeJobFailure, notificationText } from './job-failure.js';
+export {
+  classifyJobFailure,
+  triageJobFailure,
+  retryFlags,
+  RemoteJobFailedError,
+  type TriageInput,
+  type TriageOptions,
+} from './triage.js';
+export { expiredStagedData, restageRun, restagedBatchId, restagedSpec, type RestageResult } from './restage.js';

@@ -17,6 +17,7 @@ import {
   type RunStatus,
   type ServiceContext,
 } from '@rfbatch/shared';
+import { expiredStagedData, restageRun, type RestageResult } from './restage.js';
 
 /** Job states a cancel removes: everything not yet running. Active jobs see the cancelled run and stop. */
 const PENDING_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
@@ -99,6 +100,8 @@ export interface RetryResult {
   resumedAt: Stage;
   /** True when the failed remote job was restarted (with the overrides, when given). */
   restartedRemoteJob: boolean;
+  /** Present when the staged data had expired: the run moved to fresh batch and job ids (restage.ts). */
+  restaged?: RestageResult;
 }
 
 const STATUS_AT: Record<Stage, RunStatus> = {
@@ -150,8 +153,13 @@ export async function retryRun(
     ? RestartOverrides.parse({ ...overrides, type: 'parameters-override-v1' })
     : undefined;
 
+  // Inputs (or outputs not yet downloaded) that expired are staged again, into a fresh batch (restage.ts).
+  const expired = await expiredStagedData(ctx, spec, state, failedAt);
+  const restaged = expired ? await restageRun(ctx, spec, state.attempt + 1, expired, overrides) : undefined;
+  if (restaged) resumedAt = 'plan';
+
   // A remote job that ended in failure must be restarted: starting it again is a no-op for the API.
-  const remoteMayExist = Stage.options.indexOf(failedAt) >= Stage.options.indexOf('await');
+  const remoteMayExist = !restaged && Stage.options.indexOf(failedAt) >= Stage.options.indexOf('await');
   if (remoteMayExist) {
     const { state: remote } = await ctx.client.getJob(spec.jobId);
     if (remote.terminal && remote.error) {
@@ -161,7 +169,7 @@ export async function retryRun(
       await forgetExport(ctx, runId);
     }
   }
-  if (body && !restartedRemoteJob) {
+  if (body && !restartedRemoteJob && !restaged) {
     throw new RfbatchError(
       ErrorCode.validation,
       `run "${runId}" has no failed remote job to restart with overrides (it failed at ${failedAt})`,
@@ -182,8 +190,8 @@ export async function retryRun(
     jobId,
     delay,
   });
-  ctx.logger.info({ runId, attempt, resumedAt, restartedRemoteJob }, 'run retried');
-  return { attempt, resumedAt, restartedRemoteJob };
+  ctx.logger.info({ runId, attempt, resumedAt, restartedRemoteJob, restaged: restaged !== undefined }, 'run retried');
+  return { attempt, resumedAt, restartedRemoteJob, ...(restaged ? { restaged } : {}) };
 }
 
 /**

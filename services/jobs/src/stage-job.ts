@@ -19,6 +19,7 @@ import {
   type ServiceContext,
   type Stage,
 } from '@rfbatch/shared';
+import { RemoteJobFailedError } from './triage.js';
 
 /** What a stage processor gets: the parsed payload, the run as it is now, and a child logger. */
 export interface StageContext<Q extends QueueName, N extends JobName<Q>> {
@@ -40,7 +41,12 @@ export function isControlFlow(error: unknown): boolean {
 /** The user-facing error of a failed run, from anything thrown. */
 export function runErrorOf(error: unknown): RunErrorInfo {
   if (error instanceof RfbatchError)
-    return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.hint ? { hint: error.hint } : {}),
+      ...(error instanceof RemoteJobFailedError ? { triage: error.triage } : {}),
+    };
   const cause = error instanceof Error ? error.cause : undefined;
   if (cause instanceof RfbatchError) return runErrorOf(cause);
   return { code: ErrorCode.run, message: describeError(error) };
