@@ -17,7 +17,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildJobBody } from '@rfbatch/jobs';
-import { createRoboflowClient, freePort, resolveRunSpec, RunSpecSchema, type RoboflowClient } from '@rfbatch/shared';
+import { createRoboflowClient, freePort, resolveRunSpec, RunSpecSchema, Stage, type RoboflowClient } from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
 import { curlGet, curlPut, eachLimited, run, startService, until } from './lib/proc.js';
@@ -84,7 +84,7 @@ async function baselineRep(stack: BenchStack, client: RoboflowClient, tars: stri
   const indexWait = seconds(t);
   t = performance.now();
   await client.startJob(spec.jobId, buildJobBody(spec, workspace));
-  await until('the job', async () => ((await client.getJob(spec.jobId)).state.isTerminal ? true : undefined), 600_000, POLL_MS);
+  await until('the job', async () => ((await client.getJob(spec.jobId)).state.terminal ? true : undefined), 600_000, POLL_MS);
   const job = seconds(t);
   t = performance.now();
   const files: { name: string; url: string }[] = [];
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     const bytesPerImage = median(col(ours, (o) => o.runKeysBytes)) / images;
     const ratio = speedRatio(col(base, (b) => b.total), col(ours, (o) => o.total));
     const goals = [goal('Redis commands per image', cmdsPerImage, '<=', 0.5)];
-    const stageNames = Object.keys(ours[0]!.stages);
+    const stageNames = Stage.options.filter((s) => ours.some((o) => o.stages[s] !== undefined));
     const result: BenchResult = {
       benchmark: 'e2e',
       quick,

@@ -12,7 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,8 +31,11 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
     'data-dir': { type: 'string', default: join(REPO, 'bench', '.data') },
-    /** Extra node flags for the ingest process (e.g. --max-semi-space-size=2). */
-    'node-flags': { type: 'string', default: '' },
+    /**
+     * Node flags of the ingest process. The default is the setting recommended for ingest processes
+     * (services/ingest/README.md): a small young generation, which V8 otherwise grows to 32 MB.
+     */
+    'node-flags': { type: 'string', default: '--max-semi-space-size=2' },
     /** How the ingest process runs: `tsx` (as in this repo), `node` (an esbuild bundle), or `both`. */
     runner: { type: 'string', default: 'both' },
   },
@@ -212,12 +215,15 @@ async function main(): Promise<void> {
         });
         let status = 'queued';
         let peakRedis = before.used;
+        const trace: string[] = [];
         while (!['verifying', 'failed'].includes(status)) {
           await sleep(25);
+          if (process.env.RSS_TRACE) trace.push(`${((performance.now() - t0) / 1000).toFixed(2)}:${status}:${(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0)}`);
           status = (await store.require(runId)).status;
           peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
         }
         const seconds = (performance.now() - t0) / 1000;
+        if (process.env.RSS_TRACE) log(trace.join(' '));
         const state = await store.require(runId);
         if (status === 'failed') throw new Error(`ingest run failed: ${JSON.stringify(state.error)}`);
         const span = (t?: { startedAt: string; endedAt?: string }) => (t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN);
@@ -273,7 +279,16 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'ingest',
       dataset: { images, bytes, megabytes: round(mb, 1), shards: tars.length, tarBytes },
-      setup: { reps, concurrency, cpus: cpus().length, node: process.version, baselineTool: useCurl ? 'curl -T' : 'undici PUT', runners },
+      setup: {
+        reps,
+        concurrency,
+        cpus: cpus().length,
+        loadAverage: loadavg().map((l) => round(l, 2)),
+        node: process.version,
+        nodeFlags: args['node-flags'],
+        baselineTool: useCurl ? 'curl -T' : 'undici PUT',
+        runners,
+      },
       baseline: side(baseline),
       rfbatch: Object.fromEntries(runners.map((r) => [r, ingestSide(ingest[r])])),
       ratio: round(median(baseline) / median(ingest[primary].map((r) => r.seconds)), 3),

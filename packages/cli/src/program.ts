@@ -8,6 +8,7 @@ import { registerEmulator } from './commands/emulator.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerLs } from './commands/ls.js';
+import { registerPreflight } from './commands/preflight.js';
 import { registerRetry } from './commands/retry.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
@@ -34,6 +35,7 @@ export function buildProgram(app: App): Command {
       writeErr: (s) => void app.io.stderr.write(s),
     });
   registerRun(program, app);
+  registerPreflight(program, app);
   registerSubmit(program, app);
   registerStatus(program, app);
   registerWatch(program, app);

@@ -92,10 +92,12 @@ function parseParams(pairs: string[] = []): Record<string, unknown> | undefined 
 }
 
 /** The source argument: a folder, a local JSONL references file, or an https URL of one. */
-function sourceOf(source: string, flags: RunFlags, cwd: string): RunSpecInput['source'] {
+function sourceOf(source: string, flags: RunFlags, cwd: string, allowMissing = false): RunSpecInput['source'] {
   const media = flags.videos ? ('videos' as const) : ('images' as const);
   if (/^https?:\/\//i.test(source)) return { kind: 'references', url: source, media };
   const path = resolve(cwd, source);
+  // Preflight reports a missing folder in its report (as the planner words it) instead of failing here.
+  if (!existsSync(path) && allowMissing) return { kind: 'directory', path, media };
   if (!existsSync(path)) {
     throw new CliError(ExitCode.usage, `source "${source}" does not exist (looked at ${path})`, 'give a folder of images or videos, or a .jsonl file of {"name","url"} references');
   }
@@ -108,11 +110,16 @@ function sourceOf(source: string, flags: RunFlags, cwd: string): RunSpecInput['s
 }
 
 /** Builds and validates the RunSpec of `rfbatch run|submit`; every bad flag is named in one error. */
-export function specFromFlags(source: string, flags: RunFlags, cwd: string): RunSpec & { runId: string } {
+export function specFromFlags(
+  source: string,
+  flags: RunFlags,
+  cwd: string,
+  options: { allowMissingSource?: boolean } = {},
+): RunSpec & { runId: string } {
   const runId = flags.runId ?? newRunId();
   const input: RunSpecInput = {
     runId,
-    source: sourceOf(source, flags, cwd),
+    source: sourceOf(source, flags, cwd, options.allowMissingSource),
     ...(flags.batchId !== undefined ? { batchId: flags.batchId } : {}),
     ...(flags.jobId !== undefined ? { jobId: flags.jobId } : {}),
     ...(flags.jobName !== undefined ? { jobName: flags.jobName } : {}),

@@ -42,7 +42,10 @@ export interface TimeoutBudgetInput {
 }
 
 export interface TimeoutBudget {
+  /** The budget to set: `neededSeconds` rounded up to 5 minutes, at least 10 minutes. */
   seconds: number;
+  /** The estimate itself (margin included), before rounding: a budget below it is likely too short. */
+  neededSeconds: number;
   /** How the number was reached, in one sentence (shown to the user). */
   basis: string;
 }
@@ -79,7 +82,7 @@ export function estimateTimeoutBudget(input: TimeoutBudgetInput): TimeoutBudget 
     MAX_TIMEOUT_BUDGET_SECONDS,
     Math.max(MIN_TIMEOUT_BUDGET_SECONDS, Math.ceil(seconds / STEP_SECONDS) * STEP_SECONDS),
   );
-  return { seconds: rounded, basis: `${parts.join(', ')}; rounded up to ${STEP_SECONDS / 60} min, at least ${MIN_TIMEOUT_BUDGET_SECONDS / 60} min` };
+  return { seconds: rounded, neededSeconds: Math.ceil(seconds), basis: `${parts.join(', ')}; rounded up to ${STEP_SECONDS / 60} min, at least ${MIN_TIMEOUT_BUDGET_SECONDS / 60} min` };
 }
 
 function round(n: number): number {

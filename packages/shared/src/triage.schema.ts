@@ -37,8 +37,8 @@ export const JobTriage = z.object({
   suggestedOverrides: SuggestedOverrides.optional(),
   /** The command that restarts the job with the suggestion (or the fix to make first). */
   suggestion: z.string(),
-  /** Remote names of images the job reported as failed (at most a few dozen). */
-  failedImages: z.array(z.string()).optional(),
+  /** Images the job reported as failed (at most a few dozen): the name in the batch, and the source file when known. */
+  failedImages: z.array(z.object({ name: z.string(), source: z.string().optional() })).optional(),
   /** Log lines read, and whether reading stopped at the cap. */
   logsRead: z.number().int().min(0),
   logsTruncated: z.boolean(),

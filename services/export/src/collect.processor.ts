@@ -13,7 +13,7 @@ import {
   type RoboflowClient,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { runStageJob } from '@rfbatch/jobs';
+import { runStageJob, warnIfExpiring } from '@rfbatch/jobs';
 import {
   exportPaths,
   isArchiveName,
@@ -130,6 +130,7 @@ export async function collectProcessor(
       await writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
       await rename(tmp, paths.downloads);
       if (expiresAt) await ctx.store.setFields(runId, { outputExpiresAt: expiresAt });
+      await warnIfExpiring(ctx, await ctx.store.require(runId));
       await ctx.store.setCounters(runId, { downloadsTotal: lines.length });
       log.info(
         { stage: stage.processingStageName, batches: stage.outputBatches.length, files: lines.length },

@@ -1,4 +1,5 @@
 import { redactDeep, redactUrl, type ResolvedRunSpec, type RunState } from '@rfbatch/shared';
+import { expiryWarning } from '@rfbatch/jobs';
 
 export interface ExpiryView {
   at: string;
@@ -9,7 +10,8 @@ export interface ExpiryView {
 /** What `GET /runs/:id` and `rfbatch status --json` show about one run. */
 export interface RunView extends RunState {
   spec?: ResolvedRunSpec;
-  expiry: { batch?: ExpiryView; output?: ExpiryView };
+  /** `warning`: the data expires within 24 h and the results are not downloaded yet (jobs `expiryWarning`). */
+  expiry: { batch?: ExpiryView; output?: ExpiryView; warning?: string };
 }
 
 /** A row of `GET /runs` and `rfbatch ls --json`. */
@@ -42,10 +44,11 @@ export function publicSpec(spec: ResolvedRunSpec): ResolvedRunSpec {
 export function runView(state: RunState, spec: ResolvedRunSpec | undefined, now = new Date()): RunView {
   const batch = expiry(state.batchExpiresAt, now);
   const output = expiry(state.outputExpiresAt, now);
+  const warning = expiryWarning(state, now);
   return {
     ...state,
     ...(spec ? { spec: publicSpec(spec) } : {}),
-    expiry: { ...(batch ? { batch } : {}), ...(output ? { output } : {}) },
+    expiry: { ...(batch ? { batch } : {}), ...(output ? { output } : {}), ...(warning ? { warning } : {}) },
   };
 }
 

@@ -1,5 +1,5 @@
 import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
-import { ErrorCode, RfbatchError, toBullError, describeError, type RunStore, type Stage } from '@rfbatch/shared';
+import { ErrorCode, RfbatchError, toBullError, describeError, type RunStore } from '@rfbatch/shared';
 import type { JobContext } from './processor.js';
 
 /** Rate-limit bounces of one job before its 429s count as ordinary (retried, then final) failures. */
@@ -63,6 +63,11 @@ export async function handleProcessorError(
   throw bull;
 }
 
+/** After this failure BullMQ will not run the job again. */
+export function isFinalFailure(job: Job, error: Error): boolean {
+  return error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
 function messageOf(error: unknown): string {
   return error instanceof RfbatchError ? error.message : describeError(error);
 }
@@ -74,4 +79,3 @@ async function rateLimitBounces(store: RunStore, runId: string, job: Job): Promi
   return n;
 }
 
-export type { Stage };

@@ -179,13 +179,17 @@ describe('preflight report', () => {
     expect(sharded.warnings.map((w) => w.code)).not.toContain('webhooks.dropped');
   });
 
-  it('a processing timeout below the estimated budget is a warning with the budget to use', async () => {
+  it('a processing timeout below the estimated need is a warning with the budget to use; one above it is not', async () => {
     const report = await preflight(specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 60 }), { client, config });
     expect(report.ok).toBe(true);
+    // 40 images × an assumed 1 s on cpu × 2 = 80 s needed; 600 s suggested (rounded, at least 10 min).
+    expect(report.plan?.timeoutBudget).toMatchObject({ neededSeconds: 80, estimatedSeconds: 600, configuredSeconds: 60 });
     const w = report.warnings.find((x) => x.code === 'timeout.short');
-    expect(w?.message).toMatch(/processingTimeoutSeconds of 60 s is below the estimated 600 s/);
+    expect(w?.message).toMatch(/processingTimeoutSeconds of 60 s is below the estimated 80 s/);
     expect(w?.fix).toMatch(/--timeout 600/);
     expect(check(report, 'timeout')?.status).toBe('warning');
+    const enough = await preflight(specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 120 }), { client, config, plan: true });
+    expect(enough.warnings.map((x) => x.code)).not.toContain('timeout.short');
   });
 });
 

@@ -85,7 +85,10 @@ export const PreflightPlan = z.object({
     job: z.boolean(),
   }),
   timeoutBudget: z.object({
+    /** The budget to set (rounded up, at least 10 min). */
     estimatedSeconds: z.number().int(),
+    /** The estimate before rounding: a configured timeout below it is warned about. */
+    neededSeconds: z.number().int(),
     configuredSeconds: z.number().int().nullable(),
     basis: z.string(),
   }),
@@ -459,7 +462,7 @@ function planSummary(spec: ResolvedRunSpec, plan: PlanFile, skipped: SkippedEntr
     shards: plan.mode === 'shards' ? plan.units.length : 0,
     largestUnitItems: largest,
     webhooks: { configured, ingest: ingestHooks, job: configured },
-    timeoutBudget: { estimatedSeconds: budget.seconds, configuredSeconds: spec.processingTimeoutSeconds ?? null, basis: budget.basis },
+    timeoutBudget: { estimatedSeconds: budget.seconds, neededSeconds: budget.neededSeconds, configuredSeconds: spec.processingTimeoutSeconds ?? null, basis: budget.basis },
   };
 }
 
@@ -491,11 +494,11 @@ function planWarnings(spec: ResolvedRunSpec, plan: PreflightPlan): PreflightIssu
       fix: plan.uploadMode === 'single' ? `more than ${spec.upload.singleUploadMaxImages} images go as tar shards, which do notify` : 'nothing to fix; polling finishes the run',
     });
   }
-  const { estimatedSeconds, configuredSeconds } = plan.timeoutBudget;
-  if (configuredSeconds !== null && configuredSeconds < estimatedSeconds) {
+  const { estimatedSeconds, neededSeconds, configuredSeconds } = plan.timeoutBudget;
+  if (configuredSeconds !== null && configuredSeconds < neededSeconds) {
     out.push({
       code: 'timeout.short',
-      message: `the job's processingTimeoutSeconds of ${configuredSeconds} s is below the estimated ${estimatedSeconds} s it may need (${plan.timeoutBudget.basis})`,
+      message: `the job's processingTimeoutSeconds of ${configuredSeconds} s is below the estimated ${neededSeconds} s it may need (${plan.timeoutBudget.basis})`,
       fix: `raise it with --timeout ${estimatedSeconds}, or keep it if the Workflow is known to be faster (a timed-out job can be restarted with \`rfbatch retry <run> --timeout …\`)`,
     });
   }
@@ -509,8 +512,8 @@ function webhookCheck(plan: PreflightPlan): PreflightCheck {
 }
 
 function timeoutCheck(plan: PreflightPlan): PreflightCheck {
-  const { estimatedSeconds, configuredSeconds, basis } = plan.timeoutBudget;
-  if (configuredSeconds === null) return { name: 'timeout', status: 'ok', detail: `not set (the API's default applies); an estimated ${estimatedSeconds} s fits: ${basis}` };
-  if (configuredSeconds < estimatedSeconds) return { name: 'timeout', status: 'warning', detail: `${configuredSeconds} s set, ${estimatedSeconds} s estimated` };
-  return { name: 'timeout', status: 'ok', detail: `${configuredSeconds} s set, ${estimatedSeconds} s estimated` };
+  const { estimatedSeconds, neededSeconds, configuredSeconds, basis } = plan.timeoutBudget;
+  if (configuredSeconds === null) return { name: 'timeout', status: 'ok', detail: `not set (the API's default applies); ${estimatedSeconds} s should fit: ${basis}` };
+  const status = configuredSeconds < neededSeconds ? 'warning' : 'ok';
+  return { name: 'timeout', status, detail: `${configuredSeconds} s set, about ${neededSeconds} s needed (${estimatedSeconds} s suggested)` };
 }

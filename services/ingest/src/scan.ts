@@ -35,7 +35,7 @@ interface PendingDir {
 }
 
 /** Folder entries examined at once. */
-const BATCH = 64;
+const BATCH = 32;
 
 const HINT = 'give a folder the ingest workers can read (on shared storage when workers run on several hosts)';
 

@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
+  ErrorCode,
   JobCatalog,
   receive,
   uploadToSignedUrl,
@@ -12,7 +13,7 @@ import {
   type StartService,
   type UploadToSignedUrl,
 } from '@rfbatch/shared';
-import { handleProcessorError } from './failure.js';
+import { handleProcessorError, isFinalFailure, unitLabel } from './failure.js';
 import { filesProcessor } from './files.processor.js';
 import { intakeProcessor } from './intake.processor.js';
 import { resolveIngestOptions, type IngestOptions } from './options.js';
@@ -91,6 +92,20 @@ function createWorker<Q extends 'runs' | 'ingest'>(
     },
   );
   worker.on('error', (err) => base.error({ err }, 'worker error'));
+  // Backstop for failures no processor saw (a job that stalled too often, a parent failed by BullMQ):
+  // the run must not stay "uploading" forever. A no-op when the run is already terminal.
+  worker.on('failed', (job, err) => {
+    if (!job || !isFinalFailure(job, err)) return;
+    const runId = (job.data as { runId?: unknown }).runId;
+    if (typeof runId !== 'string') return;
+    const child = job.name !== 'plan';
+    void ctx.store
+      .fail(runId, stageOf(queue, job.name), {
+        code: ErrorCode.run,
+        message: child ? `${unitLabel(job)}: ${err.message}` : err.message,
+      })
+      .catch((error: unknown) => base.warn({ err: error, runId }, 'could not record the failure of the run'));
+  });
   return worker;
 }
 

@@ -26,8 +26,8 @@ export interface PackedShard {
 
 /** Files up to this size are read whole, a few ahead of the tar, to hide per-file open/read latency. */
 const SMALL_FILE_BYTES = 1024 * 1024;
-const READ_AHEAD_FILES = 8;
-const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+const READ_AHEAD_FILES = 4;
+const READ_AHEAD_BYTES = 1024 * 1024;
 
 // Plain file descriptors: the FileHandle API costs noticeably more per small file.
 const openFd = promisify(open);
@@ -41,7 +41,7 @@ const CHUNK_BYTES = 1024 * 1024;
  * Streams `members` into a tar. Each file must keep the size it had when planned, before and after it
  * is read; otherwise the stream fails with an error naming the file and no complete tar is ever
  * produced (the archive end is written only after the last check). Memory stays bounded by the
- * read-ahead window (8 MiB) plus one 1 MiB chunk, whatever the shard size.
+ * read-ahead window (a few files, about 1 MiB) plus one 1 MiB chunk, whatever the shard size.
  */
 export function packShard(members: readonly TarMember[], onFileBytes?: (bytes: number) => void): PackedShard {
   const size = tarSize(members.map((m) => ({ name: m.name, size: 'data' in m ? m.data.length : m.size })));

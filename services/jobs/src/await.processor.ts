@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
-import { enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext } from '@rfbatch/shared';
+import { enqueue, ErrorCode, RfbatchError, runPaths, stageJobId, type ServiceContext } from '@rfbatch/shared';
 import { describeJobFailure } from './job-failure.js';
-import { RemoteJobFailedError, triageJobFailure } from './triage.js';
+import { RemoteJobFailedError, triageJobFailure, withSources } from './triage.js';
+import { warnIfExpiring } from './expiry-watch.js';
 import type { ResolvedJobsOptions } from './options.js';
 import { runStageJob } from './stage-job.js';
 import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
@@ -38,6 +39,7 @@ export async function awaitProcessor(
       { state: state.state, stage: state.stage, progress: state.progress, polls: wait.polls },
       'await poll',
     );
+    await warnIfExpiring(ctx, run);
 
     if (state.terminal && !state.error) {
       await ctx.store.stageEnded(runId, 'await');
@@ -55,12 +57,15 @@ export async function awaitProcessor(
     if (state.terminal || state.state === 'failed') {
       const { message } = await describeJobFailure(ctx.client, jobId, meta, opts.failureLogLines);
       // The cause, its evidence and the restart overrides that should help (triage.ts), kept in the run error.
-      const triage = await triageJobFailure(ctx.client, jobId, {
-        job: meta,
-        itemCount: run.counters.expected || undefined,
-        media: spec.source.media,
-        runId,
-      });
+      const triage = await withSources(
+        await triageJobFailure(ctx.client, jobId, {
+          job: meta,
+          itemCount: run.counters.expected || undefined,
+          media: spec.source.media,
+          runId,
+        }),
+        runPaths(ctx.config.workDir, runId).manifest,
+      );
       throw new RemoteJobFailedError(
         `${message}; cause: ${triage.class} (${triage.summary})`,
         triage,

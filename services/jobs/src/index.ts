@@ -30,9 +30,11 @@ export { describeJobFailure, notificationText } from './job-failure.js';
 export {
   classifyJobFailure,
   triageJobFailure,
+  withSources,
   retryFlags,
   RemoteJobFailedError,
   type TriageInput,
   type TriageOptions,
 } from './triage.js';
 export { expiredStagedData, restageRun, restagedBatchId, restagedSpec, type RestageResult } from './restage.js';
+export { expiryWarning, expiryWarningKey, warnIfExpiring, EXPIRY_WARNING_MS } from './expiry-watch.js';

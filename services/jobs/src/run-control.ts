@@ -23,6 +23,12 @@ import { expiredStagedData, restageRun, type RestageResult } from './restage.js'
 const PENDING_STATES = ['waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
 const PAGE = 1000;
 
+/** The run a job belongs to: `data.runId`, or `data.spec.runId` for intake jobs. */
+function jobRunId(job: Job): unknown {
+  const data = job.data as { runId?: unknown; spec?: { runId?: unknown } } | undefined;
+  return data?.runId ?? data?.spec?.runId;
+}
+
 /** Removes every pending job of `runId` from every queue. Returns how many were removed. */
 export async function removeRunJobs(ctx: ServiceContext, runId: string): Promise<number> {
   let removed = 0;
@@ -31,7 +37,7 @@ export async function removeRunJobs(ctx: ServiceContext, runId: string): Promise
     const mine: Job[] = [];
     for (let start = 0; ; start += PAGE) {
       const page = await queue.getJobs([...PENDING_STATES], start, start + PAGE - 1, true);
-      mine.push(...page.filter((j) => (j?.data as { runId?: unknown } | undefined)?.runId === runId));
+      mine.push(...page.filter((j) => j !== undefined && jobRunId(j) === runId));
       if (page.length < PAGE) break;
     }
     for (const job of mine) {

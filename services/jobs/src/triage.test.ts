@@ -112,7 +112,7 @@ describe('classifyJobFailure: suggested overrides', () => {
     const t = classify(logs, { job: job({ maxImageFailureRate: 0.05 }) });
     expect(t.class).toBe('image-failures');
     expect(t.suggestedOverrides).toEqual({ maxImageFailureRate: 0.2 });
-    expect(t.failedImages).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
+    expect(t.failedImages?.map((f) => f.name)).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
     expect(t.summary).toMatch(/^6 of 40 images failed in a chunk \(rate 0\.150\), above maxImageFailureRate 0\.05/);
     const counted = classify([log('shard failed', { payload: { reason: 'image-failures', imagesFailed: 11, imagesTotal: 500 } })]);
     expect(counted.suggestedOverrides).toEqual({ maxImageFailureRate: 0.05 });
@@ -186,7 +186,7 @@ describe('triageJobFailure against the emulator fault modes', () => {
     expect(t.class).toBe('image-failures');
     expect(t.summary).toMatch(/^8 of 8 images failed/);
     expect(t.suggestedOverrides).toEqual({ maxImageFailureRate: 1 });
-    expect(t.failedImages?.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `img-${i}.png`));
+    expect(t.failedImages?.map((f) => f.name).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `img-${i}.png`));
   });
 
   it('workflow error and abort: classified, no setting suggested; all log pages are read', async () => {

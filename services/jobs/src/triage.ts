@@ -13,6 +13,8 @@ import {
   describeError,
   ErrorCode,
   estimateTimeoutBudget,
+  ManifestEntry,
+  readJsonLines,
   redactText,
   RfbatchError,
   type FailureClass,
@@ -104,13 +106,24 @@ function logText(log: JobLog): string {
   return parts.filter((x): x is string => x !== undefined).join(' | ');
 }
 
+/** The readable message of a log. */
+function messageOf(log: JobLog): string {
+  const p = log.payload;
+  return str(p.message) ?? str(p.error) ?? str(p.detail) ?? JSON.stringify(p);
+}
+
 /** What a log says, for the evidence: `2026-… [error] processing-00003: <message>`. */
 function evidenceLine(log: JobLog): string {
-  const p = log.payload;
-  const text = str(p.message) ?? str(p.error) ?? str(p.detail) ?? JSON.stringify(p);
+  const text = messageOf(log);
   const where = log.taskId ?? log.processingStageId;
   const line = `${log.createdAt} [${log.severity}] ${log.logType}${where ? ` ${where}` : ''}: ${text}`;
   return redactText(line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line);
+}
+
+/** The message of the last notification alone (to tell whether the logs already said it). */
+function notificationMessage(job: JobMetadata | undefined): string | undefined {
+  const n = job?.lastNotification;
+  return typeof n === 'string' ? n : (str(n?.message) ?? str(n?.error));
 }
 
 function notificationText(job: JobMetadata | undefined): string | undefined {
@@ -221,8 +234,19 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
   const cls: FailureClass = CAUSES.find((c) => matches.has(c.class) || noteClass === c.class)?.class ?? 'unknown';
 
   const shown = cls === 'unknown' ? errors : (matches.get(cls) ?? []);
-  const evidence = [...new Set(shown.map(evidenceLine))].slice(0, MAX_EVIDENCE);
-  if (note && (cls === 'unknown' || noteClass === cls) && evidence.length < MAX_EVIDENCE) evidence.push(redactText(`last notification: ${note.slice(0, MAX_LINE)}`));
+  // One line per distinct message: a task's error and the job's error often repeat each other.
+  const messages = new Set<string>();
+  const evidence: string[] = [];
+  for (const log of shown) {
+    if (messages.has(messageOf(log)) || evidence.length >= MAX_EVIDENCE) continue;
+    messages.add(messageOf(log));
+    evidence.push(evidenceLine(log));
+  }
+  const noteMessage = notificationMessage(input.job);
+  const noteNew = noteMessage === undefined || !messages.has(noteMessage);
+  if (note && noteNew && (cls === 'unknown' || noteClass === cls) && evidence.length < MAX_EVIDENCE) {
+    evidence.push(redactText(`last notification: ${note.slice(0, MAX_LINE)}`));
+  }
   evidence.push(...(input.readProblems ?? []).map(redactText));
   if (evidence.length === 0) evidence.push('(the job reported no error logs and no notification text)');
 
@@ -282,7 +306,7 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
         summary: `${what}, above ${limitText}; restart accepting them, or fix or remove the failed images${failedImages.length ? ` (${failedImages.length}${failedImages.length >= MAX_FAILED_IMAGES ? '+' : ''} named in the logs)` : ''} and retry`,
         suggestedOverrides: o,
         suggestion: retry(o),
-        ...(failedImages.length ? { failedImages } : {}),
+        ...(failedImages.length ? { failedImages: failedImages.map((name) => ({ name })) } : {}),
       };
     }
     case 'workflow-error':
@@ -294,6 +318,26 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
     case 'unknown':
       return { class: cls, ...base, summary: 'the logs name no known cause (out of memory, timeout, image failures, workflow error)', suggestion: `read all logs with \`rfbatch jobs logs ${input.jobId}\`; ${retry()} restarts the job` };
   }
+}
+
+/**
+ * Names the source file of each failed image from the run's manifest (remote name → source path),
+ * reading it once and stopping when every name is found. A missing manifest leaves the triage as it is.
+ */
+export async function withSources(triage: JobTriage, manifestPath: string): Promise<JobTriage> {
+  if (!triage.failedImages?.length) return triage;
+  const wanted = new Set(triage.failedImages.map((f) => f.name));
+  const found = new Map<string, string>();
+  try {
+    for await (const entry of readJsonLines(manifestPath, ManifestEntry)) {
+      if (!wanted.has(entry.name)) continue;
+      found.set(entry.name, entry.source);
+      if (found.size === wanted.size) break;
+    }
+  } catch {
+    return triage; // no manifest here (another host's work dir): the names alone
+  }
+  return { ...triage, failedImages: triage.failedImages.map((f) => (found.has(f.name) ? { ...f, source: found.get(f.name) } : f)) };
 }
 
 export interface TriageOptions {

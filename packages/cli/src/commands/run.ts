@@ -7,12 +7,14 @@ import { cliConfig, cliLogger, openServices, openStore, type ServicesHandle, typ
 import { ExitCode } from '../exit-codes.js';
 import { followRun, reportOutcome, stderrRenderer } from '../follow.js';
 import { note } from '../io.js';
+import { reportPreflight, runPreflight } from './preflight.js';
 import { addRunOptions, specFromFlags, type RunFlags } from '../run-options.js';
 import { SERVICE_NAMES, servicesFor, startWorkers, type RunningWorkers, type ServiceName } from '../workers.js';
 
 interface RunCommandFlags extends RunFlags {
   local?: boolean;
   json?: boolean;
+  dryRun?: boolean;
 }
 
 export function registerRun(program: Command, app: App): void {
@@ -28,9 +30,11 @@ export function registerRun(program: Command, app: App): void {
       .argument('<source>', 'folder of images/videos, a .jsonl references file, or an https URL of one'),
   )
     .option('--local', 'run every worker in this process (default when no worker is running)')
-    .option('--json', 'print only the final summary.json on stdout')
+    .option('--json', 'print only the final summary.json on stdout (with --dry-run: the preflight report)')
+    .option('--dry-run', 'check the run and print its plan (as `rfbatch preflight`); upload nothing, start nothing')
     .action(async (source: string, flags: RunCommandFlags) => {
       const { io } = app;
+      if (flags.dryRun) return reportPreflight(app, await runPreflight(app, source, flags), flags.json === true);
       const config = cliConfig(io);
       const spec = specFromFlags(source, flags, io.cwd);
       const logger = cliLogger(io, app.verbose());

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ResolvedRunSpec, RunStore } from '@rfbatch/shared';
+import type { JobTriage, ResolvedRunSpec, RunStore } from '@rfbatch/shared';
 import { runView, type RunView } from '@rfbatch/gateway';
 import type { App } from '../app.js';
 import { cliConfig, openStore } from '../cli-context.js';
@@ -15,6 +15,21 @@ export async function resolveRunId(store: RunStore, runId: string | undefined): 
   const [latest] = await store.list(1);
   if (!latest) throw new CliError(ExitCode.notFound, 'there are no runs yet', 'start one with `rfbatch run <folder> --workflow <id>`');
   return latest;
+}
+
+/** The triage of a failed remote job: cause, evidence, failed images, the suggested restart. */
+function printTriage(io: CliIO, triage: JobTriage): void {
+  printLine(io, `  cause     ${triage.class}: ${triage.summary}`);
+  triage.evidence.forEach((line, i) => printLine(io, `  ${i === 0 ? 'evidence' : '        '}  ${line.replace(/\s*\n\s*/g, ' ⏎ ')}`));
+  if (triage.failedImages?.length) {
+    const shown = triage.failedImages
+      .slice(0, 10)
+      .map((f) => f.source ?? f.name)
+      .join(', ');
+    const more = triage.failedImages.length > 10 ? ` and ${triage.failedImages.length - 10} more` : '';
+    printLine(io, `  failed    ${shown}${more}`);
+  }
+  printLine(io, `  suggest   ${triage.suggestion}`);
 }
 
 function printView(io: CliIO, view: RunView): void {
@@ -40,9 +55,11 @@ function printView(io: CliIO, view: RunView): void {
     ].filter(Boolean);
     printLine(io, `  expiry    ${parts.join(' · ')}`);
   }
+  if (view.expiry.warning) printLine(io, `  ! expiry  ${view.expiry.warning}`);
   if (view.error) {
     printLine(io, `  error     ${view.failedStage ? `[${view.failedStage}] ` : ''}${view.error.message}`);
     if (view.error.hint) printLine(io, `  hint      ${view.error.hint}`);
+    if (view.error.triage) printTriage(io, view.error.triage);
   }
   if (view.warnings.length) {
     printLine(io, `  warnings  ${view.warnings.length}`);
