@@ -193,6 +193,8 @@ async function main(): Promise<void> {
         ROBOFLOW_API_KEY: API_KEY,
         RFBATCH_INGEST_CONCURRENCY: String(concurrency),
         LOG_LEVEL: 'warn',
+        // Recommended for ingest processes (README): fewer glibc arenas for the fs thread pool.
+        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       };
       const flags = args['node-flags'].split(' ').filter(Boolean);
       const entry = runner === 'tsx' ? ['--import', 'tsx', 'services/ingest/src/main.ts'] : [bundle];
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
         loadAverage: loadavg().map((l) => round(l, 2)),
         node: process.version,
         nodeFlags: args['node-flags'],
+        mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? '2',
         baselineTool: useCurl ? 'curl -T' : 'undici PUT',
         runners,
       },

@@ -55,8 +55,6 @@ async function planPart(stack: BenchStack) {
   const listing = join(stack.workDir, 'find.txt');
   const find = () => run('sh', ['-c', `find "$1" -type f -printf '%s %p\\n' > "$2"`, 'sh', data.dir, listing]);
   await find(); // warm the page cache for both sides
-  // Upload-URL requests wait (far longer than a rep), so the upload jobs added by the plan idle.
-  stack.emulator.setFaults({ pathPrefix: '/data-staging/v1/external/local/batches/', latencyMs: 600_000 });
 
   const baseline: number[] = [];
   const seconds: number[] = [];
@@ -73,6 +71,9 @@ async function planPart(stack: BenchStack) {
     baseline.push((performance.now() - t) / 1000);
 
     const prefix = `bplan${rep}`;
+    // This run's upload-URL requests wait (far longer than a rep), so the upload jobs added by the
+    // plan idle and only planning is measured (the preflight's calls are not held).
+    stack.emulator.setFaults({ pathPrefix: `/data-staging/v1/external/local/batches/rfb-plan-${rep}/bulk-upload`, latencyMs: 600_000 });
     const [ingest] = (await stack.startServices(prefix, ['ingest'])) as [ServiceProcess];
     idleRss.push(ingest.peakRssMb());
     const producer = stack.producer(prefix);

@@ -74,6 +74,13 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
   const probe = new RedisProbe(redisHandle.url);
   const processes: ServiceProcess[] = [];
   const producers: Producer[] = [];
+  // Interrupted (Ctrl-C, or all.ts stopped): leave no service process or private Redis behind.
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const p of processes) p.child.kill('SIGKILL');
+    void redisHandle.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const serviceEnv = (prefix: string, extra: Record<string, string> = {}) => ({
     REDIS_URL: redisHandle.url,
@@ -146,6 +153,8 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
       );
     },
     async close() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 10_000)));
       for (const p of producers) await p.close().catch(() => {});
       probe.close();
