@@ -6,8 +6,10 @@
  *  (a) baseline: `curl` GETs of the listed signed URLs (`--concurrency` at once), and, timed apart,
  *      `tar xzf` of what curl fetched (so "download + extract" has a baseline too);
  *  (b) rfbatch: the export service (its own process) downloading, safely extracting and joining the
- *      same job's outputs for a fresh run (collect → download → finalize).
- * Goal: rfbatch ≥ 0.8 × the raw curl GETs' throughput. `--quick` = 200 images, 64 MiB, 3 reps.
+ *      same job's outputs for a fresh run (collect → download → finalize);
+ *  (c) rfbatch without extraction (`output.extract: false`): the same, archives kept packed — the
+ *      like-for-like comparison with raw GETs.
+ * Goal: rfbatch (b) ≥ 0.8 × the raw curl GETs' throughput. `--quick` = 200 images, 64 MiB, 3 reps.
  */
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
     const baseline: number[] = [];
     const baselineExtract: number[] = [];
     const rfbatch: number[] = [];
+    const packed: number[] = [];
     const stageSeconds: Record<string, number[]> = {};
     let downloadedBytes = 0;
     for (let rep = 0; rep < reps; rep++) {
@@ -111,27 +114,34 @@ async function main(): Promise<void> {
       baselineExtract.push((performance.now() - t) / 1000);
       await rm(dir, { recursive: true, force: true });
 
-      // (b) rfbatch's export of the same job for a fresh run (same manifest, so results join).
-      const runId = `export-rep-${rep}`;
-      const repOut = out(runId);
-      await producer.store.create({ ...spec, runId, output: { dir: repOut, extract: true } });
-      await cp(runPaths(join(stack.workDir, 'work'), setupRun).dir, runPaths(join(stack.workDir, 'work'), runId).dir, {
-        recursive: true,
-        filter: (src) => !/downloads\.jsonl|[/]raw($|[/])/.test(src),
-      });
-      t = performance.now();
-      await enqueue(producer.queues, 'export', 'collect', { runId, attempt: 0 }, { jobId: stageJobId('collect', runId) });
-      const state: RunState = await stack.waitForRun(prefix, runId, 3_600_000);
-      rfbatch.push((performance.now() - t) / 1000);
-      if (state.status !== 'completed') throw new Error(`export rep ${rep} ended ${state.status}: ${JSON.stringify(state.error)}`);
-      const got = await treeSize(join(repOut, 'outputs'));
-      if (got.files !== extracted.files) throw new Error(`export rep ${rep} extracted ${got.files} files, not ${extracted.files}`);
-      for (const [stage, timing] of Object.entries(state.timings)) {
-        if (timing?.endedAt) (stageSeconds[stage] ??= []).push((Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000);
+      // (b) rfbatch's export of the same job for a fresh run (same manifest, so results join);
+      // (c) the same without extraction.
+      for (const extract of [true, false]) {
+        const runId = `export-rep-${rep}${extract ? '' : '-packed'}`;
+        const repOut = out(runId);
+        await producer.store.create({ ...spec, runId, output: { dir: repOut, extract } });
+        await cp(runPaths(join(stack.workDir, 'work'), setupRun).dir, runPaths(join(stack.workDir, 'work'), runId).dir, {
+          recursive: true,
+          filter: (src) => !/downloads\.jsonl|[/]raw($|[/])/.test(src),
+        });
+        t = performance.now();
+        await enqueue(producer.queues, 'export', 'collect', { runId, attempt: 0 }, { jobId: stageJobId('collect', runId) });
+        const state: RunState = await stack.waitForRun(prefix, runId, 3_600_000);
+        (extract ? rfbatch : packed).push((performance.now() - t) / 1000);
+        if (state.status !== 'completed') throw new Error(`export rep ${rep} ended ${state.status}: ${JSON.stringify(state.error)}`);
+        if (extract) {
+          const got = await treeSize(join(repOut, 'outputs'));
+          if (got.files !== extracted.files) throw new Error(`export rep ${rep} extracted ${got.files} files, not ${extracted.files}`);
+          for (const [stage, timing] of Object.entries(state.timings)) {
+            if (timing?.endedAt) (stageSeconds[stage] ??= []).push((Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000);
+          }
+        } else if (state.counters.downloadsDone !== files.length) {
+          throw new Error(`packed export rep ${rep} downloaded ${state.counters.downloadsDone} files, not ${files.length}`);
+        }
+        await rm(repOut, { recursive: true, force: true });
+        await rm(join(runPaths(join(stack.workDir, 'work'), runId).dir), { recursive: true, force: true });
       }
-      await rm(repOut, { recursive: true, force: true });
-      await rm(join(runPaths(join(stack.workDir, 'work'), runId).dir), { recursive: true, force: true });
-      log(`rep ${rep + 1}/${reps}: curl ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), rfbatch ${rfbatch.at(-1)!.toFixed(2)} s`);
+      log(`rep ${rep + 1}/${reps}: curl ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), rfbatch ${rfbatch.at(-1)!.toFixed(2)} s (${packed.at(-1)!.toFixed(2)} s without extraction)`);
     }
 
     const exportPeakRss = round(exporter.peakRssMb(), 1);
@@ -139,6 +149,7 @@ async function main(): Promise<void> {
     const withExtract = baseline.map((b, i) => b + baselineExtract[i]!);
     const ratio = speedRatio(baseline, rfbatch);
     const ratioExtract = speedRatio(withExtract, rfbatch);
+    const ratioPacked = speedRatio(baseline, packed);
     const goals = [goal('rfbatch / raw curl GET throughput', ratio, '>=', 0.8)];
     const result: BenchResult = {
       benchmark: 'export',
@@ -154,12 +165,15 @@ async function main(): Promise<void> {
         stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, summarize(v)])),
         exportPeakRssMb: exportPeakRss,
       },
+      rfbatchWithoutExtraction: { seconds: summarize(packed), MBps: round(mb / median(packed)) },
       ratio,
       ratioWithExtract: ratioExtract,
+      ratioWithoutExtraction: ratioPacked,
       goals,
       rows: [
         row('export', `download ${files.length} archives, ${mb.toFixed(0)} MB`, { rfbatch: fmt.mbps(mb / median(rfbatch)), baseline: `${fmt.mbps(mb / median(baseline))} curl`, ratio: fmt.n(ratio), goal: goalText(goals[0]) }),
         row('export', `… vs curl + tar xzf (${extracted.files} files)`, { rfbatch: fmt.s(median(rfbatch)), baseline: fmt.s(median(withExtract)), ratio: fmt.n(ratioExtract) }),
+        row('export', '… rfbatch with extract: false vs curl', { rfbatch: fmt.mbps(mb / median(packed)), baseline: fmt.mbps(mb / median(baseline)), ratio: fmt.n(ratioPacked) }),
       ],
     };
     emit(result);

@@ -4,7 +4,7 @@
  * 1. Planning a folder of many small files (default 200,000 tiny PNGs in 200 folders): the ingest
  *    service (its own process) from submit until the plan is written and every upload job is added —
  *    time, the process's peak RSS, and the Redis memory the run then holds (its keys, MEMORY USAGE).
- *    Uploads are held back (the emulator delays upload-URL requests) so only planning is measured.
+ *    Uploads are held back (the emulator answers 429 to upload-URL requests) so only planning is measured.
  *    Baseline: `find <dir> -type f -printf '%s %p\n'`, the least any planner must do (walk + stat).
  * 2. Spreading uploads over ingest worker processes: with the emulator capping every connection's
  *    bandwidth (`throttleBytesPerSecond`), the same folder ingested by 1, 2 and 4 ingest processes
@@ -71,9 +71,9 @@ async function planPart(stack: BenchStack) {
     baseline.push((performance.now() - t) / 1000);
 
     const prefix = `bplan${rep}`;
-    // This run's upload-URL requests wait (far longer than a rep), so the upload jobs added by the
-    // plan idle and only planning is measured (the preflight's calls are not held).
-    stack.emulator.setFaults({ pathPrefix: `/data-staging/v1/external/local/batches/rfb-plan-${rep}/bulk-upload`, latencyMs: 600_000 });
+    // This run's upload-URL requests answer 429 with a Retry-After of an hour, so the upload jobs
+    // added by the plan idle (their queue is rate-limited) and only planning is measured.
+    stack.emulator.setFaults({ pathPrefix: `/data-staging/v1/external/local/batches/rfb-plan-${rep}/bulk-upload`, rateLimitRate: 1, retryAfterS: 3600 });
     const [ingest] = (await stack.startServices(prefix, ['ingest'])) as [ServiceProcess];
     idleRss.push(ingest.peakRssMb());
     const producer = stack.producer(prefix);
@@ -108,7 +108,7 @@ async function planPart(stack: BenchStack) {
     await rm(join(stack.workDir, 'work', 'runs', runId), { recursive: true, force: true });
     log(`plan rep ${rep + 1}/${reps}: find ${baseline.at(-1)!.toFixed(2)} s, rfbatch ${seconds.at(-1)!.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB, run keys ${(mem.bytes / 1e6).toFixed(2)} MB`);
   }
-  stack.emulator.setFaults({ pathPrefix: '', latencyMs: 0 });
+  stack.emulator.setFaults({ pathPrefix: '', rateLimitRate: 0 });
   const ratio = speedRatio(baseline, seconds);
   return {
     files: planFiles,

@@ -346,7 +346,6 @@ function maliciousRun(kind: 'traversal' | 'absolute' | 'symlink' | 'bomb') {
     const out = join(base, 'exports', 'deep', runId);
     await images(join(base, runId), 3, runId);
     stack.emulator.setFaults({ maliciousExport: kind });
-    let state: RunState;
     try {
       await stack.submit({ runId, source: { kind: 'directory', path: join(base, runId) }, output: { dir: out } });
       // The fault applies to jobs started while it is set.
@@ -354,7 +353,7 @@ function maliciousRun(kind: 'traversal' | 'absolute' | 'symlink' | 'bomb') {
     } finally {
       stack.emulator.setFaults({ maliciousExport: null });
     }
-    state = await stack.waitForRun(runId, 60_000);
+    const state = await stack.waitForRun(runId, 60_000);
     return { runId, out, state };
   });
 }

@@ -253,7 +253,7 @@ describe('chaos', () => {
       const pending = async () => {
         const out: Record<string, number> = {};
         for (const [name, q] of Object.entries(stack.ctx.queues)) {
-          const counts = await q.getJobCounts('wait', 'active', 'delayed', 'waiting-children', 'prioritized', 'paused');
+          const counts = await q.getJobCounts('wait', 'active', 'delayed', 'waiting-children', 'prioritized');
           for (const [state, n] of Object.entries(counts)) if (n > 0) out[`${name}:${state}`] = n;
         }
         return out;

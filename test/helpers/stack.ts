@@ -16,9 +16,11 @@ import {
   closeServiceContext,
   createLogger,
   createServiceContext,
+  deletePrefix,
   freePort,
   loadConfig,
   newRunId,
+  producerConnection,
   TERMINAL_STATUSES,
   type Config,
   type RunningService,
@@ -268,15 +270,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopServices();
       await closeServiceContext(ctx);
       await emulator.close();
-      const { Redis } = await import('ioredis');
-      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+      const redis = producerConnection(redisUrl, { enableOfflineQueue: true });
       try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
+        await deletePrefix(redis, prefix);
       } finally {
         redis.disconnect();
       }

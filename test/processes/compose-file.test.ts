@@ -23,6 +23,8 @@ describe('docker-compose.yml', () => {
     expect(services.gateway?.command).toEqual(['gateway']);
     expect(services.emulator?.profiles).toEqual(['emulator']);
     expect(services.emulator?.command?.[0]).toBe('emulator');
+    // Bound to every interface, its signed URLs name the host the workers reach it by.
+    expect(services.emulator?.command?.join(' ')).toContain('--host 0.0.0.0 --port 9000 --public-url http://emulator:9000');
     for (const name of [...workers, 'emulator']) expect(services[name]?.image).toBe('rfbatch:local');
   });
 
@@ -41,6 +43,8 @@ describe('docker-compose.yml', () => {
     const known = new Set([
       ...Object.keys(EnvSchema.shape),
       'LOG_FORMAT',
+      'NODE_OPTIONS',
+      'MALLOC_ARENA_MAX',
       'RFBATCH_INGEST_CONCURRENCY',
       'RFBATCH_JOBS_CONCURRENCY',
       'RFBATCH_EXPORT_CONCURRENCY',
@@ -49,6 +53,11 @@ describe('docker-compose.yml', () => {
       if (name === 'redis') continue;
       for (const key of Object.keys(service.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
     }
+  });
+
+  it('runs ingest with the memory settings its RSS goal needs', () => {
+    expect(services.ingest?.environment?.NODE_OPTIONS).toBe('--max-semi-space-size=2');
+    expect(services.ingest?.environment?.MALLOC_ARENA_MAX).toBe('2');
   });
 
   it('keeps the gateway on the host loopback, with a token required', () => {

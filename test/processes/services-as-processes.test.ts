@@ -110,9 +110,21 @@ beforeAll(async () => {
   // Test speed only: poll the remote side often.
   env = { RFBATCH_POLL_MIN_MS: '200', RFBATCH_POLL_MAX_MS: '1000' };
 
+  const emulatorPort = String(await freePort());
   const emulator = start(
     'emulator',
-    [...serviceCommand('emulator', { '--host emulator': '127.0.0.1', '--port 9000': '0', '--data-dir /data/emulator': join(workDir, 'emulator') }), '--indexing-delay-ms', '100', '--processing-ms-per-item', '5'],
+    [
+      ...serviceCommand('emulator', {
+        '--host 0.0.0.0': '127.0.0.1',
+        '--port 9000': emulatorPort,
+        '--public-url http://emulator:9000': `http://127.0.0.1:${emulatorPort}`,
+        '--data-dir /data/emulator': join(workDir, 'emulator'),
+      }),
+      '--indexing-delay-ms',
+      '100',
+      '--processing-ms-per-item',
+      '5',
+    ],
     serviceEnv('emulator', values, {}),
   );
   const [, emulatorUrl = ''] = await firstLine(emulator, /^emulator listening on (http:\/\/\S+)$/m);
@@ -172,15 +184,23 @@ describe('the services as separate processes', () => {
     const lines = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(60);
 
+    // Each process flushes its counters about once a second.
     const metrics = await until(
-      'API request counters',
+      'the counters of every process',
       async () => {
         const text = await (await api('/metrics')).text();
-        return /rfbatch_api_requests_total\{endpoint="[^"]+",status="200"\} [1-9]/.test(text) ? text : undefined;
+        const recorded = [
+          /rfbatch_api_requests_total\{endpoint="[^"]+",status="200"\} [1-9]/,
+          /^rfbatch_bytes_uploaded_total [1-9]/m,
+          /^rfbatch_bytes_downloaded_total [1-9]/m,
+          /^rfbatch_runs_total\{outcome="completed"\} 1$/m,
+        ];
+        return recorded.every((re) => re.test(text)) ? text : undefined;
       },
       10_000,
     );
     expect(metrics).toMatch(/rfbatch_queue_jobs\{queue="export",state="completed"\} [1-9]/);
+    expect(metrics).toMatch(/rfbatch_job_duration_seconds_count\{queue="ingest",job="plan"\} 1/);
   }, 100_000);
 
   it('stop cleanly on SIGTERM (exit code 0)', async () => {

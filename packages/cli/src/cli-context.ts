@@ -1,12 +1,10 @@
 import {
   HOW_TO_GET_REDIS,
-  MetricName,
   RunStore,
   closeQueues,
   closeServiceContext,
   createLogger,
   createQueues,
-  createRedisMetrics,
   createServiceContext,
   loadConfig,
   missingApiKeyError,
@@ -128,17 +126,15 @@ export interface ServicesHandle {
 }
 
 /**
- * A full service context (Redis, queues, store, client) whose client reports every request and
- * rate-limit wait to the shared metrics, so /metrics sees what in-process workers do.
+ * A full service context (Redis, queues, store, client) with the shared metrics: the client reports
+ * every request and rate-limit wait, so /metrics sees what in-process workers do.
  */
 export async function openServices(config: Config, logger: Logger): Promise<ServicesHandle> {
-  let metrics: Metrics = noopMetrics;
   const rateLimitListeners: Array<(retryAfterMs: number) => void> = [];
   const ctx = createServiceContext(config, logger, {
+    metrics: true,
     clientOptions: {
-      onRequest: (event) => metrics.inc(MetricName.apiRequests, { endpoint: event.endpoint, status: event.status }),
       onRateLimited: (retryAfterMs) => {
-        metrics.inc(MetricName.rateLimitWaits);
         for (const listener of rateLimitListeners) listener(retryAfterMs);
       },
     },
@@ -149,15 +145,10 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     await closeServiceContext(ctx);
     throw redisUnreachable(config, error);
   }
-  metrics = createRedisMetrics(ctx.connection, config.redis.prefix);
-  ctx.metrics = metrics;
   return {
     ctx,
-    metrics,
+    metrics: ctx.metrics ?? noopMetrics,
     rateLimitListeners,
-    async close() {
-      await metrics.close();
-      await closeServiceContext(ctx);
-    },
+    close: () => closeServiceContext(ctx),
   };
 }

@@ -1,20 +1,12 @@
 /** `npm run demo`: the whole pipeline on sample images against the local emulator, in one process. */
 import { describeError } from '@rfbatch/shared';
 import { runDemo } from './demo/run-demo.js';
-
-const controller = new AbortController();
-let signals = 0;
-const onSignal = () => {
-  if (++signals > 1) process.exit(130);
-  controller.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+import { processSignal } from './io.js';
 
 const args = process.argv.slice(2);
 try {
   const result = await runDemo(
-    { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: controller.signal },
+    { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: processSignal() },
     { keep: args.includes('--keep'), verbose: args.includes('--verbose') },
   );
   process.exitCode = result.status === 'completed' ? 0 : 1;

@@ -7,5 +7,5 @@ export { openServices, openStore, cliConfig, type ServicesHandle, type StoreHand
 export { followRun, readSummary, reportOutcome } from './follow.js';
 export { stageLines, createRenderer, type StageLine, type Renderer } from './render/progress.js';
 export { specFromFlags, type RunFlags } from './run-options.js';
-export { generateSampleImages, encodePng, encodeJpeg, type SampleSet } from './demo/sample-images.js';
+export { generateSampleImages, encodeJpeg, type SampleSet } from './demo/sample-images.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo/run-demo.js';

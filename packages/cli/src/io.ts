@@ -37,3 +37,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * A signal for `CliIO.signal` in a real process: the first SIGINT/SIGTERM asks the running command to
+ * stop cleanly; a second one leaves at once (exit 130).
+ */
+export function processSignal(): AbortSignal {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}

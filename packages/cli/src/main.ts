@@ -1,15 +1,6 @@
 import { createInterface } from 'node:readline/promises';
+import { processSignal } from './io.js';
 import { runCli } from './program.js';
-
-// Ctrl-C (or SIGTERM) asks the running command to stop cleanly; a second one leaves at once.
-const controller = new AbortController();
-let signals = 0;
-const onSignal = () => {
-  if (++signals > 1) process.exit(130);
-  controller.abort();
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
 
 const confirm = process.stdin.isTTY
   ? async (question: string) => {
@@ -27,7 +18,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
-  signal: controller.signal,
+  signal: processSignal(),
   ...(confirm ? { confirm } : {}),
 });
 // Open handles (a keep-alive socket, a timer) must not keep a finished command alive.

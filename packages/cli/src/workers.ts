@@ -1,8 +1,7 @@
-import type { Job, Worker } from 'bullmq';
 import { exportOptionsFromEnv, startExport } from '@rfbatch/export';
 import { ingestOptionsFromEnv, ingestRateLimiter, startIngest } from '@rfbatch/ingest';
 import { jobsOptionsFromEnv, startJobs } from '@rfbatch/jobs';
-import { MetricName, type QueueName, type RunningService, type ServiceContext } from '@rfbatch/shared';
+import { instrumentWorker, type QueueName, type RunningService, type ServiceContext } from '@rfbatch/shared';
 
 /** The worker services `rfbatch workers` can run, and the queues each consumes. */
 export const SERVICES = {
@@ -42,20 +41,6 @@ export function servicesFor(queues: readonly QueueName[]): ServiceName[] {
   return SERVICE_NAMES.filter((name) => SERVICES[name].queues.some((q) => queues.includes(q)));
 }
 
-/** Retries and stage job durations, from the workers' own events (no cooperation needed from processors). */
-function instrument(ctx: ServiceContext, worker: Worker): void {
-  const metrics = ctx.metrics;
-  if (!metrics) return;
-  worker.on('failed', (job: Job | undefined) => {
-    if (job && job.attemptsMade < (job.opts.attempts ?? 1)) metrics.inc(MetricName.retries, { queue: worker.name });
-  });
-  worker.on('completed', (job: Job) => {
-    if (job.processedOn && job.finishedOn) {
-      metrics.observe(MetricName.stageDuration, { stage: job.name }, (job.finishedOn - job.processedOn) / 1000);
-    }
-  });
-}
-
 /** Starts the worker services in this process over one service context. */
 export async function startWorkers(ctx: ServiceContext, options: StartWorkersOptions = {}): Promise<RunningWorkers> {
   const names = options.only?.length ? [...new Set(options.only)] : SERVICE_NAMES;
@@ -72,7 +57,7 @@ export async function startWorkers(ctx: ServiceContext, options: StartWorkersOpt
         limiter.attach(ctx.queues);
         options.rateLimitListeners?.push(limiter.onRateLimited);
       }
-      for (const worker of service.workers) instrument(ctx, worker);
+      for (const worker of service.workers) if (ctx.metrics) instrumentWorker(ctx.metrics, worker);
       services.push(service);
     }
   } catch (error) {

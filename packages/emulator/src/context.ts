@@ -17,8 +17,6 @@ export interface Deps {
   faults: FaultController;
   webhooks: WebhookSender;
   logger: Logger;
-  /** `http://host:port` of this emulator (signed URLs point here). */
-  baseUrl: string;
   indexer: Indexer;
   jobs: JobEngine;
   references: ReferencesIngester;

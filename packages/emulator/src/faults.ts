@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
+import { seededRandom } from '@rfbatch/shared';
 
 export const JobFailureKind = z.enum(['oom', 'timeout', 'image-failures', 'workflow-error']);
 export const MaliciousExportKind = z.enum(['traversal', 'absolute', 'symlink', 'bomb']);
@@ -56,18 +57,6 @@ export type Faults = z.infer<typeof FaultsSchema>;
 export const FaultsPatch = FaultsSchema.partial();
 export type FaultsPatch = z.infer<typeof FaultsPatch>;
 
-/** mulberry32: small, fast, good enough for fault dice. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export type HttpFaultVerdict =
   | { kind: 'none' }
   | { kind: 'status'; status: number; headers: Record<string, string> }
@@ -82,8 +71,8 @@ export class FaultController {
 
   constructor(initial: FaultsPatch = {}) {
     this.current = FaultsSchema.parse(initial);
-    this.httpRng = prng(this.current.seed);
-    this.shardRng = prng(this.current.seed ^ 0x5bd1e995);
+    this.httpRng = seededRandom(this.current.seed);
+    this.shardRng = seededRandom(this.current.seed ^ 0x5bd1e995);
   }
 
   get(): Faults {
@@ -96,8 +85,8 @@ export class FaultController {
     const parsed = FaultsPatch.parse(patch) as Record<string, unknown>;
     const given = Object.fromEntries(Object.keys(patch).map((k) => [k, parsed[k]]));
     this.current = FaultsSchema.parse({ ...this.current, ...given });
-    this.httpRng = prng(this.current.seed);
-    this.shardRng = prng(this.current.seed ^ 0x5bd1e995);
+    this.httpRng = seededRandom(this.current.seed);
+    this.shardRng = seededRandom(this.current.seed ^ 0x5bd1e995);
     this.matched = 0;
     return this.get();
   }

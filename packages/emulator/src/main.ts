@@ -8,6 +8,8 @@ const USAGE = `rfbatch-emulator — a local Roboflow Batch Processing API
 
   --host <h>                    interface (default 127.0.0.1)
   --port <n>                    port, 0 = a free one (default 0)
+  --public-url <origin>         origin of the signed URLs, when clients use another name
+                                (e.g. http://emulator:9000; default: the bound address)
   --data-dir <dir>              state + staged files (default: a temp dir, removed on exit)
   --api-key <key>               accepted key (repeatable; none = any non-empty key)
   --workspace <slug>            workspace slug (default local)
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
       help: bool,
       host: str,
       port: str,
+      'public-url': str,
       'data-dir': str,
       'api-key': { type: 'string', multiple: true },
       workspace: str,
@@ -114,6 +117,7 @@ async function main(): Promise<void> {
   const emulator = await startEmulator({
     ...(values.host ? { host: values.host } : {}),
     port: num('port', values.port) ?? 0,
+    ...(values['public-url'] ? { publicUrl: values['public-url'] } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     apiKeys: values['api-key'] ?? [],
     ...(values.workspace ? { workspace: values.workspace } : {}),

@@ -7,6 +7,11 @@ export interface EmulatorOptions {
   host?: string;
   /** Port; 0 picks a free one. @defaultValue 0 */
   port?: number;
+  /**
+   * The origin signed URLs point at, when clients reach the emulator by another name than the bound
+   * address (bound to 0.0.0.0 in a container, reached as `http://emulator:9000`). @defaultValue the bound address
+   */
+  publicUrl?: string;
   /** State and staged files; a fresh temp dir when absent (removed on close). */
   dataDir?: string;
   /** API keys accepted; with none, any non-empty key is accepted. */
@@ -42,15 +47,33 @@ export interface EmulatorOptions {
   logger?: Logger;
 }
 
-export type ResolvedOptions = Required<Omit<EmulatorOptions, 'dataDir' | 'faults' | 'throttleBytesPerSecond' | 'logger'>> & {
+export type ResolvedOptions = Required<
+  Omit<EmulatorOptions, 'dataDir' | 'faults' | 'throttleBytesPerSecond' | 'logger' | 'publicUrl'>
+> & {
   dataDir: string;
   throttleBytesPerSecond: number | undefined;
+  publicUrl: string | undefined;
 };
+
+/** An http(s) origin (a path would be lost: signed URLs carry absolute paths); without its trailing slash. */
+export function publicOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`publicUrl ${JSON.stringify(value)} is not a URL: give an origin such as http://emulator:9000`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new Error(`publicUrl ${JSON.stringify(value)} must be an http(s) origin, without a path or query (e.g. http://emulator:9000)`);
+  }
+  return url.origin;
+}
 
 export function resolveOptions(options: EmulatorOptions, dataDir: string): ResolvedOptions {
   return {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
+    publicUrl: options.publicUrl === undefined ? undefined : publicOrigin(options.publicUrl),
     dataDir,
     apiKeys: options.apiKeys ?? [],
     workspace: options.workspace ?? 'local',

@@ -12,7 +12,7 @@ import { FaultController, type Faults, type FaultsPatch } from './faults.js';
 import { HttpError, sendJson } from './http.js';
 import { JobEngine } from './jobs/engine.js';
 import { registerJobRoutes } from './jobs/routes.js';
-import { resolveOptions, type EmulatorOptions } from './options.js';
+import { publicOrigin, resolveOptions, type EmulatorOptions } from './options.js';
 import { Router, type RequestContext } from './router.js';
 import { UrlSigner } from './signing.js';
 import { Indexer } from './staging/indexer.js';
@@ -26,8 +26,10 @@ import { Store } from './store.js';
 import { WebhookSender } from './webhooks.js';
 
 export interface Emulator {
-  /** `http://host:port`, the API base URL to give a client. */
+  /** `http://host:port` it listens on, the API base URL to give a local client. */
   url: string;
+  /** The origin of the signed URLs it hands out: `publicUrl` when given, else `url`. */
+  publicUrl: string;
   workspace: string;
   dataDir: string;
   close(): Promise<void>;
@@ -43,6 +45,8 @@ export interface Emulator {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  // A bad public URL is refused before anything is made.
+  if (options.publicUrl !== undefined) publicOrigin(options.publicUrl);
   const ownsDataDir = !options.dataDir;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'rfbatch-emulator-')));
   const resolved = resolveOptions(options, dataDir);
@@ -74,8 +78,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const baseUrl = `http://${host}:${address.port}`;
+  const publicUrl = resolved.publicUrl ?? baseUrl;
 
-  const deps = { options: resolved, store, signer: new UrlSigner(store.state.signingSecret, baseUrl), faults, webhooks, logger, baseUrl } as Deps;
+  const deps = { options: resolved, store, signer: new UrlSigner(store.state.signingSecret, publicUrl), faults, webhooks, logger } as Deps;
   deps.indexer = new Indexer(deps);
   deps.jobs = new JobEngine(deps);
   deps.references = new ReferencesIngester(deps);
@@ -134,7 +139,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   deps.references.resumeAll();
   deps.jobs.resumeAll();
   deps.expiry.start();
-  logger.info({ url: baseUrl, dataDir, workspace: resolved.workspace }, 'emulator listening');
+  logger.info({ url: baseUrl, publicUrl, dataDir, workspace: resolved.workspace }, 'emulator listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -154,6 +159,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   return {
     url: baseUrl,
+    publicUrl,
     workspace: resolved.workspace,
     dataDir,
     close,

@@ -36,6 +36,31 @@ async function putShard(batchId: string, tar: Buffer, displayName?: string): Pro
   await uploadToSignedUrl(details, Readable.from([tar]), tar.length);
 }
 
+describe('public URL', () => {
+  it('signs URLs for the public origin, and they work when sent to the bound address', async () => {
+    const behind = await startEmulator({ publicUrl: 'http://emulator.internal:9000/', indexingDelayMs: 0 });
+    const c = createRoboflowClient({ apiUrl: behind.url, apiKey: 'k', retry: { maxAttempts: 1 } });
+    try {
+      expect(behind.publicUrl).toBe('http://emulator.internal:9000');
+      const details = await c.requestShardUploadUrl('public-url');
+      const signed = new URL(details.uploadURL);
+      expect(signed.origin).toBe('http://emulator.internal:9000');
+      // A proxy or a container name would route it here: the signature covers the path, not the host.
+      const tar = await makeTar([{ name: 'a.png', data: pngHeader(4, 4) }]);
+      await uploadToSignedUrl({ ...details, uploadURL: `${behind.url}${signed.pathname}${signed.search}` }, Readable.from([tar]), tar.length);
+      expect(await waitFor(async () => ((await c.countBatch('public-url')) === 1 ? true : undefined))).toBe(true);
+    } finally {
+      await c.close();
+      await behind.close();
+    }
+  });
+
+  it('refuses a public URL that is not an http(s) origin', async () => {
+    await expect(startEmulator({ publicUrl: 'http://emulator:9000/api' })).rejects.toThrow(/origin, without a path/);
+    await expect(startEmulator({ publicUrl: 'emulator:9000' })).rejects.toThrow(/http\(s\) origin/);
+  });
+});
+
 describe('workspace discovery and auth', () => {
   it('answers GET / with the workspace, through the shared client too', async () => {
     const res = await api('GET', '/');

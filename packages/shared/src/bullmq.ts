@@ -1,4 +1,13 @@
-import { Queue, UnrecoverableError, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import {
+  DelayedError,
+  Queue,
+  RateLimitError,
+  UnrecoverableError,
+  WaitingChildrenError,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+} from 'bullmq';
 import { describeError, isRetryable } from './errors.js';
 import { jobSchema, QUEUE_NAMES, type JobInput, type JobData, type JobName, type QueueName } from './queues.js';
 import { zodProblems } from './validation.js';
@@ -63,4 +72,18 @@ export function toBullError(error: unknown): Error {
     return wrapped;
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * BullMQ's control-flow "errors" (DelayedError, WaitingChildrenError, RateLimitError): a job parked on
+ * purpose, nothing failed. They pass through a processor boundary untouched. Matched by name too, in
+ * case a second copy of bullmq made them.
+ */
+export function isControlFlow(error: unknown): boolean {
+  return (
+    error instanceof DelayedError ||
+    error instanceof WaitingChildrenError ||
+    error instanceof RateLimitError ||
+    (error instanceof Error && ['DelayedError', 'WaitingChildrenError', 'RateLimitError'].includes(error.name))
+  );
 }

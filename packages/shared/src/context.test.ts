@@ -1,8 +1,10 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import { loadConfig } from './config.js';
 import { closeServiceContext, createServiceContext } from './context.js';
 import { createLogger } from './logger.js';
+import { readMetrics } from './metrics.js';
 import { createRoboflowClient } from './roboflow/client.js';
 import { json, startTestServer, type TestServer } from './roboflow/test-server.js';
 import { resolveRunSpec, RunSpecSchema } from './run-spec.schema.js';
@@ -80,4 +82,33 @@ describe('createServiceContext', () => {
     connection.disconnect();
     await client.close();
   });
+
+  it('with metrics: counts API requests and ended runs, and writes them to Redis when it closes', async () => {
+    const config = loadConfig(env({ ROBOFLOW_API_KEY: 'ctx-key-123456', ROBOFLOW_WORKSPACE: 'ws' }));
+    const ctx = createServiceContext(config, logger, { metrics: true });
+    const spec = resolveRunSpec(
+      RunSpecSchema.parse({ runId: 'ctx2', source: { kind: 'directory', path: '/d' }, workflow: { workflowId: 'w' }, output: { dir: '/o' } }),
+    );
+    try {
+      expect(ctx.metrics).toBeDefined();
+      await ctx.client.countBatch('b2');
+      await ctx.store.create(spec);
+      await ctx.store.setStatus('ctx2', 'cancelled');
+    } finally {
+      await closeServiceContext(ctx);
+    }
+    const reader = new Redis(testRedisUrl());
+    try {
+      const samples = await readMetrics(reader, prefix);
+      expect(samples).toContainEqual({ name: 'runs_total', labels: { outcome: 'cancelled' }, value: 1 });
+      expect(samples).toContainEqual({
+        name: 'api_requests_total',
+        labels: { endpoint: 'GET /batches/{batchId}/count', status: '200' },
+        value: 1,
+      });
+    } finally {
+      reader.disconnect();
+    }
+  });
 });
+

@@ -1,6 +1,7 @@
 /**
  * Builds what every service needs from a Config: the Redis worker connection, the queues, the run
- * store and the Roboflow client. `closeServiceContext` closes exactly what `createServiceContext` made.
+ * store, the Roboflow client and (when asked) the shared metrics. `closeServiceContext` closes exactly
+ * what `createServiceContext` made.
  */
 import type { Redis } from 'ioredis';
 import { Agent, type Dispatcher } from 'undici';
@@ -8,6 +9,7 @@ import { closeQueues, createQueues } from './bullmq.js';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
+import { createRedisMetrics, MetricName, type Metrics } from './metrics.js';
 import { workerConnection } from './redis.js';
 import { RunStore } from './run-store.js';
 import type { ServiceContext } from './service.js';
@@ -23,6 +25,12 @@ export interface ServiceContextOverrides {
   dispatcher?: Dispatcher;
   /** Extra client options (metrics and rate-limit callbacks). */
   clientOptions?: Pick<RoboflowClientOptions, 'onRateLimited' | 'onRequest'>;
+  /**
+   * Record to the shared counters in Redis (`ctx.metrics`, read by the gateway's /metrics): every API
+   * request and rate-limit wait of the client made here, every run that ends, and what the services
+   * count. Flushed when the context closes. @defaultValue false
+   */
+  metrics?: boolean;
 }
 
 const closers = new WeakMap<ServiceContext, () => Promise<void>>();
@@ -45,6 +53,9 @@ export function createServiceContext(
 ): ServiceContext {
   let client = overrides.client;
   let agent: Agent | undefined;
+  // Made with the connection below; the client's callbacks only run once requests are made.
+  let metrics: Metrics | undefined;
+  const { onRequest, onRateLimited } = overrides.clientOptions ?? {};
   if (!client) {
     const apiKey = config.roboflow.apiKey;
     if (!apiKey) throw missingApiKeyError();
@@ -61,7 +72,14 @@ export function createServiceContext(
       retry: config.roboflow.retry,
       rateLimitPerSecond: config.roboflow.rateLimitPerSecond,
       logger: logger.child({ component: 'roboflow' }),
-      ...overrides.clientOptions,
+      onRequest: (event) => {
+        metrics?.inc(MetricName.apiRequests, { endpoint: event.endpoint, status: event.status });
+        onRequest?.(event);
+      },
+      onRateLimited: (retryAfterMs) => {
+        metrics?.inc(MetricName.rateLimitWaits);
+        onRateLimited?.(retryAfterMs);
+      },
     });
   }
 
@@ -70,11 +88,15 @@ export function createServiceContext(
     // ioredis reconnects by itself; without a listener an outage would print unhandled-error noise.
     connection.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
   }
+  if (overrides.metrics) metrics = createRedisMetrics(connection, config.redis.prefix);
   const queues = createQueues(connection, config.redis.prefix);
-  const store = new RunStore(connection, config.redis.prefix);
-  const ctx: ServiceContext = { config, logger, connection, queues, store, client };
+  const store = new RunStore(connection, config.redis.prefix, {
+    onEnded: (_runId, status) => metrics?.inc(MetricName.runs, { outcome: status }),
+  });
+  const ctx: ServiceContext = { config, logger, connection, queues, store, client, ...(metrics ? { metrics } : {}) };
 
   closers.set(ctx, async () => {
+    await metrics?.close();
     await closeQueues(queues);
     if (!overrides.connection) await quit(connection);
     await agent?.close();

@@ -1,3 +1,4 @@
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
@@ -19,8 +20,10 @@ export const MetricName = {
   rateLimitWaits: 'rate_limit_waits_total',
   /** Runs that ended, label `outcome` (completed, failed, cancelled). */
   runs: 'runs_total',
-  /** Seconds spent per stage (recorded with `observe`), label `stage`: exposed as `_sum` and `_count`. */
+  /** Seconds a run spent per stage (recorded with `observe`), label `stage`: exposed as `_sum` and `_count`. */
   stageDuration: 'stage_duration_seconds',
+  /** Seconds one BullMQ job took to process (recorded with `observe`), labels `queue` and `job`. */
+  jobDuration: 'job_duration_seconds',
   /** Webhook notifications received, label `action` (promoted, ignored, refused). */
   webhooks: 'webhooks_total',
 } as const;
@@ -116,5 +119,21 @@ export async function readMetrics(redis: Redis, prefix: string): Promise<MetricS
       labels[k] = val;
     }
     return { name, labels, value: Number(v) };
+  });
+}
+
+/**
+ * Retries and job durations from a worker's own events, so no processor has to count them. A failed
+ * attempt that BullMQ will try again counts as a retry; a run's end is counted by the RunStore.
+ */
+export function instrumentWorker(metrics: Metrics, worker: Worker): void {
+  worker.on('failed', (job: Job | undefined) => {
+    // BullMQ sets finishedOn only when the job failed for good (no attempt left, or unrecoverable).
+    if (job && !job.finishedOn) metrics.inc(MetricName.retries, { queue: worker.name });
+  });
+  worker.on('completed', (job: Job) => {
+    if (job.processedOn && job.finishedOn) {
+      metrics.observe(MetricName.jobDuration, { queue: worker.name, job: job.name }, (job.finishedOn - job.processedOn) / 1000);
+    }
   });
 }

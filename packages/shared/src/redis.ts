@@ -36,3 +36,13 @@ export async function waitForRedis(redis: Redis, url: string, timeoutMs = 5_000)
     redis.on('ready', onReady);
   });
 }
+
+/** Deletes every key under `prefix` (`<prefix>:*`), a SCAN page at a time: for tests and the demo's own prefix. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}

@@ -57,4 +57,19 @@ describe('RunStore', () => {
     expect(state.status).toBe('processing');
     expect(state.error).toBeUndefined();
   });
+
+  it('reports each end of a run once: not a late status after it, nor a second failure', async () => {
+    const ended: string[] = [];
+    const counting = new RunStore(redis, prefix, { onEnded: (runId, status) => ended.push(`${runId}:${status}`) });
+    await counting.create({ ...spec(), runId: 'r2' });
+    await counting.setStatus('r2', 'uploading');
+    await counting.fail('r2', 'upload', { code: 'x', message: 'first' });
+    await counting.fail('r2', 'upload', { code: 'x', message: 'second' });
+    await counting.setStatus('r2', 'cancelled');
+    expect(ended).toEqual(['r2:failed']);
+    await counting.reopen('r2', 'processing');
+    await counting.setStatus('r2', 'completed');
+    expect(ended).toEqual(['r2:failed', 'r2:completed']);
+  });
 });
+

@@ -39,10 +39,16 @@ export interface RunEvent {
  * a capped warning list, a creation-ordered index, and the `<prefix>:events` stream that other systems
  * can read (XREAD) to learn when runs change status. Holds ids, counts and times; never a secret.
  */
+export interface RunStoreOptions {
+  /** Called once when a run reaches a terminal status (completed, failed, cancelled), e.g. to count outcomes. */
+  onEnded?: (runId: string, status: RunStatus) => void;
+}
+
 export class RunStore {
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
+    private readonly options: RunStoreOptions = {},
   ) {}
 
   key(runId: string, part?: string): string {
@@ -143,8 +149,10 @@ export class RunStore {
     const args = [status, extra.reopen ? '1' : '0', at, ...Object.entries(fields).flat()];
     const before = (await this.redis.eval(SET_STATUS, 1, this.key(runId), ...args)) as string | null;
     if (before === null) throw unknownRun(runId);
-    const changed = extra.reopen || !TERMINAL_STATUSES.includes(before as RunStatus);
+    const wasTerminal = TERMINAL_STATUSES.includes(before as RunStatus);
+    const changed = extra.reopen || !wasTerminal;
     if (changed && before !== status) await this.emit({ runId, type: 'status', status });
+    if (!wasTerminal && TERMINAL_STATUSES.includes(status)) this.options.onEnded?.(runId, status);
     return changed;
   }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deletePrefix } from './redis.js';
 
 /** The Redis URL the global setup found or started. */
 export function testRedisUrl(): string {
@@ -17,12 +18,7 @@ export function testPrefix(label = 't'): string {
 export async function cleanupPrefix(prefix: string, url = testRedisUrl()): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
@@ -35,5 +31,5 @@ declare module 'vitest' {
 }
 
 // A recording node:http server on port 0, a log-capturing logger and an error flattener for secret checks.
-export { captureLogger, everythingShown, json, startTestServer } from './roboflow/test-server.js';
+export { captureLogger, everythingShown, json, secretFreeRejection, startTestServer } from './roboflow/test-server.js';
 export type { RecordedRequest, TestHandler, TestServer } from './roboflow/test-server.js';

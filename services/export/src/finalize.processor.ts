@@ -7,6 +7,7 @@ import {
   ManifestEntry,
   readJsonLines,
   SkippedEntry,
+  Stage,
   type ResolvedRunSpec,
   type RunState,
   type ServiceContext,
@@ -136,21 +137,10 @@ export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
   return counts;
 }
 
-const STAGE_ORDER = [
-  'plan',
-  'upload',
-  'verify',
-  'start',
-  'await',
-  'collect',
-  'download',
-  'finalize',
-] as const;
-
 /** summary.json: what the run did, built only from stored state, so a re-run writes the same bytes. */
 export function buildSummary(spec: ResolvedRunSpec, state: RunState, counts: JoinCounts, finishedAt: string) {
   const timings: Record<string, { startedAt: string; endedAt?: string; durationMs?: number }> = {};
-  for (const stage of STAGE_ORDER) {
+  for (const stage of Stage.options) {
     const t = state.timings[stage];
     if (!t) continue;
     const durationMs = t.endedAt ? Date.parse(t.endedAt) - Date.parse(t.startedAt) : undefined;
@@ -240,8 +230,8 @@ export async function finalizeProcessor(
     await rename(tmp, paths.summary);
 
     const completed = await ctx.store.setStatus(runId, 'completed');
+    // The run's end is counted by the store (runs_total); its stage times are counted here, once.
     if (completed) {
-      ctx.metrics?.inc(MetricName.runs, { outcome: 'completed' });
       for (const [stage, t] of Object.entries(summary.timings)) {
         if (t.durationMs !== undefined)
           ctx.metrics?.observe(MetricName.stageDuration, { stage }, t.durationMs / 1000);

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeServiceContext,
   createLogger,
-  createRedisMetrics,
   createServiceContext,
   loadConfig,
   MetricName,
@@ -50,14 +49,12 @@ beforeAll(async () => {
     RFBATCH_PUBLIC_URL: 'http://127.0.0.1:8080',
     RFBATCH_WEBHOOK_SECRET: SECRET,
   });
-  ctx = createServiceContext(config, createLogger({ level: 'silent' }));
-  ctx.metrics = createRedisMetrics(ctx.connection, prefix);
+  ctx = createServiceContext(config, createLogger({ level: 'silent' }), { metrics: true });
   app = await buildGateway(ctx, { webhookBodyLimitBytes: 2_048 });
 });
 
 afterAll(async () => {
   await app.close();
-  await ctx.metrics?.close();
   await closeServiceContext(ctx);
   await cleanupPrefix(prefix);
 });
@@ -253,6 +250,19 @@ describe('metrics', () => {
     expect(text).toContain('rfbatch_bytes_uploaded_total 1234');
     expect(text).toContain('rfbatch_api_requests_total{endpoint="GET /jobs/{id}",status="200"} 1');
     expect(text).toMatch(/rfbatch_webhooks_total\{action="promoted"\} [1-9]/);
+  });
+
+  it('counts a run cancelled through the API under runs_total, once', async () => {
+    const read = async () => {
+      await ctx.metrics?.flush();
+      const text = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
+      return Number(/^rfbatch_runs_total\{outcome="cancelled"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await read();
+    expect((await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: spec('r-metrics-cancel') })).statusCode).toBe(201);
+    expect((await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode).toBe(202);
+    expect((await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode).toBe(200);
+    expect(await read()).toBe(before + 1);
   });
 });
 

@@ -1,20 +1,10 @@
-import { DelayedError, RateLimitError, UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
-import { ErrorCode, RfbatchError, toBullError, describeError, type RunStore } from '@rfbatch/shared';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ErrorCode, RfbatchError, toBullError, describeError, isControlFlow, type RunStore } from '@rfbatch/shared';
 import type { JobContext } from './processor.js';
 
 /** Rate-limit bounces of one job before its 429s count as ordinary (retried, then final) failures. */
 export const MAX_RATE_LIMIT_BOUNCES = 20;
 const DEFAULT_RATE_LIMIT_MS = 1_000;
-
-/** Control-flow "errors" BullMQ uses to park a job; they pass through untouched. */
-function isControlFlow(error: unknown): boolean {
-  return (
-    error instanceof WaitingChildrenError ||
-    error instanceof DelayedError ||
-    error instanceof RateLimitError ||
-    (error instanceof Error && ['WaitingChildrenError', 'DelayedError', 'RateLimitError'].includes(error.name))
-  );
-}
 
 function isRateLimited(error: unknown): error is RfbatchError {
   return error instanceof RfbatchError && (error.status === 429 || error.code === ErrorCode.apiRateLimited);

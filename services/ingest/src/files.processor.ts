@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ErrorCode, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
+import { ErrorCode, MetricName, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
 import { doneKey } from './children.js';
 import type { IngestDeps, JobContext, Processor } from './processor.js';
 import { ByteProgress } from './progress.js';
@@ -46,7 +46,7 @@ async function uploadOne(
   jc: JobContext,
   deps: IngestDeps,
 ): Promise<void> {
-  const { client, store } = deps.ctx;
+  const { client, store, metrics } = deps.ctx;
   const size = entry.size ?? 0;
   const now = await stat(path).catch((error: unknown) => {
     throw new RfbatchError(ErrorCode.upload, `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`, {
@@ -62,6 +62,7 @@ async function uploadOne(
     // The client retries transient failures itself, re-reading the file each time.
     await client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size });
     await store.incr(runId, 'bytesUploaded', size);
+    metrics?.inc(MetricName.bytesUploaded, {}, size);
     return;
   }
   const progress = new ByteProgress(store, runId, undefined, size);
@@ -77,6 +78,7 @@ async function uploadOne(
     }
   }, jc.signal);
   await progress.commit(size);
+  metrics?.inc(MetricName.bytesUploaded, {}, size);
 }
 
 /** The error of one file, with the file's source path in front: `"a/b.mp4": it changed size ...`. */

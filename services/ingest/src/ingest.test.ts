@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runPaths, stageJobId } from '@rfbatch/shared';
+import { enqueue, resolveRunSpec, RunSpecSchema, runPaths, stageJobId } from '@rfbatch/shared';
+import { captureLogger } from '@rfbatch/shared/testing';
+import { startIngest } from './service.js';
 import { startHarness, type Harness } from './test-harness.js';
 import { fakeMp4, pngBytes, writeTree } from './testing.js';
 
@@ -117,5 +119,38 @@ describe('ingest against the emulator', () => {
     expect(await submitRun(h.ctx.queues, h.ctx.store, spec)).toEqual({ runId: 'twice', created: false });
     expect(await h.ctx.queues.runs.getJobCounts('waiting')).toEqual({ waiting: 1 });
     expect(runPaths(h.workDir, 'twice').dir).toContain('twice');
+  });
+
+  it('an intake of the spec the run was submitted with warns about nothing', async () => {
+    const capture = captureLogger();
+    h = await startHarness({ logger: capture.logger });
+    const src = join(h.dir, 'src');
+    await writeTree(src, { 'a.png': pngBytes(1) });
+    // No run, batch or job id given: resolving appends them, so the stored spec's key order is not the schema's.
+    const runId = await h.submit(h.spec({ kind: 'directory', path: src }, { workflow: { workflowId: 'wf', parameters: { b: 2, a: 1 } } }));
+    await h.waitFor(runId, ['verifying']);
+    expect(capture.lines.some((l) => l.includes('run accepted; planning'))).toBe(true);
+    expect(capture.lines.filter((l) => l.includes('another spec'))).toEqual([]);
+  });
+
+  it('an intake whose spec differs from the stored one keeps the stored spec and says so', async () => {
+    const capture = captureLogger();
+    h = await startHarness({ logger: capture.logger, startService: false });
+    const src = join(h.dir, 'src');
+    await writeTree(src, { 'a.png': pngBytes(1) });
+    const spec = h.spec({ kind: 'directory', path: src }, { runId: 'differs' });
+    await h.submit(spec);
+    // Replace the queued intake by one that carries another Workflow under the same run id.
+    await h.ctx.queues.runs.remove(stageJobId('intake', 'differs'));
+    const other = resolveRunSpec(RunSpecSchema.parse({ ...spec, workflow: { workflowId: 'another-wf' } }));
+    await enqueue(h.ctx.queues, 'runs', 'intake', { spec: other }, { jobId: stageJobId('intake', 'differs') });
+    const service = await startIngest(h.ctx);
+    try {
+      await h.waitFor('differs', ['verifying']);
+    } finally {
+      await service.close();
+    }
+    expect(capture.lines.filter((l) => l.includes('another spec'))).toHaveLength(1);
+    expect((await h.ctx.store.spec('differs')).workflow.workflowId).toBe('wf');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { enqueue, resolveRunSpec, RUN_ID_RULE, stageJobId } from '@rfbatch/shared';
+import { enqueue, resolveRunSpec, RUN_ID_RULE, sameJson, stageJobId } from '@rfbatch/shared';
 import type { Processor } from './processor.js';
 
 /**
@@ -27,7 +27,8 @@ export const intakeProcessor: Processor<'runs', 'intake'> = async ({ spec }, jc,
     jc.log.info({ runId, status: state.status }, 'run already started; intake ignored');
     return { runId, started: false };
   }
-  if (!created && JSON.stringify(await store.spec(runId)) !== JSON.stringify(resolved)) {
+  // Compared as JSON values: the stored spec comes back from Redis with its keys in another order.
+  if (!created && !sameJson(await store.spec(runId), resolved)) {
     jc.log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
   }
   await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);

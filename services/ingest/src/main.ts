@@ -1,24 +1,16 @@
-/** The ingest service process: `tsx services/ingest/src/main.ts` (config from the environment). */
-import { closeServiceContext, createLogger, createServiceContext, loadConfig, runUntilSignal } from '@rfbatch/shared';
+/** The ingest service as its own process: `tsx services/ingest/src/main.ts` (configured by environment). */
+import { serviceMain } from '@rfbatch/shared';
 import { ingestOptionsFromEnv } from './options.js';
 import { ingestRateLimiter, startIngest } from './service.js';
 
-const config = loadConfig();
-const logger = createLogger({ level: config.logLevel, name: 'ingest' });
-const options = ingestOptionsFromEnv();
+// A 429 to any request slows every ingest worker of this process, not just the request.
 const limiter = ingestRateLimiter();
-const ctx = createServiceContext(config, logger, { clientOptions: { onRateLimited: limiter.onRateLimited } });
-limiter.attach(ctx.queues);
-
-await runUntilSignal(
-  async () => {
-    const service = await startIngest(ctx, options);
-    return {
-      async close() {
-        await service.close();
-        await closeServiceContext(ctx);
-      },
-    };
+await serviceMain({
+  name: 'ingest',
+  options: ingestOptionsFromEnv,
+  context: { clientOptions: { onRateLimited: limiter.onRateLimited } },
+  start: (ctx, options) => {
+    limiter.attach(ctx.queues);
+    return startIngest(ctx, options);
   },
-  { logger },
-);
+});

@@ -23,6 +23,7 @@ import {
   readJsonLines,
   RfbatchError,
   runPaths,
+  sameJson,
   SkippedEntry,
   UploadMode,
   type Config,
@@ -138,18 +139,6 @@ function status(error: unknown): number | undefined {
   return error instanceof ApiError ? error.status : undefined;
 }
 
-/** JSON with sorted keys: two equal definitions compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 function apiProblem(error: unknown, what: string, workspace: string | null): PreflightIssue {
   const s = status(error);
   if (s === 401) {
@@ -254,7 +243,7 @@ async function checkJobId(client: RoboflowClient, spec: ResolvedRunSpec, jobBody
   const def = existing.jobDefinition as { jobInput?: { batchId?: unknown }; processingSpecification?: { workflowId?: unknown } };
   const wanted = jobBody && found.workspace ? jobBody(found.workspace) : undefined;
   const same = wanted
-    ? canonical(existing.jobDefinition) === canonical(wanted)
+    ? sameJson(existing.jobDefinition, wanted)
     : def.jobInput?.batchId === spec.batchId && def.processingSpecification?.workflowId === spec.workflow.workflowId;
   if (!same) {
     const was = `batch "${String(def.jobInput?.batchId)}", Workflow "${String(def.processingSpecification?.workflowId)}"`;

@@ -1,3 +1,4 @@
+import { MetricName } from '@rfbatch/shared';
 import { doneKey } from './children.js';
 import type { Processor } from './processor.js';
 import { ByteProgress } from './progress.js';
@@ -57,6 +58,7 @@ export const shardProcessor: Processor<'ingest', 'shard'> = async ({ runId, shar
 
   await store.markDone(runId, doneKey.shard(shard));
   await progress.commit(fileBytes);
+  ctx.metrics?.inc(MetricName.bytesUploaded, {}, tarBytes);
   await store.incr(runId, 'shardsUploaded');
   await store.incr(runId, 'filesUploaded', entries.length);
   return { shard, files: entries.length, tarBytes };

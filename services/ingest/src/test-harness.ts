@@ -14,6 +14,7 @@ import {
   runPaths,
   type RunSpecInput,
   type RunState,
+  type Logger,
   type RunningService,
   type ServiceContext,
 } from '@rfbatch/shared';
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Start the ingest service in this process. @defaultValue true */
   startService?: boolean;
+  /** The service's logger (e.g. a capture logger). @defaultValue a silent one */
+  logger?: Logger;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -63,7 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const config = loadConfig(env);
-  const logger = createLogger({ level: config.logLevel, name: 'ingest-test' });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'ingest-test' });
   const limiter = ingestRateLimiter();
   const context = createServiceContext(config, logger, { clientOptions: { onRateLimited: limiter.onRateLimited } });
   limiter.attach(context.queues);

@@ -2,16 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
-
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
-}
+import { encodePng } from '@rfbatch/shared';
 
 /**
  * A valid RGB PNG whose pixels derive from `seed` (so every image has its own bytes). With the default
@@ -19,30 +10,17 @@ function chunk(type: string, data: Buffer): Buffer {
  */
 export function pngBytes(seed: number | string, targetBytes = 0): Buffer {
   const side = targetBytes > 0 ? Math.max(8, Math.ceil(Math.sqrt(targetBytes / 3))) : 8;
-  const rowBytes = side * 3 + 1;
-  const raw = Buffer.alloc(rowBytes * side);
+  const rgb = new Uint8Array(side * side * 3);
   // xorshift32 from a hash of the seed: fast, deterministic, incompressible.
   let state = createHash('sha256').update(String(seed)).digest().readUInt32BE(0) || 1;
-  const words = new Uint32Array(raw.buffer, raw.byteOffset, Math.floor(raw.length / 4));
+  const words = new Uint32Array(rgb.buffer, 0, Math.floor(rgb.length / 4));
   for (let i = 0; i < words.length; i++) {
     state ^= state << 13;
     state ^= state >>> 17;
     state ^= state << 5;
     words[i] = state >>> 0;
   }
-  for (let y = 0; y < side; y++) raw[y * rowBytes] = 0; // filter type: none
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // truecolour
-  const idat = deflateSync(raw, { level: targetBytes > 0 ? 0 : 6 });
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', idat),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  return encodePng(side, side, rgb, { level: targetBytes > 0 ? 0 : 6 });
 }
 
 /** Writes `files` (relative path → bytes) under `root`, creating folders. */

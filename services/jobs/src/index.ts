@@ -19,7 +19,6 @@ export {
 export {
   runStageJob,
   parsePayload,
-  isControlFlow,
   isLastAttempt,
   runErrorOf,
   failRunOnFinalJobFailure,

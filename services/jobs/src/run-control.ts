@@ -3,7 +3,6 @@ import {
   ApiError,
   enqueue,
   ErrorCode,
-  MetricName,
   QUEUE_NAMES,
   RESUME_POINT,
   RestartOverrides,
@@ -72,7 +71,6 @@ export async function cancelRun(ctx: ServiceContext, runId: string): Promise<Can
     return { cancelled: false, removedJobs: 0, abortedRemoteJob: false };
   const cancelled = await ctx.store.setStatus(runId, 'cancelled');
   if (!cancelled) return { cancelled: false, removedJobs: 0, abortedRemoteJob: false };
-  ctx.metrics?.inc(MetricName.runs, { outcome: 'cancelled' });
   const removedJobs = await removeRunJobs(ctx, runId);
   let abortedRemoteJob = false;
   const state = await ctx.store.require(runId);

@@ -1,11 +1,11 @@
-import { DelayedError, UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import {
   describeError,
   ErrorCode,
+  isControlFlow,
   isRetryable,
   JobCatalog,
-  MetricName,
   RfbatchError,
   TERMINAL_STATUSES,
   toBullError,
@@ -27,15 +27,6 @@ export interface StageContext<Q extends QueueName, N extends JobName<Q>> {
   run: RunState;
   spec: ResolvedRunSpec;
   log: Logger;
-}
-
-/** BullMQ's control-flow errors: the job was parked on purpose, nothing failed. */
-export function isControlFlow(error: unknown): boolean {
-  return (
-    error instanceof DelayedError ||
-    error instanceof WaitingChildrenError ||
-    (error instanceof Error && (error.name === 'DelayedError' || error.name === 'WaitingChildrenError'))
-  );
 }
 
 /** The user-facing error of a failed run, from anything thrown. */
@@ -121,12 +112,10 @@ export async function runStageJob<Q extends QueueName, N extends JobName<Q>>(
     const final = error instanceof UnrecoverableError || !isRetryable(error) || isLastAttempt(job);
     if (!final) {
       log.warn({ err: error, attemptsMade: job.attemptsMade }, `${stage} failed; BullMQ will retry`);
-      ctx.metrics?.inc(MetricName.retries, { queue });
       throw error;
     }
     log.error({ err: error }, `${stage} failed; the run fails`);
-    if (await ctx.store.fail(runId, stage, runErrorOf(error)))
-      ctx.metrics?.inc(MetricName.runs, { outcome: 'failed' });
+    await ctx.store.fail(runId, stage, runErrorOf(error));
     throw error instanceof UnrecoverableError ? error : new UnrecoverableError(toBullError(error).message);
   }
 }
@@ -146,10 +135,9 @@ export async function failRunOnFinalJobFailure(
   if ((await job.getState()) !== 'failed') return;
   const run = await ctx.store.get(data.runId);
   if (!run || TERMINAL_STATUSES.includes(run.status) || run.attempt !== (data.attempt ?? 0)) return;
-  const failed = await ctx.store.fail(data.runId, stage, {
+  await ctx.store.fail(data.runId, stage, {
     code: ErrorCode.run,
     message: `${job.name} job ${job.id} failed: ${error.message}`,
     hint: `see the job in Bull Board; \`rfbatch retry ${data.runId}\` resumes the run`,
   });
-  if (failed) ctx.metrics?.inc(MetricName.runs, { outcome: 'failed' });
 }

@@ -7,13 +7,13 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { crc32, deflateSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
 import {
   closeServiceContext,
   createLogger,
   createServiceContext,
+  encodePng,
   enqueue,
   loadConfig,
   resolveRunSpec,
@@ -32,31 +32,11 @@ import {
 } from '@rfbatch/shared';
 import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-/** A valid 4×4 grey PNG whose one pixel value derives from `seed` (so every image differs). */
+/** A valid 4×4 PNG whose pixels derive from `seed` (so every image differs). */
 export function tinyPng(seed: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(4, 0);
-  ihdr.writeUInt32BE(4, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 0;
-  const raw = Buffer.alloc(4 * 5);
-  for (let y = 0; y < 4; y++) raw.fill(seed % 256, y * 5 + 1, y * 5 + 5);
-  raw.writeUInt32BE(seed >>> 0, 1);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(raw)),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
+  const rgb = new Uint8Array(4 * 4 * 3).fill(seed % 256);
+  Buffer.from(rgb.buffer).writeUInt32BE(seed >>> 0, 0);
+  return encodePng(4, 4, rgb);
 }
 
 async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {

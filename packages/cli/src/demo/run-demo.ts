@@ -5,6 +5,7 @@ import { startEmulator } from '@rfbatch/emulator';
 import { startGateway, type RunningGateway } from '@rfbatch/gateway';
 import { submitRun } from '@rfbatch/ingest';
 import {
+  deletePrefix,
   freePort,
   loadConfig,
   newRunId,
@@ -127,21 +128,11 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
     // With --keep the user was looking at the board until Ctrl-C; either way nothing stays behind.
     if (services && prefix) {
       await services.metrics.close();
-      await cleanupPrefix(services, prefix).catch(() => undefined);
+      // The demo's own prefix: a shared local Redis keeps nothing from it.
+      await deletePrefix(services.ctx.connection, prefix).catch(() => undefined);
     }
     await services?.close();
     await emulator?.close();
     await redis?.stop();
   }
-}
-
-/** Deletes the demo's Redis keys (its own prefix), so a shared local Redis keeps nothing from it. */
-async function cleanupPrefix(services: ServicesHandle, prefix: string): Promise<void> {
-  const redis = services.ctx.connection;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
 }

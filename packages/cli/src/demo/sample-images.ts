@@ -1,19 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
-
-/** A small deterministic PRNG (mulberry32), so the sample set is the same on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { encodePng, seededRandom } from '@rfbatch/shared';
 
 /** RGB pixels of a picture: a diagonal gradient with a few filled circles, so images differ and compress like photos a bit. */
 function paint(width: number, height: number, rand: () => number): Uint8Array {
@@ -46,32 +34,6 @@ function paint(width: number, height: number, rand: () => number): Uint8Array {
     }
   }
   return rgb;
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body) >>> 0);
-  return Buffer.concat([length, body, crc]);
-}
-
-/** A valid 8-bit RGB PNG (filter 0 on every row, zlib-deflated). */
-export function encodePng(width: number, height: number, rgb: Uint8Array): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // colour type: truecolour
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) Buffer.from(rgb.buffer, rgb.byteOffset + y * width * 3, width * 3).copy(raw, y * (width * 3 + 1) + 1);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quality: number): Buffer {
@@ -109,7 +71,7 @@ export async function generateSampleImages(dir: string, count = 200, seed = 7): 
   } catch {
     // No usable earlier set: write one.
   }
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   let bytes = 0;
   let png = 0;
   for (let i = 0; i < count; i++) {

@@ -1,5 +1,5 @@
 /** §3 Batch Processing endpoints. */
-import { JobBody, RestartOverrides } from '@rfbatch/shared';
+import { canonicalJson, JobBody, RestartOverrides } from '@rfbatch/shared';
 import { authenticate, checkJobId } from '../auth.js';
 import type { Deps } from '../context.js';
 import { HttpError, httpError, readJson, sendJson } from '../http.js';
@@ -120,14 +120,4 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
     deps.jobs.restart(job, overrides);
     sendJson(ctx.res, 200, { status: 'ok', jobId: job.jobId, message: 'Job restarted' });
   });
-}
-
-/** JSON with sorted keys, so two equal bodies compare equal whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -31,44 +31,31 @@ export function ensureBatch(
     if (existing.contentType !== content && existing.contentType !== 'mixed') existing.contentType = 'mixed';
     return existing;
   }
+  const batch = addBatch(deps, { batchId, displayName: displayName || batchId, batchType: wanted, contentType: content });
+  deps.store.changed();
+  return batch;
+}
+
+/** Records a new, empty batch that expires in seven days (a re-used id forgets its earlier expiry). */
+function addBatch(deps: Deps, fields: Pick<BatchRecord, 'batchId' | 'displayName' | 'batchType' | 'contentType'>): BatchRecord {
   const now = Date.now();
   const batch: BatchRecord = {
-    batchId,
-    displayName: displayName || batchId,
-    batchType: wanted,
-    contentType: content,
+    ...fields,
     createdDate: nowIso(now),
     expiryDate: nowIso(now + SEVEN_DAYS_MS),
     items: [],
     shardIds: [],
     parts: [],
   };
-  batches[batchId] = batch;
-  forgetExpired(deps, batchId);
-  deps.store.changed();
+  deps.store.state.batches[fields.batchId] = batch;
+  forgetExpired(deps, fields.batchId);
   return batch;
 }
 
 /** A multipart output batch of a job (`<job>-processing`, `<job>-export`). */
 export function ensureOutputBatch(deps: Deps, batchId: string, displayName: string, part: PartRecord): BatchRecord {
-  const batches = deps.store.state.batches;
-  let batch = batches[batchId];
-  if (!batch) {
-    const now = Date.now();
-    batch = {
-      batchId,
-      displayName,
-      batchType: 'multipart-batch',
-      contentType: 'mixed',
-      createdDate: nowIso(now),
-      expiryDate: nowIso(now + SEVEN_DAYS_MS),
-      items: [],
-      shardIds: [],
-      parts: [],
-    };
-    batches[batchId] = batch;
-    forgetExpired(deps, batchId);
-  }
+  const batch =
+    deps.store.state.batches[batchId] ?? addBatch(deps, { batchId, displayName, batchType: 'multipart-batch', contentType: 'mixed' });
   if (!batch.parts.some((p) => p.partName === part.partName)) batch.parts.push(part);
   deps.store.changed();
   return batch;

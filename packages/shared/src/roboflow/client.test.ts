@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobBody } from '../api/jobs.schema.js';
-import { ApiError, ErrorCode, ResponseInvalidError, RfbatchError, ValidationError } from '../errors.js';
+import { ApiError, ErrorCode, ResponseInvalidError, ValidationError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import { collect } from './paginate.js';
 import {
   captureLogger,
-  everythingShown,
   json,
+  secretFreeRejection,
   startTestServer,
   type RecordedRequest,
   type TestServer,
@@ -70,15 +70,7 @@ function only(): RecordedRequest {
 const queryOf = (req: RecordedRequest) => Object.fromEntries([...req.query].filter(([k]) => k !== 'api_key'));
 
 /** The error a promise rejects with, checked to show the API key nowhere. */
-async function failure(promise: Promise<unknown>): Promise<RfbatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RfbatchError);
-  expect(everythingShown(error)).not.toContain(KEY);
-  return error as RfbatchError;
-}
+const failure = (promise: Promise<unknown>) => secretFreeRejection(promise, [KEY]);
 
 beforeAll(async () => {
   server = await startTestServer();

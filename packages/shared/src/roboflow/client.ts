@@ -15,6 +15,8 @@ import {
   ReferencesIngestResponse,
   SignedUrlResponse,
   WorkspaceResponse,
+  type ImageReferencesRequest,
+  type VideoReferencesRequest,
 } from '../api/staging.schema.js';
 import {
   GetJobResponse,
@@ -103,6 +105,26 @@ export function createRoboflowClient(
   const batchRef = (batchId: string) => `batch "${batchId}"`;
   const jobRef = (jobId: string) => `job "${jobId}"`;
 
+  /** The image and the video references ingests differ only in their path. */
+  const ingestReferences = async (
+    media: 'image' | 'video',
+    batchId: string,
+    body: ImageReferencesRequest | VideoReferencesRequest,
+    opts: { displayName?: string },
+  ) => {
+    parseOrThrow(BatchIdSchema, batchId, 'batch id');
+    const { ws, path } = await staging(`/batches/${enc(batchId)}/bulk-upload/${media}-references`);
+    return http.call(`POST /batches/{batchId}/bulk-upload/${media}-references`, 'POST', path, {
+      query: { displayName: opts.displayName ?? batchId },
+      json: body,
+      schema: ReferencesIngestResponse,
+      // The official client gives the references ingests twice the usual timeout.
+      timeoutMs: requestTimeoutMs * 2,
+      workspace: ws,
+      resource: batchRef(batchId),
+    });
+  };
+
   const client: ClosableRoboflowClient = {
     workspace,
 
@@ -142,32 +164,8 @@ export function createRoboflowClient(
       return res.signedURLDetails;
     },
 
-    async ingestImageReferences(batchId, body, opts = {}) {
-      parseOrThrow(BatchIdSchema, batchId, 'batch id');
-      const { ws, path } = await staging(`/batches/${enc(batchId)}/bulk-upload/image-references`);
-      return http.call('POST /batches/{batchId}/bulk-upload/image-references', 'POST', path, {
-        query: { displayName: opts.displayName ?? batchId },
-        json: body,
-        schema: ReferencesIngestResponse,
-        // The official client gives the references ingests twice the usual timeout.
-        timeoutMs: requestTimeoutMs * 2,
-        workspace: ws,
-        resource: batchRef(batchId),
-      });
-    },
-
-    async ingestVideoReferences(batchId, body, opts = {}) {
-      parseOrThrow(BatchIdSchema, batchId, 'batch id');
-      const { ws, path } = await staging(`/batches/${enc(batchId)}/bulk-upload/video-references`);
-      return http.call('POST /batches/{batchId}/bulk-upload/video-references', 'POST', path, {
-        query: { displayName: opts.displayName ?? batchId },
-        json: body,
-        schema: ReferencesIngestResponse,
-        timeoutMs: requestTimeoutMs * 2,
-        workspace: ws,
-        resource: batchRef(batchId),
-      });
-    },
+    ingestImageReferences: (batchId, body, opts = {}) => ingestReferences('image', batchId, body, opts),
+    ingestVideoReferences: (batchId, body, opts = {}) => ingestReferences('video', batchId, body, opts),
 
     listBatches(opts = {}) {
       return paginate('GET /batches', async (nextPageToken) => {

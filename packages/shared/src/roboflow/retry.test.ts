@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, ErrorCode, RfbatchError, TimeoutError } from '../errors.js';
+import { ApiError, ErrorCode, TimeoutError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import { backoffDelayMs, MAX_BACKOFF_MS, parseRetryAfter, withRetry } from './retry.js';
-import { captureLogger, everythingShown, json, startTestServer, type TestServer } from './test-server.js';
+import { captureLogger, json, secretFreeRejection, startTestServer, type TestServer } from './test-server.js';
 
 const KEY = 'rf-retry-KEY-0a1b2c3d4e';
 let server: TestServer;
@@ -53,15 +53,7 @@ function script(...steps: ((res: Parameters<Parameters<TestServer['handle']>[0]>
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<RfbatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RfbatchError);
-  expect(everythingShown(error)).not.toContain(KEY);
-  return error as RfbatchError;
-}
+const failure = (promise: Promise<unknown>) => secretFreeRejection(promise, [KEY]);
 
 beforeAll(async () => {
   server = await startTestServer();

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import { RfbatchError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 
@@ -102,4 +103,16 @@ export function everythingShown(error: unknown): string {
     }
   }
   return parts.join('\n');
+}
+
+/** The RfbatchError `promise` rejects with, checked to show none of `secrets` anywhere (see everythingShown). */
+export async function secretFreeRejection(promise: Promise<unknown>, secrets: readonly string[]): Promise<RfbatchError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RfbatchError);
+  const shown = everythingShown(error);
+  for (const secret of secrets) expect(shown).not.toContain(secret);
+  return error as RfbatchError;
 }

@@ -17,6 +17,8 @@ const SHARED_LABELS: Record<string, string[]> = {
   [MetricName.runs]: ['outcome'],
   [`${MetricName.stageDuration}_sum`]: ['stage'],
   [`${MetricName.stageDuration}_count`]: ['stage'],
+  [`${MetricName.jobDuration}_sum`]: ['queue', 'job'],
+  [`${MetricName.jobDuration}_count`]: ['queue', 'job'],
   [MetricName.webhooks]: ['action'],
 };
 
@@ -71,12 +73,13 @@ export function createRegistry(ctx: ServiceContext): Registry {
     },
   });
 
-  // One read of the Redis hash serves every shared counter of a scrape (their collects run concurrently).
-  let samples: { at: number; read: Promise<MetricSample[]> } | undefined;
-  const sharedSamples = () => {
-    if (!samples || Date.now() - samples.at > 500) samples = { at: Date.now(), read: readMetrics(connection, config.redis.prefix) };
-    return samples.read;
-  };
+  // One read of the Redis hash serves every shared counter of a scrape: prom-client starts all collects
+  // at once, so they share the read in flight; the next scrape reads again.
+  let inFlight: Promise<MetricSample[]> | undefined;
+  const sharedSamples = () =>
+    (inFlight ??= readMetrics(connection, config.redis.prefix).finally(() => {
+      inFlight = undefined;
+    }));
   for (const [name, labelNames] of Object.entries(SHARED_LABELS)) {
     new Counter({
       name: `rfbatch_${name}`,
