@@ -65,9 +65,16 @@ describe('submit, status, cancel, retry, watch', () => {
   it('detaches on Ctrl-C: the run stays where it is and the command says how to resume', async () => {
     const controller = new AbortController();
     const out = join(stack.outputDir, 'detach');
-    setTimeout(() => controller.abort(), 300);
-    // No workers anywhere and --local not given: it would go local; abort right away while it plans.
-    const res = await cli(['run', source, '--workflow', 'wf', '--run-id', 'r-cli-detach', '--out', out], env, { signal: controller.signal });
+    // No workers anywhere and --local not given: it goes local. Ctrl-C once the run has left "queued"
+    // (not after a fixed time: a fast machine finishes this small run in a few hundred ms).
+    const started = setInterval(() => {
+      void stack.ctx.store.get('r-cli-detach').then((s) => {
+        if (s && s.status !== 'queued') controller.abort();
+      });
+    }, 10);
+    const res = await cli(['run', source, '--workflow', 'wf', '--run-id', 'r-cli-detach', '--out', out], env, { signal: controller.signal }).finally(() =>
+      clearInterval(started),
+    );
     expect(res.code).toBe(130);
     expect(res.stderr).toMatch(/run r-cli-detach is paused at "\w+"\. Resume it with: rfbatch watch r-cli-detach --local/);
     const resumed = await cli(['watch', 'r-cli-detach', '--local', '--json'], env);

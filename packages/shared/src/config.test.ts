@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { z } from 'zod';
+import { loadConfig, parseEnv } from './config.js';
 import { ConfigError } from './errors.js';
 import { redactText } from './redact.js';
 
@@ -107,3 +108,18 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('parseEnv', () => {
+  const Env = z.object({ RFBATCH_X_CONCURRENCY: z.coerce.number().int().min(1).optional(), RFBATCH_X_MS: z.coerce.number().optional() });
+
+  it('reads only its own variables, leaving unset and empty ones out', () => {
+    expect(parseEnv(Env, { RFBATCH_X_CONCURRENCY: '3', RFBATCH_X_MS: '', OTHER: 'x' })).toEqual({ RFBATCH_X_CONCURRENCY: 3 });
+  });
+
+  it('lists every bad variable with its value in one ConfigError', () => {
+    expect(() => parseEnv(Env, { RFBATCH_X_CONCURRENCY: '0', RFBATCH_X_MS: 'soon' })).toThrow(
+      /RFBATCH_X_CONCURRENCY: .*\(got "0"\)\n {2}RFBATCH_X_MS: .*\(got "soon"\)/,
+    );
+  });
+});
+

@@ -99,3 +99,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   registerSecret(config.gateway.webhookSecret);
   return config;
 }
+
+/**
+ * Parses a service's own environment variables (the keys of `schema`; unset and empty ones are left
+ * out, so every field may be optional). Every bad variable is listed in one ConfigError, with its value.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  const present = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        return { path: name, message: `${issue.message}${present[name] === undefined ? '' : ` (got "${present[name]}")`}` };
+      }),
+    );
+  }
+  return parsed.data;
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '@rfbatch/shared';
+import { parseEnv } from '@rfbatch/shared';
 import type { ExportServiceOptions } from './options.js';
 
 /** Environment variables of the export service process (all optional; defaults in options.ts). */
@@ -16,13 +16,7 @@ const ExportEnv = z.object({
 export function exportOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): ExportServiceOptions {
-  const present = Object.fromEntries(
-    Object.keys(ExportEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
-  );
-  const parsed = ExportEnv.safeParse(present);
-  if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
-  const e = parsed.data;
+  const e = parseEnv(ExportEnv, env);
   const options: ExportServiceOptions = {};
   if (e.RFBATCH_EXPORT_CONCURRENCY !== undefined) options.concurrency = e.RFBATCH_EXPORT_CONCURRENCY;
   if (e.RFBATCH_DOWNLOAD_CONCURRENCY !== undefined)

@@ -292,6 +292,18 @@ describe('Bull Board', () => {
     expect((admin.json().queues as Array<{ readOnlyMode: boolean }>).every((q) => !q.readOnlyMode)).toBe(true);
   });
 
+  it('shows job data redacted: a notify URL\'s token stays out of the board', async () => {
+    const notify = 'https://hooks.example.test/rfbatch?token=board-secret-123456';
+    const submitted = await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: { ...spec('r-board-redact'), notify } });
+    expect(submitted.statusCode).toBe(201);
+    const res = await app.inject({ method: 'GET', url: '/board/api/queues?activeQueue=runs&status=waiting&page=1', headers: auth });
+    expect(res.statusCode).toBe(200);
+    const runs = (res.json().queues as Array<{ name: string; jobs: Array<{ id: string; data: unknown }> }>).find((q) => q.name === 'runs');
+    const job = runs?.jobs.find((j) => j.id === stageJobId('intake', 'r-board-redact'));
+    expect(JSON.stringify(job?.data)).toContain('https://hooks.example.test/rfbatch?<redacted>');
+    expect(res.body).not.toContain('board-secret-123456');
+  });
+
   it('refuses a write on the read-only board', async () => {
     const res = await app.inject({ method: 'PUT', url: '/board/api/queues/runs/pause', headers: auth });
     expect(res.statusCode).toBeGreaterThanOrEqual(400);

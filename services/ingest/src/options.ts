@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOrThrow, type ServiceOptions, type UploadToSignedUrl } from '@rfbatch/shared';
+import { parseEnv, type ServiceOptions, type UploadToSignedUrl } from '@rfbatch/shared';
 
 /** Options of the ingest service; every one has a default. */
 export interface IngestOptions extends ServiceOptions {
@@ -46,8 +46,7 @@ export const IngestEnvSchema = z.object({
 });
 
 export function ingestOptionsFromEnv(env: Record<string, string | undefined> = process.env): IngestOptions {
-  const relevant = Object.fromEntries(Object.keys(IngestEnvSchema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
-  const e = parseOrThrow(IngestEnvSchema, relevant, 'ingest environment');
+  const e = parseEnv(IngestEnvSchema, env);
   const out: IngestOptions = {};
   if (e.RFBATCH_INGEST_CONCURRENCY) out.concurrency = e.RFBATCH_INGEST_CONCURRENCY;
   if (e.RFBATCH_INGEST_RUNS_CONCURRENCY) out.runsConcurrency = e.RFBATCH_INGEST_RUNS_CONCURRENCY;

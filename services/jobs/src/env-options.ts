@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '@rfbatch/shared';
+import { parseEnv } from '@rfbatch/shared';
 import type { JobsServiceOptions } from './options.js';
 
 const ms = z.coerce.number().int().min(0).optional();
@@ -18,13 +18,7 @@ const JobsEnv = z.object({
 export function jobsOptionsFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): JobsServiceOptions {
-  const present = Object.fromEntries(
-    Object.keys(JobsEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])),
-  );
-  const parsed = JobsEnv.safeParse(present);
-  if (!parsed.success)
-    throw new ConfigError(parsed.error.issues.map((i) => ({ path: String(i.path[0]), message: i.message })));
-  const e = parsed.data;
+  const e = parseEnv(JobsEnv, env);
   const options: JobsServiceOptions = {};
   if (e.RFBATCH_JOBS_CONCURRENCY !== undefined) options.concurrency = e.RFBATCH_JOBS_CONCURRENCY;
   if (e.RFBATCH_POLL_MIN_MS !== undefined) options.pollMinMs = e.RFBATCH_POLL_MIN_MS;

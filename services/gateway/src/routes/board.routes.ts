@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { QUEUE_NAMES, type Queues } from '@rfbatch/shared';
+import { QUEUE_NAMES, redactDeep, type Queues } from '@rfbatch/shared';
 import { bearerToken, readCookie, sessionValue, tokenMatches } from '../auth.js';
 
 export interface BoardOptions {
@@ -39,11 +39,20 @@ function guard(basePath: string, scope: 'read' | 'admin', accepted: string[]) {
   };
 }
 
+/**
+ * Job data, results and progress as the board shows them, redacted: an intake job carries the RunSpec,
+ * whose notify URL or references URL may be a credential.
+ */
+function redactedAdapter(adapter: BullMQAdapter): BullMQAdapter {
+  for (const field of ['data', 'returnValue', 'progress'] as const) adapter.setFormatter(field, (value: unknown) => redactDeep(value));
+  return adapter;
+}
+
 async function mountBoard(app: FastifyInstance, queues: Queues, basePath: string, readOnlyMode: boolean, accepted: string[], scope: 'read' | 'admin') {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
-    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(queues[name], { readOnlyMode })),
+    queues: QUEUE_NAMES.map((name) => redactedAdapter(new BullMQAdapter(queues[name], { readOnlyMode }))),
     serverAdapter,
     options: { uiConfig: { boardTitle: readOnlyMode ? 'rfbatch' : 'rfbatch (admin)' } },
   });
