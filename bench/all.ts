@@ -6,6 +6,7 @@
  *   npm run bench                        the full set (long: tens of minutes)
  *   npm run bench -- --quick             small data sets, for a smoke run
  *   npm run bench -- --only e2e,scale    a subset;  --reps N  repetitions;  --out FILE  also write the JSON
+ *   npm run bench -- --markdown FILE     also write the machine, the table and the goals as Markdown
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     reps: { type: 'string', default: '3' },
     out: { type: 'string' },
+    markdown: { type: 'string' },
   },
 });
 const only = (args.only?.split(',').map((s) => s.trim()) ?? [...NAMES]) as Name[];
@@ -123,5 +125,23 @@ const doc = {
 const text = `${JSON.stringify(doc, null, 2)}\n`;
 process.stdout.write(text);
 if (args.out) await writeFile(args.out, text);
+if (args.markdown) {
+  const m = doc.machine;
+  const md = [
+    `Run of ${doc.finishedAt} (${doc.quick ? 'quick' : 'full'}, ${doc.reps} repetitions, medians):`,
+    '',
+    `- machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.platform}, kernel ${m.kernel}`,
+    `- node ${m.node}, Redis ${m.redis}, ${m.curl}`,
+    '',
+    doc.table,
+    '',
+    'Goals:',
+    '',
+    ...goals.map((g) => `- ${g.benchmark}: ${g.name} ${g.target} — ${g.value} ${g.met ? 'met' : '**missed**'}`),
+    ...failures.map((f) => `- ${f}: **the benchmark failed**`),
+    '',
+  ].join('\n');
+  await writeFile(args.markdown, md);
+}
 process.stderr.write(`\n${doc.table}\n`);
 process.exitCode = failures.length ? 1 : 0;

@@ -5,7 +5,7 @@
  * lost (the rest of the run completes where it should, nothing was created or uploaded where it
  * should not be). Rows that need a run share one (a group, run once, lazily), so the table stays fast.
  *
- * "Unreadable" is honest here: the tests run as root, for whom chmod 000 changes nothing, so those
+ * "Unreadable" is honest here: these tests run as root, for whom chmod 000 changes nothing, so those
  * rows run `rfbatch run` as the unprivileged user `nobody` (uid 65534), for whom the permission bits
  * hold. A dangling symlink and a FIFO cover the "cannot read a file" shapes root also meets.
  */
@@ -135,13 +135,16 @@ function reason(res: CliResult): string {
   return lines[0]!;
 }
 
-/** The real `rfbatch` bin as the unprivileged user `nobody`, so permission bits apply. */
+/**
+ * The real `rfbatch` bin as the unprivileged user `nobody`, so permission bits apply (when the tests
+ * run as root; an ordinary user is already bound by them).
+ */
 function cliAsNobody(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const user = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [rfbatchBin, ...args], {
       cwd: repoRoot,
-      uid: NOBODY,
-      gid: NOBODY,
+      ...user,
       env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

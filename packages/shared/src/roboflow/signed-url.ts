@@ -2,9 +2,11 @@
  * Transfers to and from signed cloud-storage URLs (roboflow-api.md §5.1, §2.11). A signed URL is a
  * credential: only its origin and path ever reach an error or a log, never its query string.
  */
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { getGlobalDispatcher, request } from 'undici';
 import { ApiError, ErrorCode, RfbatchError } from '../errors.js';
 import { networkError, summariseBody } from './http.js';
@@ -132,6 +134,9 @@ export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, conten
  * fsyncs and renames to `dest`. A 403/404/410 is an ApiError with that status and retryable=false, so
  * the caller lists the batch again for a fresh URL.
  */
+/** Bytes a download buffers before writing (one writev for many network chunks). */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   const what = `GET ${describeSignedUrl(url)}`;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
@@ -172,17 +177,18 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   }
 
   await mkdir(dirname(dest), { recursive: true });
-  const handle = await open(part, 'w');
   let received = 0;
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      // A write may take less than the whole chunk; loop until it is all on disk.
-      for (let offset = 0; offset < chunk.length;) {
-        offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
-      }
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
       received += chunk.length;
       opts.onProgress?.(chunk.length);
-    }
+      done(null, chunk);
+    },
+  });
+  try {
+    // A stream pipeline, not an awaited write per chunk: receiving and writing overlap, and the
+    // write stream hands buffered chunks to one writev.
+    await pipeline(res.body, count, createWriteStream(part, { highWaterMark: WRITE_BUFFER_BYTES }));
     const expected = Number.isFinite(announced) ? announced : opts.expectedBytes;
     if (expected !== undefined && received !== expected) {
       throw new RfbatchError(ErrorCode.download, `${what} ended after ${received} of ${expected} bytes`, {
@@ -190,15 +196,18 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
         hint: 'the connection broke mid-file; it is downloaded again',
       });
     }
-    await handle.sync();
+    const handle = await open(part, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    await handle.close().catch(() => {});
     await rm(part, { force: true });
     throw error instanceof RfbatchError
       ? error
       : asDownloadError(networkError(error, what, timeoutMs), error);
   }
-  await handle.close();
   await rename(part, dest);
   return received;
 };
