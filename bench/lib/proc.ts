@@ -19,6 +19,17 @@ export function peakRssMb(pid: number): number {
   }
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc (NaN when it is gone). */
+export function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticksPerSecond = 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** This process's own peak RSS in MB. */
 export function selfPeakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;

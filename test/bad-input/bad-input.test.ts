@@ -38,7 +38,7 @@ beforeAll(async () => {
     gateway: true,
     env: { RFBATCH_GATEWAY_TOKEN: TOKEN },
     // A verify budget of seconds, so a run whose items never arrive ends quickly.
-    jobs: { verifyTimeoutMs: 4_000 },
+    jobs: { verifyTimeoutMs: 8_000 },
   });
   strict = await startEmulator({ apiKeys: [RIGHT_KEY], indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 0, webhooks: false });
   base = await mkdtemp(join(tmpdir(), 'rfb-bad-input-'));
@@ -209,7 +209,7 @@ const folderRun = once(async () => {
   await symlink('/nonexistent/rfbatch/target.png', join(dir, 'dangling.png'));
   expect(spawnSync('mkfifo', [join(dir, 'fifo.png')]).status).toBe(0);
   const runId = await stack.submit({ runId: 'bad-mixed', source: { kind: 'directory', path: dir } });
-  const state = await stack.waitForRun(runId, 90_000);
+  const state = await stack.waitForRun(runId, 120_000);
   expect(state.error).toBeUndefined();
   expect(state.status).toBe('completed');
   const lines = await resultLines(runId);
@@ -227,7 +227,7 @@ async function mixedRestComplete(): Promise<void> {
 function failingRun(runId: string, source: Record<string, unknown>) {
   return once(async () => {
     const id = await stack.submit({ runId, source });
-    const state = await stack.waitForRun(id, 60_000);
+    const state = await stack.waitForRun(id, 120_000);
     expect(state.status).toBe('failed');
     return state;
   });
@@ -278,7 +278,7 @@ const referencesRun = once(async () => {
   const lines = ['{not json', JSON.stringify({ name: 'ftp.png', url: 'ftp://example.com/ftp.png' }), ...Array.from({ length: 4 }, (_, i) => JSON.stringify({ name: `ref-${i}.png`, url: `${server.url}/ref-${i}.png` }))];
   await writeFile(file, `${lines.join('\n')}\n`);
   const runId = await stack.submit({ runId: 'bad-refs', source: { kind: 'references', path: file } });
-  const state = await stack.waitForRun(runId, 60_000);
+  const state = await stack.waitForRun(runId, 120_000);
   await server.close();
   expect(state.status).toBe('completed');
   return { runId, state, lines: await resultLines(runId) };
@@ -290,7 +290,7 @@ const unsafeReferencesRun = once(async () => {
   const file = join(base, 'refs-unsafe.jsonl');
   await writeFile(file, `${[JSON.stringify({ name: 'near.png', url: `${server.url}/near.png` }), JSON.stringify({ name: 'far.png', url: 'https://images.example.com/far.png' })].join('\n')}\n`);
   const runId = await stack.submit({ runId: 'bad-refs-unsafe', source: { kind: 'references', path: file } });
-  const state = await stack.waitForRun(runId, 60_000);
+  const state = await stack.waitForRun(runId, 120_000);
   await server.close();
   return { runId, state };
 });
@@ -314,13 +314,13 @@ function faultThenRetry(runId: string, faults: Parameters<Emulator['setFaults']>
     let failed: RunState;
     try {
       const id = await stack.submit({ runId, source: { kind: 'directory', path: join(base, runId) } });
-      failed = await stack.waitForRun(id, 60_000);
+      failed = await stack.waitForRun(id, 120_000);
     } finally {
       stack.emulator.setFaults(clear);
     }
     const batchesAtFailure = stack.emulator.state().batches.map((b) => b.batchId);
     await retryRun(stack.ctx, runId);
-    const retried = await stack.waitForRun(runId, 60_000);
+    const retried = await stack.waitForRun(runId, 120_000);
     return { failed, batchesAtFailure, retried, lines: await resultLines(runId) };
   });
 }
@@ -336,9 +336,9 @@ const conflictRuns = once(async () => {
   await images(join(base, 'conflict-a'), 3, 'conflict-a');
   await images(join(base, 'conflict-b'), 3, 'conflict-b');
   const a = await stack.submit({ runId: 'bad-409-a', jobId: 'bad-input-409', source: { kind: 'directory', path: join(base, 'conflict-a') } });
-  const first = await stack.waitForRun(a, 60_000);
+  const first = await stack.waitForRun(a, 120_000);
   const b = await stack.submit({ runId: 'bad-409-b', jobId: 'bad-input-409', workflow: { workflowId: 'another-workflow' }, source: { kind: 'directory', path: join(base, 'conflict-b') } });
-  const second = await stack.waitForRun(b, 60_000);
+  const second = await stack.waitForRun(b, 120_000);
   return { first, second, firstLines: await resultLines(a) };
 });
 
@@ -352,11 +352,11 @@ function maliciousRun(kind: 'traversal' | 'absolute' | 'symlink' | 'bomb') {
     try {
       await stack.submit({ runId, source: { kind: 'directory', path: join(base, runId) }, output: { dir: out } });
       // The fault applies to jobs started while it is set.
-      await stack.waitForState(runId, (s) => ['processing', 'exporting', 'completed', 'failed'].includes(s.status), 60_000);
+      await stack.waitForState(runId, (s) => ['processing', 'exporting', 'completed', 'failed'].includes(s.status), 120_000);
     } finally {
       stack.emulator.setFaults({ maliciousExport: null });
     }
-    const state = await stack.waitForRun(runId, 60_000);
+    const state = await stack.waitForRun(runId, 120_000);
     return { runId, out, state };
   });
 }
@@ -799,5 +799,5 @@ describe('bad input', () => {
       () => 'still there',
     );
     expect(outcome, `known bug appears fixed — remove "knownBug" from "${c.name}": ${c.knownBug}`).toBe('still there');
-  }, 120_000);
+  }, 300_000);
 });

@@ -73,7 +73,7 @@ function startProcess(name: string, script: string, env: Record<string, string>)
   procs.push({ name, child, output: () => output });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -273,5 +273,5 @@ describe('secrets', () => {
     for (const { where, text } of [...shown, ...dump]) for (const f of findIn(text, secrets)) findings.push(`${f} in ${where}`);
     for (const file of files) for (const f of findIn(await readFile(file), secrets)) findings.push(`${f} in file ${file}`);
     expect(findings).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 });
