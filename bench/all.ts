@@ -30,7 +30,9 @@ const { values: args } = parseArgs({
   },
 });
 const only = (args.only?.split(',').map((s) => s.trim()) ?? [...NAMES]) as Name[];
-for (const name of only) if (!NAMES.includes(name)) throw new Error(`--only: unknown benchmark "${name}" (known: ${NAMES.join(', ')})`);
+for (const name of only)
+  if (!NAMES.includes(name))
+    throw new Error(`--only: unknown benchmark "${name}" (known: ${NAMES.join(', ')})`);
 
 /** Flags of each benchmark for a quick run (the ingest benchmark has its own flag names). */
 function flags(name: Name): string[] {
@@ -42,7 +44,11 @@ function flags(name: Name): string[] {
 function runBench(name: Name): Promise<{ code: number; json: unknown; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench', `${name}.bench.ts`), ...flags(name)], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'bench', `${name}.bench.ts`), ...flags(name)],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
@@ -61,7 +67,8 @@ function runBench(name: Name): Promise<{ code: number; json: unknown; seconds: n
 /** Reads a number at a dotted path of an unknown JSON value (NaN when absent). */
 function num(value: unknown, path: string): number {
   let v: unknown = value;
-  for (const key of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split('.'))
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
   return typeof v === 'number' ? v : Number.NaN;
 }
 
@@ -74,7 +81,10 @@ function ingestRows(j: unknown): { rows: TableRow[]; goals: Goal[] } {
   const ours = 'MBps' in sides ? sides : (Object.values(sides)[0] ?? {});
   const ratio = num(j, 'ratio');
   const rss = num(j, 'ingestPeakRssMb');
-  const goals = [goal('rfbatch / curl -T PUT throughput', ratio, '>=', 0.8), goal('ingest peak RSS', rss, '<=', 150, ' MB')];
+  const goals = [
+    goal('rfbatch / curl -T PUT throughput', ratio, '>=', 0.8),
+    goal('ingest peak RSS', rss, '<=', 150, ' MB'),
+  ];
   const show = (x: number, f: (x: number) => string) => (Number.isFinite(x) ? f(x) : '?');
   return {
     goals,
@@ -137,7 +147,9 @@ if (args.markdown) {
     '',
     'Goals:',
     '',
-    ...goals.map((g) => `- ${g.benchmark}: ${g.name} ${g.target} — ${g.value} ${g.met ? 'met' : '**missed**'}`),
+    ...goals.map(
+      (g) => `- ${g.benchmark}: ${g.name} ${g.target} — ${g.value} ${g.met ? 'met' : '**missed**'}`,
+    ),
     ...failures.map((f) => `- ${f}: **the benchmark failed**`),
     '',
   ].join('\n');

@@ -17,7 +17,14 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildJobBody } from '@rfbatch/jobs';
-import { createRoboflowClient, freePort, resolveRunSpec, RunSpecSchema, Stage, type RoboflowClient } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  freePort,
+  resolveRunSpec,
+  RunSpecSchema,
+  Stage,
+  type RoboflowClient,
+} from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
 import { curlGet, curlPut, eachLimited, run, startService, until } from './lib/proc.js';
@@ -67,8 +74,20 @@ interface BaselineRep {
   extract: number;
 }
 
-async function baselineRep(stack: BenchStack, client: RoboflowClient, tars: string[], rep: number): Promise<BaselineRep> {
-  const spec = resolveRunSpec(RunSpecSchema.parse({ runId: `base-${rep}`, source: { kind: 'directory', path: '/' }, workflow: { workflowId: 'bench-e2e' }, output: { dir: '/' } }));
+async function baselineRep(
+  stack: BenchStack,
+  client: RoboflowClient,
+  tars: string[],
+  rep: number,
+): Promise<BaselineRep> {
+  const spec = resolveRunSpec(
+    RunSpecSchema.parse({
+      runId: `base-${rep}`,
+      source: { kind: 'directory', path: '/' },
+      workflow: { workflowId: 'bench-e2e' },
+      output: { dir: '/' },
+    }),
+  );
   const workspace = await client.workspace();
   const dir = join(stack.workDir, `baseline-${rep}`);
   await mkdir(dir, { recursive: true });
@@ -80,18 +99,29 @@ async function baselineRep(stack: BenchStack, client: RoboflowClient, tars: stri
   });
   const put = seconds(t);
   t = performance.now();
-  await until('the count', async () => ((await client.countBatch(spec.batchId)) >= images ? true : undefined), 600_000, POLL_MS);
+  await until(
+    'the count',
+    async () => ((await client.countBatch(spec.batchId)) >= images ? true : undefined),
+    600_000,
+    POLL_MS,
+  );
   const indexWait = seconds(t);
   t = performance.now();
   await client.startJob(spec.jobId, buildJobBody(spec, workspace));
-  await until('the job', async () => ((await client.getJob(spec.jobId)).state.terminal ? true : undefined), 600_000, POLL_MS);
+  await until(
+    'the job',
+    async () => ((await client.getJob(spec.jobId)).state.terminal ? true : undefined),
+    600_000,
+    POLL_MS,
+  );
   const job = seconds(t);
   t = performance.now();
   const files: { name: string; url: string }[] = [];
   const stages = await client.listStages(spec.jobId);
   for (const batchId of stages.find((s) => s.processingStageName === 'export')?.outputBatches ?? []) {
     for (const part of await client.listParts(batchId)) {
-      for await (const f of client.listFiles(batchId, { partName: part.partName })) files.push({ name: `${part.partName}-${f.fileName}`, url: f.downloadURL });
+      for await (const f of client.listFiles(batchId, { partName: part.partName }))
+        files.push({ name: `${part.partName}-${f.fileName}`, url: f.downloadURL });
     }
   }
   let getTime = 0;
@@ -128,7 +158,12 @@ interface RfbatchRep {
   peakRssMb: Record<string, number>;
 }
 
-async function rfbatchRep(stack: BenchStack, client: RoboflowClient, src: string, rep: number): Promise<RfbatchRep> {
+async function rfbatchRep(
+  stack: BenchStack,
+  client: RoboflowClient,
+  src: string,
+  rep: number,
+): Promise<RfbatchRep> {
   const prefix = `be2e${rep}`;
   const extra: Record<string, string> = {};
   if (args['poll-min-ms']) extra.RFBATCH_POLL_MIN_MS = args['poll-min-ms'];
@@ -146,7 +181,15 @@ async function rfbatchRep(stack: BenchStack, client: RoboflowClient, src: string
   if (webhooks) {
     const gateway = startService('gateway', stack.serviceEnv(prefix, extra));
     procs.push(gateway);
-    await until('the gateway', async () => (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`).then((r) => r.ok).catch(() => false)) || undefined, 60_000, 100);
+    await until(
+      'the gateway',
+      async () =>
+        (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`)
+          .then((r) => r.ok)
+          .catch(() => false)) || undefined,
+      60_000,
+      100,
+    );
   }
   const producer = stack.producer(prefix);
   const out = join(stack.workDir, 'out', `rf-${rep}`);
@@ -155,7 +198,12 @@ async function rfbatchRep(stack: BenchStack, client: RoboflowClient, src: string
   let lastSample = 0;
   await stack.probe.resetStats();
   const t0 = performance.now();
-  const runId = await producer.submit({ runId: `e2e-${rep}`, source: { kind: 'directory', path: src }, workflow: { workflowId: 'bench-e2e' }, output: { dir: out } });
+  const runId = await producer.submit({
+    runId: `e2e-${rep}`,
+    source: { kind: 'directory', path: src },
+    workflow: { workflowId: 'bench-e2e' },
+    output: { dir: out },
+  });
   const state = await stack.waitForRun(prefix, runId, 1_800_000, () => {
     if (Date.now() - lastSample < 500) return;
     lastSample = Date.now();
@@ -163,9 +211,11 @@ async function rfbatchRep(stack: BenchStack, client: RoboflowClient, src: string
   });
   const total = seconds(t0);
   const commands = await stack.probe.commands();
-  if (state.status !== 'completed') throw new Error(`rfbatch run ${runId} ended ${state.status}: ${JSON.stringify(state.error)}`);
+  if (state.status !== 'completed')
+    throw new Error(`rfbatch run ${runId} ended ${state.status}: ${JSON.stringify(state.error)}`);
   const lines = (await readdir(out)).includes('results.jsonl');
-  if (!lines || state.counters.results !== images) throw new Error(`run ${runId} joined ${state.counters.results} results, not ${images}`);
+  if (!lines || state.counters.results !== images)
+    throw new Error(`run ${runId} joined ${state.counters.results} results, not ${images}`);
   const mem = await stack.probe.prefixMemory(prefix);
   const spec = await producer.store.spec(runId);
   const remoteJob = await remoteJobSeconds(client, spec.jobId);
@@ -180,11 +230,25 @@ async function rfbatchRep(stack: BenchStack, client: RoboflowClient, src: string
   await rm(out, { recursive: true, force: true });
   await rm(join(stack.workDir, 'work', 'runs', runId), { recursive: true, force: true });
   const scripts = (commands.byCommand.evalsha ?? 0) + (commands.byCommand.eval ?? 0);
-  return { total, remoteJob, stages, commands: commands.total, scripts, topCommands: Object.fromEntries(Object.entries(commands.byCommand).slice(0, 12)), runKeysBytes: mem.bytes, runKeys: mem.keys, usedPeakDelta: peak - before, peakRssMb };
+  return {
+    total,
+    remoteJob,
+    stages,
+    commands: commands.total,
+    scripts,
+    topCommands: Object.fromEntries(Object.entries(commands.byCommand).slice(0, 12)),
+    runKeysBytes: mem.bytes,
+    runKeys: mem.keys,
+    usedPeakDelta: peak - before,
+    peakRssMb,
+  };
 }
 
 async function main(): Promise<void> {
-  const data = await imageSet({ name: `e2e-${images}x${imageBytes}`, images, bytesPerImage: imageBytes }, log);
+  const data = await imageSet(
+    { name: `e2e-${images}x${imageBytes}`, images, bytesPerImage: imageBytes },
+    log,
+  );
   const stack = await startBenchStack({ webhooks, jobStartDelayMs: 0 });
   const client = createRoboflowClient({ apiUrl: stack.emulator.url, apiKey: BENCH_API_KEY });
   try {
@@ -197,14 +261,19 @@ async function main(): Promise<void> {
       ours.push(await rfbatchRep(stack, client, data.dir, rep));
       const b = base.at(-1)!;
       const o = ours.at(-1)!;
-      log(`rep ${rep + 1}/${reps}: baseline ${b.total.toFixed(2)} s (put ${b.put.toFixed(2)}, job ${b.job.toFixed(2)}, get ${b.get.toFixed(2)}), rfbatch ${o.total.toFixed(2)} s, ${(o.commands / images).toFixed(3)} cmds/image`);
+      log(
+        `rep ${rep + 1}/${reps}: baseline ${b.total.toFixed(2)} s (put ${b.put.toFixed(2)}, job ${b.job.toFixed(2)}, get ${b.get.toFixed(2)}), rfbatch ${o.total.toFixed(2)} s, ${(o.commands / images).toFixed(3)} cmds/image`,
+      );
     }
     const col = <T>(xs: T[], f: (x: T) => number) => xs.map(f);
     const bytesMoved = { put: median(col(base, (b) => b.put)), get: median(col(base, (b) => b.get)) };
     const overhead = ours.map((o) => o.total - o.remoteJob - bytesMoved.put - bytesMoved.get);
     const cmdsPerImage = median(col(ours, (o) => o.commands)) / images;
     const bytesPerImage = median(col(ours, (o) => o.runKeysBytes)) / images;
-    const ratio = speedRatio(col(base, (b) => b.total), col(ours, (o) => o.total));
+    const ratio = speedRatio(
+      col(base, (b) => b.total),
+      col(ours, (o) => o.total),
+    );
     const goals = [goal('Redis commands per image', cmdsPerImage, '<=', 0.5)];
     const stageNames = Stage.options.filter((s) => ours.some((o) => o.stages[s] !== undefined));
     const result: BenchResult = {
@@ -215,7 +284,12 @@ async function main(): Promise<void> {
         reps,
         concurrency,
         webhooks,
-        pollMs: { baseline: POLL_MS, rfbatch: args['poll-min-ms'] ? `${args['poll-min-ms']}..${args['poll-max-ms'] ?? 'default'}` : 'defaults (1 s growing to 30 s)' },
+        pollMs: {
+          baseline: POLL_MS,
+          rfbatch: args['poll-min-ms']
+            ? `${args['poll-min-ms']}..${args['poll-max-ms'] ?? 'default'}`
+            : 'defaults (1 s growing to 30 s)',
+        },
         emulator: { indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 0 },
         privateRedis: stack.privateRedis,
       },
@@ -234,25 +308,46 @@ async function main(): Promise<void> {
         remoteJobSeconds: summarize(col(ours, (o) => o.remoteJob)),
         overheadSeconds: summarize(overhead),
         overheadShare: round(median(overhead) / median(col(ours, (o) => o.total)), 3),
-        stageSeconds: Object.fromEntries(stageNames.map((s) => [s, summarize(col(ours, (o) => o.stages[s] ?? Number.NaN))])),
+        stageSeconds: Object.fromEntries(
+          stageNames.map((s) => [s, summarize(col(ours, (o) => o.stages[s] ?? Number.NaN))]),
+        ),
         redis: {
-          commands: summarize(col(ours, (o) => o.commands), 0),
+          commands: summarize(
+            col(ours, (o) => o.commands),
+            0,
+          ),
           commandsPerImage: round(cmdsPerImage, 4),
-          luaScriptCalls: summarize(col(ours, (o) => o.scripts), 0),
+          luaScriptCalls: summarize(
+            col(ours, (o) => o.scripts),
+            0,
+          ),
           topCommandsLastRep: ours.at(-1)!.topCommands,
           runKeys: median(col(ours, (o) => o.runKeys)),
-          runBytes: summarize(col(ours, (o) => o.runKeysBytes), 0),
+          runBytes: summarize(
+            col(ours, (o) => o.runKeysBytes),
+            0,
+          ),
           bytesPerImage: round(bytesPerImage, 2),
-          usedMemoryPeakDeltaBytes: summarize(col(ours, (o) => o.usedPeakDelta), 0),
+          usedMemoryPeakDeltaBytes: summarize(
+            col(ours, (o) => o.usedPeakDelta),
+            0,
+          ),
         },
         peakRssMbLastRep: ours.at(-1)!.peakRssMb,
       },
       ratio,
-      overheadDefinition: 'rfbatch total − the remote job’s own time on the emulator (created → last stage event) − the baseline’s raw curl PUT and GET time of the same bytes',
+      overheadDefinition:
+        'rfbatch total − the remote job’s own time on the emulator (created → last stage event) − the baseline’s raw curl PUT and GET time of the same bytes',
       goals,
       rows: [
-        row('e2e', `${images} images end to end`, { rfbatch: fmt.s(median(col(ours, (o) => o.total))), baseline: fmt.s(median(col(base, (b) => b.total))), ratio: fmt.n(ratio) }),
-        row('e2e', 'rfbatch own overhead', { rfbatch: `${fmt.s(median(overhead))} (${Math.round((median(overhead) / median(col(ours, (o) => o.total))) * 100)} %)` }),
+        row('e2e', `${images} images end to end`, {
+          rfbatch: fmt.s(median(col(ours, (o) => o.total))),
+          baseline: fmt.s(median(col(base, (b) => b.total))),
+          ratio: fmt.n(ratio),
+        }),
+        row('e2e', 'rfbatch own overhead', {
+          rfbatch: `${fmt.s(median(overhead))} (${Math.round((median(overhead) / median(col(ours, (o) => o.total))) * 100)} %)`,
+        }),
         row('e2e', 'Redis commands / image', { rfbatch: fmt.n(cmdsPerImage, 3), goal: goalText(goals[0]) }),
         row('e2e', 'Redis memory / image (run keys)', { rfbatch: `${bytesPerImage.toFixed(1)} B` }),
       ],

@@ -53,18 +53,30 @@ async function treeSize(dir: string): Promise<{ files: number; bytes: number }> 
 }
 
 async function main(): Promise<void> {
-  const data = await imageSet({ name: `export-${images}x${sizeMb}mb`, images, bytesPerImage: Math.floor((sizeMb * 1024 * 1024) / images) }, log);
+  const data = await imageSet(
+    {
+      name: `export-${images}x${sizeMb}mb`,
+      images,
+      bytesPerImage: Math.floor((sizeMb * 1024 * 1024) / images),
+    },
+    log,
+  );
   const stack = await startBenchStack();
   const client = createRoboflowClient({ apiUrl: stack.emulator.url, apiKey: BENCH_API_KEY });
   const prefix = 'bexp';
   try {
-    const procs = await stack.startServices(prefix, ['ingest', 'jobs', 'export'], { RFBATCH_POLL_MIN_MS: '200', RFBATCH_POLL_MAX_MS: '1000' });
+    const procs = await stack.startServices(prefix, ['ingest', 'jobs', 'export'], {
+      RFBATCH_POLL_MIN_MS: '200',
+      RFBATCH_POLL_MAX_MS: '1000',
+    });
     const exporter = procs.find((p) => p.name.startsWith('export'))!;
     const producer = stack.producer(prefix);
     const out = (name: string) => join(stack.workDir, 'out', name);
 
     // The export to measure: one whole run whose job keeps the input images in its export archives.
-    log(`setting up: a run over ${images} images (${(data.bytes / 1e6).toFixed(0)} MB) with persistImagesOutputs`);
+    log(
+      `setting up: a run over ${images} images (${(data.bytes / 1e6).toFixed(0)} MB) with persistImagesOutputs`,
+    );
     const t0 = performance.now();
     const setupRun = await producer.submit({
       runId: 'export-setup',
@@ -74,11 +86,14 @@ async function main(): Promise<void> {
       output: { dir: out('setup') },
     });
     const setup = await stack.waitForRun(prefix, setupRun, 3_600_000);
-    if (setup.status !== 'completed') throw new Error(`the setup run ended ${setup.status}: ${JSON.stringify(setup.error)}`);
+    if (setup.status !== 'completed')
+      throw new Error(`the setup run ended ${setup.status}: ${JSON.stringify(setup.error)}`);
     const setupSeconds = (performance.now() - t0) / 1000;
     const spec = await producer.store.spec(setupRun);
     const extracted = await treeSize(join(out('setup'), 'outputs'));
-    log(`setup run done in ${setupSeconds.toFixed(1)} s: export extracts to ${extracted.files} files, ${(extracted.bytes / 1e6).toFixed(0)} MB`);
+    log(
+      `setup run done in ${setupSeconds.toFixed(1)} s: export extracts to ${extracted.files} files, ${(extracted.bytes / 1e6).toFixed(0)} MB`,
+    );
 
     // The baseline's URLs: the export stage's output batch, listed like the official CLI does.
     const stages = await client.listStages(spec.jobId);
@@ -86,7 +101,8 @@ async function main(): Promise<void> {
     const files: { name: string; url: string }[] = [];
     for (const batchId of exportBatches) {
       for (const part of await client.listParts(batchId)) {
-        for await (const f of client.listFiles(batchId, { partName: part.partName })) files.push({ name: `${part.partName}-${f.fileName}`, url: f.downloadURL });
+        for await (const f of client.listFiles(batchId, { partName: part.partName }))
+          files.push({ name: `${part.partName}-${f.fileName}`, url: f.downloadURL });
       }
     }
     if (files.length === 0) throw new Error('the export stage listed no files');
@@ -118,25 +134,42 @@ async function main(): Promise<void> {
       const runId = `export-rep-${rep}`;
       const repOut = out(runId);
       await producer.store.create({ ...spec, runId, output: { dir: repOut, extract: true } });
-      await cp(runPaths(join(stack.workDir, 'work'), setupRun).dir, runPaths(join(stack.workDir, 'work'), runId).dir, {
-        recursive: true,
-        filter: (src) => !/downloads\.jsonl|[/]raw($|[/])/.test(src),
-      });
+      await cp(
+        runPaths(join(stack.workDir, 'work'), setupRun).dir,
+        runPaths(join(stack.workDir, 'work'), runId).dir,
+        {
+          recursive: true,
+          filter: (src) => !/downloads\.jsonl|[/]raw($|[/])/.test(src),
+        },
+      );
       const cpu0 = cpuMs(exporter.child.pid!);
       t = performance.now();
-      await enqueue(producer.queues, 'export', 'collect', { runId, attempt: 0 }, { jobId: stageJobId('collect', runId) });
+      await enqueue(
+        producer.queues,
+        'export',
+        'collect',
+        { runId, attempt: 0 },
+        { jobId: stageJobId('collect', runId) },
+      );
       const state: RunState = await stack.waitForRun(prefix, runId, 3_600_000);
       rfbatch.push((performance.now() - t) / 1000);
       exportCpu.push(cpuMs(exporter.child.pid!) - cpu0);
-      if (state.status !== 'completed') throw new Error(`export rep ${rep} ended ${state.status}: ${JSON.stringify(state.error)}`);
+      if (state.status !== 'completed')
+        throw new Error(`export rep ${rep} ended ${state.status}: ${JSON.stringify(state.error)}`);
       const got = await treeSize(join(repOut, 'outputs'));
-      if (got.files !== extracted.files) throw new Error(`export rep ${rep} extracted ${got.files} files, not ${extracted.files}`);
+      if (got.files !== extracted.files)
+        throw new Error(`export rep ${rep} extracted ${got.files} files, not ${extracted.files}`);
       for (const [stage, timing] of Object.entries(state.timings)) {
-        if (timing?.endedAt) (stageSeconds[stage] ??= []).push((Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000);
+        if (timing?.endedAt)
+          (stageSeconds[stage] ??= []).push(
+            (Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000,
+          );
       }
       await rm(repOut, { recursive: true, force: true });
       await rm(join(runPaths(join(stack.workDir, 'work'), runId).dir), { recursive: true, force: true });
-      log(`rep ${rep + 1}/${reps}: curl ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), rfbatch ${rfbatch.at(-1)!.toFixed(2)} s (export process CPU ${(exportCpu.at(-1)! / 1000).toFixed(1)} s)`);
+      log(
+        `rep ${rep + 1}/${reps}: curl ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), rfbatch ${rfbatch.at(-1)!.toFixed(2)} s (export process CPU ${(exportCpu.at(-1)! / 1000).toFixed(1)} s)`,
+      );
     }
 
     const exportPeakRss = round(exporter.peakRssMb(), 1);
@@ -149,10 +182,27 @@ async function main(): Promise<void> {
       benchmark: 'export',
       quick,
       machine: describeMachine(),
-      setup: { reps, concurrency, imagesPerShard: perShard, baselineTool: 'curl (GET) + tar xzf', rfbatchExport: 'export service process, default options' },
-      dataset: { images, sourceBytes: data.bytes, archives: files.length, archiveBytes: downloadedBytes, extractedFiles: extracted.files, extractedBytes: extracted.bytes },
+      setup: {
+        reps,
+        concurrency,
+        imagesPerShard: perShard,
+        baselineTool: 'curl (GET) + tar xzf',
+        rfbatchExport: 'export service process, default options',
+      },
+      dataset: {
+        images,
+        sourceBytes: data.bytes,
+        archives: files.length,
+        archiveBytes: downloadedBytes,
+        extractedFiles: extracted.files,
+        extractedBytes: extracted.bytes,
+      },
       setupRunSeconds: round(setupSeconds, 1),
-      baseline: { getSeconds: summarize(baseline), extractSeconds: summarize(baselineExtract), getMBps: round(mb / median(baseline)) },
+      baseline: {
+        getSeconds: summarize(baseline),
+        extractSeconds: summarize(baselineExtract),
+        getMBps: round(mb / median(baseline)),
+      },
       rfbatch: {
         seconds: summarize(rfbatch),
         MBps: round(mb / median(rfbatch)),
@@ -165,8 +215,17 @@ async function main(): Promise<void> {
       ratioWithExtract: ratioExtract,
       goals,
       rows: [
-        row('export', `download + extract ${files.length} archives, ${mb.toFixed(0)} MB`, { rfbatch: fmt.mbps(mb / median(rfbatch)), baseline: `${fmt.mbps(mb / median(baseline))} curl`, ratio: fmt.n(ratio), goal: goalText(goals[0]) }),
-        row('export', `… vs curl + tar xzf (${extracted.files} files)`, { rfbatch: fmt.s(median(rfbatch)), baseline: fmt.s(median(withExtract)), ratio: fmt.n(ratioExtract) }),
+        row('export', `download + extract ${files.length} archives, ${mb.toFixed(0)} MB`, {
+          rfbatch: fmt.mbps(mb / median(rfbatch)),
+          baseline: `${fmt.mbps(mb / median(baseline))} curl`,
+          ratio: fmt.n(ratio),
+          goal: goalText(goals[0]),
+        }),
+        row('export', `… vs curl + tar xzf (${extracted.files} files)`, {
+          rfbatch: fmt.s(median(rfbatch)),
+          baseline: fmt.s(median(withExtract)),
+          ratio: fmt.n(ratioExtract),
+        }),
         row('export', '… export process CPU time', { rfbatch: fmt.s(median(exportCpu) / 1000) }),
       ],
     };

@@ -19,7 +19,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startEmulator } from '@rfbatch/emulator';
-import { createRoboflowClient, createQueues, closeQueues, ManifestEntry, readJsonLines, resolveRunSpec, RunSpecSchema, RunStore, runPaths, spawnRedis, uploadToSignedUrl } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  createQueues,
+  closeQueues,
+  ManifestEntry,
+  readJsonLines,
+  resolveRunSpec,
+  RunSpecSchema,
+  RunStore,
+  runPaths,
+  spawnRedis,
+  uploadToSignedUrl,
+} from '@rfbatch/shared';
 import { packShard, planRun, submitRun } from '@rfbatch/ingest';
 import { pngBytes } from '@rfbatch/ingest/testing';
 
@@ -58,32 +70,52 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 async function dataset(): Promise<{ dir: string; bytes: number }> {
   const dir = join(args['data-dir'], `ingest-${images}x${sizeMb}mb`, 'src');
   const marker = join(dir, '..', 'complete.json');
-  if (existsSync(marker)) return { dir, bytes: (JSON.parse(await readFile(marker, 'utf8')) as { bytes: number }).bytes };
+  if (existsSync(marker))
+    return { dir, bytes: (JSON.parse(await readFile(marker, 'utf8')) as { bytes: number }).bytes };
   await rm(dir, { recursive: true, force: true });
   const target = Math.floor((sizeMb * 1024 * 1024) / images);
   let bytes = 0;
   const started = Date.now();
   for (let i = 0; i < images; i++) {
-    const folder = join(dir, `set-${String(Math.floor(i / 1000)).padStart(2, '0')}`, `batch ${Math.floor(i / 100) % 10}`);
+    const folder = join(
+      dir,
+      `set-${String(Math.floor(i / 1000)).padStart(2, '0')}`,
+      `batch ${Math.floor(i / 100) % 10}`,
+    );
     if (i % 100 === 0) await mkdir(folder, { recursive: true });
     const png = pngBytes(i, target);
     bytes += png.length;
     await writeFile(join(folder, `img ${i}.png`), png);
   }
   await writeFile(marker, JSON.stringify({ images, bytes }));
-  log(`generated ${images} images, ${(bytes / 1e6).toFixed(0)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `generated ${images} images, ${(bytes / 1e6).toFixed(0)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return { dir, bytes };
 }
 
 /** The baseline's input: the same manifest and shards rfbatch plans, packed once to tar files. */
 async function prebuiltTars(src: string, work: string): Promise<string[]> {
-  const spec = resolveRunSpec(RunSpecSchema.parse({ runId: 'baseline', source: { kind: 'directory', path: src }, workflow: { workflowId: 'w' }, output: { dir: work } }));
+  const spec = resolveRunSpec(
+    RunSpecSchema.parse({
+      runId: 'baseline',
+      source: { kind: 'directory', path: src },
+      workflow: { workflowId: 'w' },
+      output: { dir: work },
+    }),
+  );
   const plan = await planRun(spec, work);
   const tars: string[] = [];
   for (const unit of plan.units) {
     const members = [];
     for await (const e of readJsonLines(runPaths(work, 'baseline').manifest, ManifestEntry, unit.range)) {
-      members.push({ name: e.name, path: join(plan.root!, e.source), source: e.source, size: e.size!, ...(e.mtimeMs ? { mtimeMs: e.mtimeMs } : {}) });
+      members.push({
+        name: e.name,
+        path: join(plan.root!, e.source),
+        source: e.source,
+        size: e.size!,
+        ...(e.mtimeMs ? { mtimeMs: e.mtimeMs } : {}),
+      });
     }
     const file = join(work, `shard-${unit.n}.tar`);
     await pipeline(packShard(members).stream, createWriteStream(file));
@@ -94,18 +126,24 @@ async function prebuiltTars(src: string, work: string): Promise<string[]> {
 
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 function curlPut(url: string, headers: Record<string, string>, file: string): Promise<void> {
   const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   return new Promise((resolvePut, reject) => {
-    const child = spawn('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', file, ...headerArgs, url], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', file, ...headerArgs, url], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolvePut() : reject(new Error(`curl exited ${code}: ${err.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolvePut() : reject(new Error(`curl exited ${code}: ${err.trim()}`)),
+    );
   });
 }
 
@@ -136,7 +174,9 @@ async function bundleIngest(outfile: string): Promise<void> {
     logLevel: 'error',
     // Only the test helpers' container fallback needs these, never the service.
     external: ['@testcontainers/redis', 'testcontainers', 'vitest'],
-    banner: { js: "import { createRequire as __rfbCreateRequire } from 'node:module'; const require = __rfbCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __rfbCreateRequire } from 'node:module'; const require = __rfbCreateRequire(import.meta.url);",
+    },
   });
 }
 
@@ -154,8 +194,15 @@ async function main(): Promise<void> {
   const work = join(tmpdir(), `rfbatch-bench-ingest-${process.pid}`);
   await mkdir(work, { recursive: true });
   const runners: Runner[] = args.runner === 'both' ? ['tsx', 'node'] : [args.runner as Runner];
-  const redisHandle = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await spawnRedis();
-  const emulator = await startEmulator({ port: 0, apiKeys: [API_KEY], indexingDelayMs: 0, dataDir: join(work, 'emulator') });
+  const redisHandle = process.env.REDIS_URL
+    ? { url: process.env.REDIS_URL, stop: async () => {} }
+    : await spawnRedis();
+  const emulator = await startEmulator({
+    port: 0,
+    apiKeys: [API_KEY],
+    indexingDelayMs: 0,
+    dataDir: join(work, 'emulator'),
+  });
   const client = createRoboflowClient({ apiUrl: emulator.url, apiKey: API_KEY });
   const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: 1 });
   const children = new Set<ChildProcess>();
@@ -198,7 +245,11 @@ async function main(): Promise<void> {
       };
       const flags = args['node-flags'].split(' ').filter(Boolean);
       const entry = runner === 'tsx' ? ['--import', 'tsx', 'services/ingest/src/main.ts'] : [bundle];
-      const child = spawn(process.execPath, [...flags, ...entry], { cwd: REPO, env, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [...flags, ...entry], {
+        cwd: REPO,
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       children.add(child);
       const queues = createQueues(redis, prefix);
       const store = new RunStore(redis, prefix);
@@ -220,7 +271,10 @@ async function main(): Promise<void> {
         const trace: string[] = [];
         while (!['verifying', 'failed'].includes(status)) {
           await sleep(25);
-          if (process.env.RSS_TRACE) trace.push(`${((performance.now() - t0) / 1000).toFixed(2)}:${status}:${(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0)}`);
+          if (process.env.RSS_TRACE)
+            trace.push(
+              `${((performance.now() - t0) / 1000).toFixed(2)}:${status}:${/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0}`,
+            );
           status = (await store.require(runId)).status;
           peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
         }
@@ -228,7 +282,8 @@ async function main(): Promise<void> {
         if (process.env.RSS_TRACE) log(trace.join(' '));
         const state = await store.require(runId);
         if (status === 'failed') throw new Error(`ingest run failed: ${JSON.stringify(state.error)}`);
-        const span = (t?: { startedAt: string; endedAt?: string }) => (t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN);
+        const span = (t?: { startedAt: string; endedAt?: string }) =>
+          t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : Number.NaN;
         const count = await client.countBatch(batchId);
         if (count !== images) throw new Error(`ingest batch holds ${count} items, not ${images}`);
         return {
@@ -256,7 +311,9 @@ async function main(): Promise<void> {
       for (const runner of runners) {
         const r = await ingestRep(runner, rep);
         ingest[runner].push(r);
-        log(`ingest (${runner}) rep ${rep + 1}: ${r.seconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.idleRssMb.toFixed(0)} MB idle)`);
+        log(
+          `ingest (${runner}) rep ${rep + 1}: ${r.seconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.idleRssMb.toFixed(0)} MB idle)`,
+        );
       }
     }
 
@@ -296,7 +353,10 @@ async function main(): Promise<void> {
       rfbatch: Object.fromEntries(runners.map((r) => [r, ingestSide(ingest[r])])),
       ratio: round(median(baseline) / median(ingest[primary].map((r) => r.seconds)), 3),
       ingestPeakRssMb: round(Math.max(...ingest[primary].map((r) => r.peakRssMb)), 1),
-      redisMemoryUsedMb: round(Math.max(...runners.flatMap((r) => ingest[r].map((x) => x.redisBytes))) / 1e6, 3),
+      redisMemoryUsedMb: round(
+        Math.max(...runners.flatMap((r) => ingest[r].map((x) => x.redisBytes))) / 1e6,
+        3,
+      ),
       goals: { ratio: '>= 0.8', peakRssMb: '<= 150' },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

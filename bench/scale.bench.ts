@@ -51,9 +51,13 @@ const workerCounts = args.workers.split(',').map(Number);
 const log = logger('scale');
 
 async function planPart(stack: BenchStack) {
-  const data = await imageSet({ name: `scale-plan-${planFiles}`, images: planFiles, bytesPerImage: 0, perFolder: 1_000 }, log);
+  const data = await imageSet(
+    { name: `scale-plan-${planFiles}`, images: planFiles, bytesPerImage: 0, perFolder: 1_000 },
+    log,
+  );
   const listing = join(stack.workDir, 'find.txt');
-  const find = () => run('sh', ['-c', `find "$1" -type f -printf '%s %p\\n' > "$2"`, 'sh', data.dir, listing]);
+  const find = () =>
+    run('sh', ['-c', `find "$1" -type f -printf '%s %p\\n' > "$2"`, 'sh', data.dir, listing]);
   await find(); // warm the page cache for both sides
 
   const baseline: number[] = [];
@@ -73,20 +77,31 @@ async function planPart(stack: BenchStack) {
     const prefix = `bplan${rep}`;
     // This run's upload-URL requests answer 429 with a Retry-After of an hour, so the upload jobs
     // added by the plan idle (their queue is rate-limited) and only planning is measured.
-    stack.emulator.setFaults({ pathPrefix: `/data-staging/v1/external/local/batches/rfb-plan-${rep}/bulk-upload`, rateLimitRate: 1, retryAfterS: 3600 });
+    stack.emulator.setFaults({
+      pathPrefix: `/data-staging/v1/external/local/batches/rfb-plan-${rep}/bulk-upload`,
+      rateLimitRate: 1,
+      retryAfterS: 3600,
+    });
     const [ingest] = (await stack.startServices(prefix, ['ingest'])) as [ServiceProcess];
     idleRss.push(ingest.peakRssMb());
     const producer = stack.producer(prefix);
     const before = await stack.probe.usedMemory();
     t = performance.now();
-    const runId = await producer.submit({ runId: `plan-${rep}`, source: { kind: 'directory', path: data.dir }, workflow: { workflowId: 'bench-scale' }, output: { dir: join(stack.workDir, 'out', `plan-${rep}`) } });
+    const runId = await producer.submit({
+      runId: `plan-${rep}`,
+      source: { kind: 'directory', path: data.dir },
+      workflow: { workflowId: 'bench-scale' },
+      output: { dir: join(stack.workDir, 'out', `plan-${rep}`) },
+    });
     const store = new RunStore(stack.probe.redis, prefix);
     await until(
       'the plan to add its upload jobs',
       async () => {
         const state = await store.get(runId);
         if (state?.status === 'failed') throw new Error(`plan failed: ${JSON.stringify(state.error)}`);
-        return (await stack.probe.redis.sismember(store.key(runId, 'done'), 'children:a0')) ? true : undefined;
+        return (await stack.probe.redis.sismember(store.key(runId, 'done'), 'children:a0'))
+          ? true
+          : undefined;
       },
       1_800_000,
       100,
@@ -96,7 +111,8 @@ async function planPart(stack: BenchStack) {
     const state = await store.require(runId);
     const timing = state.timings.plan;
     if (timing?.endedAt) planStage.push((Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000);
-    if (state.counters.planned !== planFiles) throw new Error(`planned ${state.counters.planned} files, not ${planFiles}`);
+    if (state.counters.planned !== planFiles)
+      throw new Error(`planned ${state.counters.planned} files, not ${planFiles}`);
     shards = state.counters.shardsTotal;
     const mem = await stack.probe.prefixMemory(prefix);
     runKeysBytes.push(mem.bytes);
@@ -106,7 +122,9 @@ async function planPart(stack: BenchStack) {
     await producer.close();
     await stack.probe.dropPrefix(prefix);
     await rm(join(stack.workDir, 'work', 'runs', runId), { recursive: true, force: true });
-    log(`plan rep ${rep + 1}/${reps}: find ${baseline.at(-1)!.toFixed(2)} s, rfbatch ${seconds.at(-1)!.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB, run keys ${(mem.bytes / 1e6).toFixed(2)} MB`);
+    log(
+      `plan rep ${rep + 1}/${reps}: find ${baseline.at(-1)!.toFixed(2)} s, rfbatch ${seconds.at(-1)!.toFixed(2)} s, peak RSS ${rss.at(-1)!.toFixed(0)} MB, run keys ${(mem.bytes / 1e6).toFixed(2)} MB`,
+    );
   }
   stack.emulator.setFaults({ pathPrefix: '', rateLimitRate: 0 });
   const ratio = speedRatio(baseline, seconds);
@@ -129,13 +147,24 @@ async function planPart(stack: BenchStack) {
 }
 
 async function spreadPart(stack: BenchStack) {
-  const data = await imageSet({ name: `scale-spread-${spreadImages}x${spreadImageBytes}`, images: spreadImages, bytesPerImage: spreadImageBytes }, log);
+  const data = await imageSet(
+    {
+      name: `scale-spread-${spreadImages}x${spreadImageBytes}`,
+      images: spreadImages,
+      bytesPerImage: spreadImageBytes,
+    },
+    log,
+  );
   const env = { RFBATCH_INGEST_CONCURRENCY: String(workerConcurrency) };
   const times = new Map<number, number[]>(workerCounts.map((n) => [n, []]));
   for (let rep = 0; rep < reps; rep++) {
     for (const n of workerCounts) {
       const prefix = `bspread${n}r${rep}`;
-      const procs = await stack.startServices(prefix, Array.from({ length: n }, () => 'ingest' as const), env);
+      const procs = await stack.startServices(
+        prefix,
+        Array.from({ length: n }, () => 'ingest' as const),
+        env,
+      );
       const producer = stack.producer(prefix);
       const t = performance.now();
       const runId = await producer.submit({
@@ -155,7 +184,8 @@ async function spreadPart(stack: BenchStack) {
         1_800_000,
         50,
       );
-      if (state.status === 'failed') throw new Error(`ingest with ${n} workers failed: ${JSON.stringify(state.error)}`);
+      if (state.status === 'failed')
+        throw new Error(`ingest with ${n} workers failed: ${JSON.stringify(state.error)}`);
       times.get(n)!.push((performance.now() - t) / 1000);
       await Promise.all(procs.map((p) => p.stop('SIGTERM')));
       await producer.close();
@@ -183,13 +213,24 @@ async function main(): Promise<void> {
     const spread = args['skip-spread'] ? undefined : await spreadPart(stack);
     const most = workerCounts.at(-1)!;
     const speedup = spread?.speedup[`${most}`];
-    const goals = speedup === undefined ? [] : [goal(`${most} ingest processes vs ${workerCounts[0]}`, speedup, '>=', 3, '×')];
+    const goals =
+      speedup === undefined
+        ? []
+        : [goal(`${most} ingest processes vs ${workerCounts[0]}`, speedup, '>=', 3, '×')];
     const rows = [];
     if (plan) {
       rows.push(
-        row('scale', `plan ${plan.files} files (${plan.shards} shards)`, { rfbatch: fmt.s(plan.rfbatchSeconds.median), baseline: `${fmt.s(plan.baselineFindSeconds.median)} find`, ratio: fmt.n(plan.ratio) }),
-        row('scale', 'plan: ingest peak RSS (idle)', { rfbatch: `${fmt.mb(plan.ingestPeakRssMb.median)} (${fmt.mb(plan.ingestIdleRssMb.median)})` }),
-        row('scale', 'plan: Redis memory of the run', { rfbatch: `${(plan.runRedisBytes.median / 1e6).toFixed(2)} MB (${plan.redisBytesPerFile} B/file)` }),
+        row('scale', `plan ${plan.files} files (${plan.shards} shards)`, {
+          rfbatch: fmt.s(plan.rfbatchSeconds.median),
+          baseline: `${fmt.s(plan.baselineFindSeconds.median)} find`,
+          ratio: fmt.n(plan.ratio),
+        }),
+        row('scale', 'plan: ingest peak RSS (idle)', {
+          rfbatch: `${fmt.mb(plan.ingestPeakRssMb.median)} (${fmt.mb(plan.ingestIdleRssMb.median)})`,
+        }),
+        row('scale', 'plan: Redis memory of the run', {
+          rfbatch: `${(plan.runRedisBytes.median / 1e6).toFixed(2)} MB (${plan.redisBytesPerFile} B/file)`,
+        }),
       );
     }
     if (spread) {
@@ -197,7 +238,8 @@ async function main(): Promise<void> {
         rows.push(
           row('scale', `ingest ${spread.shards} shards, ${n} process(es)`, {
             rfbatch: fmt.s(spread.seconds[`${n}`]!.median),
-            baseline: n === workerCounts[0] ? '' : `${fmt.s(spread.seconds[`${workerCounts[0]}`]!.median)} (1)`,
+            baseline:
+              n === workerCounts[0] ? '' : `${fmt.s(spread.seconds[`${workerCounts[0]}`]!.median)} (1)`,
             ratio: fmt.x(spread.speedup[`${n}`]!),
             goal: n === most ? goalText(goals[0]) : '',
           }),

@@ -31,7 +31,10 @@ export interface ImageSetOptions {
 }
 
 /** A tree of `images` distinct valid PNGs: `<dir>/d-<k>/e-<j>/img-<i>.png`, `perFolder` per leaf folder. */
-export async function imageSet(options: ImageSetOptions, log: (m: string) => void = () => {}): Promise<ImageSet> {
+export async function imageSet(
+  options: ImageSetOptions,
+  log: (m: string) => void = () => {},
+): Promise<ImageSet> {
   const root = join(options.dataDir ?? DEFAULT_DATA_DIR, options.name);
   const dir = join(root, 'src');
   const marker = join(root, 'complete.json');
@@ -61,6 +64,8 @@ export async function imageSet(options: ImageSetOptions, log: (m: string) => voi
     },
   );
   await writeFile(marker, JSON.stringify({ images: options.images, bytes }));
-  log(`generated ${options.name}: ${options.images} images, ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `generated ${options.name}: ${options.images} images, ${(bytes / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return { dir, images: options.images, bytes };
 }

@@ -53,7 +53,12 @@ export function serviceMain(name: ServiceScript): string {
 }
 
 /** Starts `node --import tsx <script>` with `env` (added to this process's PATH/HOME only). */
-export function startProcess(name: string, script: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
+export function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -96,18 +101,27 @@ export function startProcess(name: string, script: string, env: Record<string, s
   };
 }
 
-export function startService(name: ServiceScript, env: Record<string, string>, label: string = name): ServiceProcess {
+export function startService(
+  name: ServiceScript,
+  env: Record<string, string>,
+  label: string = name,
+): ServiceProcess {
   return startProcess(label, serviceMain(name), env);
 }
 
 /** Runs a command to completion; rejects with its stderr when it exits non-zero. */
 export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<void> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2_000)));
     child.once('error', rej);
-    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`${cmd} exited ${code}: ${err.trim()}`))));
+    child.once('exit', (code) =>
+      code === 0 ? res() : rej(new Error(`${cmd} exited ${code}: ${err.trim()}`)),
+    );
   });
 }
 
@@ -123,7 +137,11 @@ export function curlGet(url: string, dest: string): Promise<void> {
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -136,7 +154,12 @@ export async function eachLimited<T>(items: readonly T[], limit: number, fn: (it
 }
 
 /** Polls `fn` every `everyMs` until it returns a value; throws after `timeoutMs` with `what`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

@@ -11,7 +11,20 @@ export interface CommandCounts {
 }
 
 /** Commands that commandstats reports per subcommand (`config|resetstat`). */
-const SUBCOMMANDS = new Set(['config', 'memory', 'client', 'object', 'xinfo', 'script', 'command', 'function', 'cluster', 'acl', 'slowlog', 'xgroup']);
+const SUBCOMMANDS = new Set([
+  'config',
+  'memory',
+  'client',
+  'object',
+  'xinfo',
+  'script',
+  'command',
+  'function',
+  'cluster',
+  'acl',
+  'slowlog',
+  'xgroup',
+]);
 
 export class RedisProbe {
   readonly redis: Redis;

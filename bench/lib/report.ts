@@ -26,15 +26,27 @@ export interface BenchResult {
   [key: string]: unknown;
 }
 
-export const log = (bench: string) => (message: string) => process.stderr.write(`[bench:${bench}] ${message}\n`);
+export const log = (bench: string) => (message: string) =>
+  process.stderr.write(`[bench:${bench}] ${message}\n`);
 
-export function row(benchmark: string, metric: string, values: Partial<Omit<TableRow, 'benchmark' | 'metric'>>): TableRow {
+export function row(
+  benchmark: string,
+  metric: string,
+  values: Partial<Omit<TableRow, 'benchmark' | 'metric'>>,
+): TableRow {
   return { benchmark, metric, rfbatch: '', baseline: '', ratio: '', goal: '', ...values };
 }
 
 /** Renders rows as a fixed-width text table (also valid Markdown). */
 export function renderTable(rows: readonly TableRow[]): string {
-  const head: TableRow = { benchmark: 'benchmark', metric: 'metric', rfbatch: 'rfbatch', baseline: 'baseline', ratio: 'ratio', goal: 'goal' };
+  const head: TableRow = {
+    benchmark: 'benchmark',
+    metric: 'metric',
+    rfbatch: 'rfbatch',
+    baseline: 'baseline',
+    ratio: 'ratio',
+    goal: 'goal',
+  };
   const keys = Object.keys(head) as (keyof TableRow)[];
   const widths = keys.map((k) => Math.max(...[head, ...rows].map((r) => r[k].length)));
   const line = (r: TableRow) => `| ${keys.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ')} |`;

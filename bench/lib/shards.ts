@@ -15,10 +15,20 @@ export interface PrebuiltShards {
   images: number;
 }
 
-export async function prebuildShards(src: string, work: string, shardMaxImages = 500): Promise<PrebuiltShards> {
+export async function prebuildShards(
+  src: string,
+  work: string,
+  shardMaxImages = 500,
+): Promise<PrebuiltShards> {
   const runId = 'baseline';
   const spec = resolveRunSpec(
-    RunSpecSchema.parse({ runId, source: { kind: 'directory', path: src }, workflow: { workflowId: 'w' }, output: { dir: work }, upload: { shardMaxImages, singleUploadMaxImages: 0 } }),
+    RunSpecSchema.parse({
+      runId,
+      source: { kind: 'directory', path: src },
+      workflow: { workflowId: 'w' },
+      output: { dir: work },
+      upload: { shardMaxImages, singleUploadMaxImages: 0 },
+    }),
   );
   const plan = await planRun(spec, work);
   const tars: string[] = [];
@@ -26,7 +36,13 @@ export async function prebuildShards(src: string, work: string, shardMaxImages =
   for (const unit of plan.units) {
     const members = [];
     for await (const e of readJsonLines(runPaths(work, runId).manifest, ManifestEntry, unit.range)) {
-      members.push({ name: e.name, path: join(plan.root!, e.source), source: e.source, size: e.size!, ...(e.mtimeMs ? { mtimeMs: e.mtimeMs } : {}) });
+      members.push({
+        name: e.name,
+        path: join(plan.root!, e.source),
+        source: e.source,
+        size: e.size!,
+        ...(e.mtimeMs ? { mtimeMs: e.mtimeMs } : {}),
+      });
     }
     const file = join(work, `shard-${unit.n}.tar`);
     await pipeline(packShard(members).stream, createWriteStream(file));

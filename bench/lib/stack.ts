@@ -49,7 +49,11 @@ export interface BenchStack {
   /** Environment of a service process for runs under `prefix`. */
   serviceEnv(prefix: string, extra?: Record<string, string>): Record<string, string>;
   /** Starts service processes and waits until their workers listen. */
-  startServices(prefix: string, services: ServiceScript[], extra?: Record<string, string>): Promise<ServiceProcess[]>;
+  startServices(
+    prefix: string,
+    services: ServiceScript[],
+    extra?: Record<string, string>,
+  ): Promise<ServiceProcess[]>;
   producer(prefix: string): Producer;
   /** Waits (polling on the probe connection, not counted) until the run is terminal. */
   waitForRun(prefix: string, runId: string, timeoutMs: number, onPoll?: () => void): Promise<RunState>;
@@ -100,17 +104,21 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
     probe,
     serviceEnv,
     async startServices(prefix, services, extra = {}) {
-      const started = services.map((name, i) => startService(name, serviceEnv(prefix, extra), `${name}-${i}`));
+      const started = services.map((name, i) =>
+        startService(name, serviceEnv(prefix, extra), `${name}-${i}`),
+      );
       processes.push(...started);
       const queues = createQueues(probe.redis, prefix);
       try {
         const want = new Map<QueueName, number>();
-        for (const name of services) if (name !== 'gateway') for (const q of LISTENS[name]) want.set(q, (want.get(q) ?? 0) + 1);
+        for (const name of services)
+          if (name !== 'gateway') for (const q of LISTENS[name]) want.set(q, (want.get(q) ?? 0) + 1);
         await until(
           `${services.join(', ')} to listen`,
           async () => {
             for (const p of started) {
-              if (p.child.exitCode !== null) throw new Error(`${p.name} exited early (${p.child.exitCode}): ${p.stderrTail()}`);
+              if (p.child.exitCode !== null)
+                throw new Error(`${p.name} exited early (${p.child.exitCode}): ${p.stderrTail()}`);
             }
             for (const [q, n] of want) if ((await queues[q].getWorkers()).length < n) return undefined;
             return true;

@@ -40,7 +40,13 @@ beforeAll(async () => {
     // A verify budget of seconds, so a run whose items never arrive ends quickly.
     jobs: { verifyTimeoutMs: 8_000 },
   });
-  strict = await startEmulator({ apiKeys: [RIGHT_KEY], indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 0, webhooks: false });
+  strict = await startEmulator({
+    apiKeys: [RIGHT_KEY],
+    indexingDelayMs: 0,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 0,
+    webhooks: false,
+  });
   base = await mkdtemp(join(tmpdir(), 'rfb-bad-input-'));
   await chmod(base, 0o755);
 }, 60_000);
@@ -91,7 +97,10 @@ function statusLine(l: ResultLine): string {
 }
 
 async function images(dir: string, n: number, tag: string): Promise<void> {
-  await writeTree(dir, Object.fromEntries(Array.from({ length: n }, (_, i) => [`good-${i}.png`, pngBytes(`${tag}-${i}`)])));
+  await writeTree(
+    dir,
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`good-${i}.png`, pngBytes(`${tag}-${i}`)])),
+  );
 }
 
 /** The error line a RunSpec gets at submit, or `accepted` when it was taken. */
@@ -111,7 +120,10 @@ async function nothingSubmitted(runId: string): Promise<void> {
 }
 
 /** A run that failed before uploading anything: no batch exists for it on the emulator. */
-function nothingUploaded(state: RunState, batches = stack.emulator.state().batches.map((b) => b.batchId)): void {
+function nothingUploaded(
+  state: RunState,
+  batches = stack.emulator.state().batches.map((b) => b.batchId),
+): void {
   expect(state.counters.bytesUploaded).toBe(0);
   expect(state.counters.filesUploaded).toBe(0);
   expect(batches).not.toContain(`rfb-${state.runId}`);
@@ -157,7 +169,10 @@ function cliAsNobody(args: string[], env: Record<string, string>): Promise<CliRe
   });
 }
 
-async function http(path: string, init: RequestInit & { token?: string | null } = {}): Promise<{ status: number; body: string }> {
+async function http(
+  path: string,
+  init: RequestInit & { token?: string | null } = {},
+): Promise<{ status: number; body: string }> {
   const { token = TOKEN, ...rest } = init;
   const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -165,7 +180,11 @@ async function http(path: string, init: RequestInit & { token?: string | null } 
   return { status: res.status, body: await res.text() };
 }
 
-function webhook(body: string | undefined, headers: Record<string, string> = {}, secret = stack.env.RFBATCH_WEBHOOK_SECRET!) {
+function webhook(
+  body: string | undefined,
+  headers: Record<string, string> = {},
+  secret = stack.env.RFBATCH_WEBHOOK_SECRET!,
+) {
   return http(`/webhooks/roboflow/${secret}`, {
     method: 'POST',
     token: null,
@@ -233,7 +252,10 @@ function failingRun(runId: string, source: Record<string, unknown>) {
   });
 }
 
-const missingRun = failingRun('bad-missing', { kind: 'directory', path: join(tmpdir(), 'rfb-bad-input-does-not-exist') });
+const missingRun = failingRun('bad-missing', {
+  kind: 'directory',
+  path: join(tmpdir(), 'rfb-bad-input-does-not-exist'),
+});
 const emptyRun = once(async () => {
   await mkdir(join(base, 'empty'), { recursive: true });
   return failingRun('bad-empty', { kind: 'directory', path: join(base, 'empty') })();
@@ -259,23 +281,63 @@ const nobodyRuns = once(async () => {
     await chmod(join(root, d), 0o777);
   }
   await images(join(root, 'src'), 5, 'nobody');
-  await writeTree(join(root, 'src'), { 'secret.png': pngBytes('secret'), 'locked/inner.png': pngBytes('locked') });
+  await writeTree(join(root, 'src'), {
+    'secret.png': pngBytes('secret'),
+    'locked/inner.png': pngBytes('locked'),
+  });
   await writeTree(join(root, 'locked-root'), { 'a.png': pngBytes('locked-root') });
   await chmod(join(root, 'src', 'secret.png'), 0o000);
   await chmod(join(root, 'src', 'locked'), 0o000);
   await chmod(join(root, 'locked-root'), 0o000);
   const env = cliEnv({ RFBATCH_WORK_DIR: join(root, 'work'), RFBATCH_PREFIX: `${cliPrefix}-nobody` });
-  const inside = await cliAsNobody(['run', join(root, 'src'), '--workflow', 'wf', '--local', '--run-id', 'nobody-inside', '--out', join(root, 'out', 'inside')], env);
-  const locked = await cliAsNobody(['run', join(root, 'locked-root'), '--workflow', 'wf', '--local', '--run-id', 'nobody-root', '--out', join(root, 'out', 'root')], env);
+  const inside = await cliAsNobody(
+    [
+      'run',
+      join(root, 'src'),
+      '--workflow',
+      'wf',
+      '--local',
+      '--run-id',
+      'nobody-inside',
+      '--out',
+      join(root, 'out', 'inside'),
+    ],
+    env,
+  );
+  const locked = await cliAsNobody(
+    [
+      'run',
+      join(root, 'locked-root'),
+      '--workflow',
+      'wf',
+      '--local',
+      '--run-id',
+      'nobody-root',
+      '--out',
+      join(root, 'out', 'root'),
+    ],
+    env,
+  );
   await cleanupPrefix(`${cliPrefix}-nobody`);
-  return { root, inside, locked, insideLines: inside.code === 0 ? await resultLines('nobody-inside', join(root, 'out', 'inside')) : [] };
+  return {
+    root,
+    inside,
+    locked,
+    insideLines: inside.code === 0 ? await resultLines('nobody-inside', join(root, 'out', 'inside')) : [],
+  };
 });
 
 /** A references file with a bad JSON line and a line with an ftp URL among good loopback references. */
 const referencesRun = once(async () => {
   const server = await imageServer();
   const file = join(base, 'refs.jsonl');
-  const lines = ['{not json', JSON.stringify({ name: 'ftp.png', url: 'ftp://example.com/ftp.png' }), ...Array.from({ length: 4 }, (_, i) => JSON.stringify({ name: `ref-${i}.png`, url: `${server.url}/ref-${i}.png` }))];
+  const lines = [
+    '{not json',
+    JSON.stringify({ name: 'ftp.png', url: 'ftp://example.com/ftp.png' }),
+    ...Array.from({ length: 4 }, (_, i) =>
+      JSON.stringify({ name: `ref-${i}.png`, url: `${server.url}/ref-${i}.png` }),
+    ),
+  ];
   await writeFile(file, `${lines.join('\n')}\n`);
   const runId = await stack.submit({ runId: 'bad-refs', source: { kind: 'references', path: file } });
   const state = await stack.waitForRun(runId, 120_000);
@@ -288,7 +350,10 @@ const referencesRun = once(async () => {
 const unsafeReferencesRun = once(async () => {
   const server = await imageServer();
   const file = join(base, 'refs-unsafe.jsonl');
-  await writeFile(file, `${[JSON.stringify({ name: 'near.png', url: `${server.url}/near.png` }), JSON.stringify({ name: 'far.png', url: 'https://images.example.com/far.png' })].join('\n')}\n`);
+  await writeFile(
+    file,
+    `${[JSON.stringify({ name: 'near.png', url: `${server.url}/near.png` }), JSON.stringify({ name: 'far.png', url: 'https://images.example.com/far.png' })].join('\n')}\n`,
+  );
   const runId = await stack.submit({ runId: 'bad-refs-unsafe', source: { kind: 'references', path: file } });
   const state = await stack.waitForRun(runId, 120_000);
   await server.close();
@@ -307,7 +372,11 @@ async function imageServer(): Promise<{ url: string; close: () => Promise<void> 
 }
 
 /** A run that meets an emulator fault at preflight, then is retried with the fault gone. */
-function faultThenRetry(runId: string, faults: Parameters<Emulator['setFaults']>[0], clear: Parameters<Emulator['setFaults']>[0]) {
+function faultThenRetry(
+  runId: string,
+  faults: Parameters<Emulator['setFaults']>[0],
+  clear: Parameters<Emulator['setFaults']>[0],
+) {
   return once(async () => {
     await images(join(base, runId), 3, runId);
     stack.emulator.setFaults(faults);
@@ -335,9 +404,18 @@ const serverErrorRun = faultThenRetry(
 const conflictRuns = once(async () => {
   await images(join(base, 'conflict-a'), 3, 'conflict-a');
   await images(join(base, 'conflict-b'), 3, 'conflict-b');
-  const a = await stack.submit({ runId: 'bad-409-a', jobId: 'bad-input-409', source: { kind: 'directory', path: join(base, 'conflict-a') } });
+  const a = await stack.submit({
+    runId: 'bad-409-a',
+    jobId: 'bad-input-409',
+    source: { kind: 'directory', path: join(base, 'conflict-a') },
+  });
   const first = await stack.waitForRun(a, 120_000);
-  const b = await stack.submit({ runId: 'bad-409-b', jobId: 'bad-input-409', workflow: { workflowId: 'another-workflow' }, source: { kind: 'directory', path: join(base, 'conflict-b') } });
+  const b = await stack.submit({
+    runId: 'bad-409-b',
+    jobId: 'bad-input-409',
+    workflow: { workflowId: 'another-workflow' },
+    source: { kind: 'directory', path: join(base, 'conflict-b') },
+  });
   const second = await stack.waitForRun(b, 120_000);
   return { first, second, firstLines: await resultLines(a) };
 });
@@ -350,9 +428,17 @@ function maliciousRun(kind: 'traversal' | 'absolute' | 'symlink' | 'bomb') {
     await images(join(base, runId), 3, runId);
     stack.emulator.setFaults({ maliciousExport: kind });
     try {
-      await stack.submit({ runId, source: { kind: 'directory', path: join(base, runId) }, output: { dir: out } });
+      await stack.submit({
+        runId,
+        source: { kind: 'directory', path: join(base, runId) },
+        output: { dir: out },
+      });
       // The fault applies to jobs started while it is set.
-      await stack.waitForState(runId, (s) => ['processing', 'exporting', 'completed', 'failed'].includes(s.status), 120_000);
+      await stack.waitForState(
+        runId,
+        (s) => ['processing', 'exporting', 'completed', 'failed'].includes(s.status),
+        120_000,
+      );
     } finally {
       stack.emulator.setFaults({ maliciousExport: null });
     }
@@ -403,8 +489,16 @@ const spec = (overrides: Record<string, unknown>, runId: string) => ({
 
 /** A RunSpec row: the exact submit error and proof that nothing was submitted. */
 function specCase(name: string, overrides: Record<string, unknown>, line: string): Case {
-  const runId = `bad-spec-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 28)}`;
-  return { name: `RunSpec: ${name}`, observe: async () => ({ line: await submitError(spec(overrides, runId)) }), line, intact: () => nothingSubmitted(runId) };
+  const runId = `bad-spec-${name
+    .replace(/[^a-z0-9]+/gi, '-')
+    .toLowerCase()
+    .slice(0, 28)}`;
+  return {
+    name: `RunSpec: ${name}`,
+    observe: async () => ({ line: await submitError(spec(overrides, runId)) }),
+    line,
+    intact: () => nothingSubmitted(runId),
+  };
 }
 
 /** A refused command submitted nothing: the CLI's prefix holds no run but the one row that runs. */
@@ -418,7 +512,13 @@ async function noCliRuns(): Promise<void> {
   }
 }
 
-function cliCase(name: string, args: () => string[], line: string | (() => string), exit: number, env: Record<string, string> = {}): Case {
+function cliCase(
+  name: string,
+  args: () => string[],
+  line: string | (() => string),
+  exit: number,
+  env: Record<string, string> = {},
+): Case {
   return {
     name: `CLI: ${name}`,
     observe: async () => {
@@ -432,7 +532,12 @@ function cliCase(name: string, args: () => string[], line: string | (() => strin
 }
 
 /** A file of the mixed folder: its results line (or skipped line), and the rest of the folder completed. */
-function fileCase(name: string, source: string, line: string, extra: (l: ResultLine) => void = () => {}): Case {
+function fileCase(
+  name: string,
+  source: string,
+  line: string,
+  extra: (l: ResultLine) => void = () => {},
+): Case {
   return {
     name: `file: ${name}`,
     observe: async () => {
@@ -457,7 +562,8 @@ const RULE = {
   run: '1 to 40 characters of a-z, 0-9, "_" and "-", starting with a letter or digit',
 };
 const HELP = ' — see `rfbatch run --help`';
-const SOURCE_HINT = 'give a folder the ingest workers can read (on shared storage when workers run on several hosts)';
+const SOURCE_HINT =
+  'give a folder the ingest workers can read (on shared storage when workers run on several hosts)';
 const failedLine = (s: RunState) => `${s.failedStage}: ${s.error?.message}`;
 const failedIntact = (run: () => Promise<RunState>) => async () => {
   nothingUploaded(await run());
@@ -466,47 +572,183 @@ const failedIntact = (run: () => Promise<RunState>) => async () => {
 
 const cases: Case[] = [
   // RunSpec fields wrong in type or range (every one refused at submit, naming the field).
-  specCase('source missing', { source: undefined }, 'invalid run spec: source: Invalid input: expected object, received undefined'),
-  specCase('source.kind unknown', { source: { kind: 'bucket', path: 's3://x' } }, "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references'"),
-  specCase('source.path empty', { source: { kind: 'directory', path: '' } }, 'invalid run spec: source.path: must name a folder'),
-  specCase('source.recursive not a boolean', { source: { kind: 'directory', path: '/x', recursive: 'yes' } }, 'invalid run spec: source.recursive: Invalid input: expected boolean, received string'),
-  specCase('source.include with a glob', { source: { kind: 'directory', path: '/x', include: ['*.jpg'] } }, 'invalid run spec: source.include.0: an extension without the dot, e.g. "jpg"'),
-  specCase('source.media unknown', { source: { kind: 'directory', path: '/x', media: 'audio' } }, 'invalid run spec: source.media: Invalid option: expected one of "images"|"videos"'),
-  specCase('references with path and url', { source: { kind: 'references', path: '/x.jsonl', url: 'https://example.com/r.jsonl' } }, 'invalid run spec: source: give exactly one of "path" (a local JSONL file) or "url" (an https JSONL URL)'),
-  specCase('workflow.workflowId empty', { workflow: { workflowId: '' } }, 'invalid run spec: workflow.workflowId: must name a Workflow'),
-  specCase('workflow.aggregationFormat unknown', { workflow: { workflowId: 'wf', aggregationFormat: 'xml' } }, 'invalid run spec: workflow.aggregationFormat: Invalid option: expected one of "jsonl"|"csv"'),
-  specCase('workflow.maxVideoFPS too high', { workflow: { workflowId: 'wf', maxVideoFPS: 1000 } }, 'invalid run spec: workflow.maxVideoFPS: Too big: expected number to be <=240'),
-  specCase('workflow.parameters not an object', { workflow: { workflowId: 'wf', parameters: 'x=1' } }, 'invalid run spec: workflow.parameters: Invalid input: expected record, received string'),
-  specCase('compute.machineType unknown', { compute: { machineType: 'tpu' } }, 'invalid run spec: compute.machineType: Invalid option: expected one of "cpu"|"gpu"'),
-  specCase('compute.workersPerMachine 0', { compute: { workersPerMachine: 0 } }, 'invalid run spec: compute.workersPerMachine: Too small: expected number to be >=1'),
-  specCase('compute.workersPerMachine fractional', { compute: { workersPerMachine: 1.5 } }, 'invalid run spec: compute.workersPerMachine: Invalid input: expected int, received number'),
-  specCase('processingTimeoutSeconds below 60', { processingTimeoutSeconds: 30 }, 'invalid run spec: processingTimeoutSeconds: Too small: expected number to be >=60'),
-  specCase('processingTimeoutSeconds a string', { processingTimeoutSeconds: '3600' }, 'invalid run spec: processingTimeoutSeconds: Invalid input: expected number, received string'),
-  specCase('maxParallelTasks 0', { maxParallelTasks: 0 }, 'invalid run spec: maxParallelTasks: Too small: expected number to be >=1'),
-  specCase('maxImageFailureRate above 1', { maxImageFailureRate: 1.5 }, 'invalid run spec: maxImageFailureRate: Too big: expected number to be <=1'),
-  specCase('maxImageFailureRate negative', { maxImageFailureRate: -0.1 }, 'invalid run spec: maxImageFailureRate: Too small: expected number to be >=0'),
-  specCase('output missing', { output: undefined }, 'invalid run spec: output: Invalid input: expected object, received undefined'),
-  specCase('output.dir empty', { output: { dir: '' } }, 'invalid run spec: output.dir: must name a folder for the results'),
-  specCase('notify not http(s)', { notify: 'ftp://example.com/hook' }, 'invalid run spec: notify: Invalid URL'),
-  specCase('upload.shardMaxImages above 500', { upload: { shardMaxImages: 501 } }, 'invalid run spec: upload.shardMaxImages: Too big: expected number to be <=500'),
-  specCase('upload.shardMaxBytes below 1 MiB', { upload: { shardMaxBytes: 1000 } }, 'invalid run spec: upload.shardMaxBytes: Too small: expected number to be >=1048576'),
-  specCase('jobName too long', { jobName: 'j'.repeat(201) }, 'invalid run spec: jobName: Too big: expected string to have <=200 characters'),
-  specCase('an unknown field (an API key in the spec)', { apiKey: 'rf-not-here' }, 'invalid run spec: (root): Unrecognized key: "apiKey"'),
+  specCase(
+    'source missing',
+    { source: undefined },
+    'invalid run spec: source: Invalid input: expected object, received undefined',
+  ),
+  specCase(
+    'source.kind unknown',
+    { source: { kind: 'bucket', path: 's3://x' } },
+    "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references'",
+  ),
+  specCase(
+    'source.path empty',
+    { source: { kind: 'directory', path: '' } },
+    'invalid run spec: source.path: must name a folder',
+  ),
+  specCase(
+    'source.recursive not a boolean',
+    { source: { kind: 'directory', path: '/x', recursive: 'yes' } },
+    'invalid run spec: source.recursive: Invalid input: expected boolean, received string',
+  ),
+  specCase(
+    'source.include with a glob',
+    { source: { kind: 'directory', path: '/x', include: ['*.jpg'] } },
+    'invalid run spec: source.include.0: an extension without the dot, e.g. "jpg"',
+  ),
+  specCase(
+    'source.media unknown',
+    { source: { kind: 'directory', path: '/x', media: 'audio' } },
+    'invalid run spec: source.media: Invalid option: expected one of "images"|"videos"',
+  ),
+  specCase(
+    'references with path and url',
+    { source: { kind: 'references', path: '/x.jsonl', url: 'https://example.com/r.jsonl' } },
+    'invalid run spec: source: give exactly one of "path" (a local JSONL file) or "url" (an https JSONL URL)',
+  ),
+  specCase(
+    'workflow.workflowId empty',
+    { workflow: { workflowId: '' } },
+    'invalid run spec: workflow.workflowId: must name a Workflow',
+  ),
+  specCase(
+    'workflow.aggregationFormat unknown',
+    { workflow: { workflowId: 'wf', aggregationFormat: 'xml' } },
+    'invalid run spec: workflow.aggregationFormat: Invalid option: expected one of "jsonl"|"csv"',
+  ),
+  specCase(
+    'workflow.maxVideoFPS too high',
+    { workflow: { workflowId: 'wf', maxVideoFPS: 1000 } },
+    'invalid run spec: workflow.maxVideoFPS: Too big: expected number to be <=240',
+  ),
+  specCase(
+    'workflow.parameters not an object',
+    { workflow: { workflowId: 'wf', parameters: 'x=1' } },
+    'invalid run spec: workflow.parameters: Invalid input: expected record, received string',
+  ),
+  specCase(
+    'compute.machineType unknown',
+    { compute: { machineType: 'tpu' } },
+    'invalid run spec: compute.machineType: Invalid option: expected one of "cpu"|"gpu"',
+  ),
+  specCase(
+    'compute.workersPerMachine 0',
+    { compute: { workersPerMachine: 0 } },
+    'invalid run spec: compute.workersPerMachine: Too small: expected number to be >=1',
+  ),
+  specCase(
+    'compute.workersPerMachine fractional',
+    { compute: { workersPerMachine: 1.5 } },
+    'invalid run spec: compute.workersPerMachine: Invalid input: expected int, received number',
+  ),
+  specCase(
+    'processingTimeoutSeconds below 60',
+    { processingTimeoutSeconds: 30 },
+    'invalid run spec: processingTimeoutSeconds: Too small: expected number to be >=60',
+  ),
+  specCase(
+    'processingTimeoutSeconds a string',
+    { processingTimeoutSeconds: '3600' },
+    'invalid run spec: processingTimeoutSeconds: Invalid input: expected number, received string',
+  ),
+  specCase(
+    'maxParallelTasks 0',
+    { maxParallelTasks: 0 },
+    'invalid run spec: maxParallelTasks: Too small: expected number to be >=1',
+  ),
+  specCase(
+    'maxImageFailureRate above 1',
+    { maxImageFailureRate: 1.5 },
+    'invalid run spec: maxImageFailureRate: Too big: expected number to be <=1',
+  ),
+  specCase(
+    'maxImageFailureRate negative',
+    { maxImageFailureRate: -0.1 },
+    'invalid run spec: maxImageFailureRate: Too small: expected number to be >=0',
+  ),
+  specCase(
+    'output missing',
+    { output: undefined },
+    'invalid run spec: output: Invalid input: expected object, received undefined',
+  ),
+  specCase(
+    'output.dir empty',
+    { output: { dir: '' } },
+    'invalid run spec: output.dir: must name a folder for the results',
+  ),
+  specCase(
+    'notify not http(s)',
+    { notify: 'ftp://example.com/hook' },
+    'invalid run spec: notify: Invalid URL',
+  ),
+  specCase(
+    'upload.shardMaxImages above 500',
+    { upload: { shardMaxImages: 501 } },
+    'invalid run spec: upload.shardMaxImages: Too big: expected number to be <=500',
+  ),
+  specCase(
+    'upload.shardMaxBytes below 1 MiB',
+    { upload: { shardMaxBytes: 1000 } },
+    'invalid run spec: upload.shardMaxBytes: Too small: expected number to be >=1048576',
+  ),
+  specCase(
+    'jobName too long',
+    { jobName: 'j'.repeat(201) },
+    'invalid run spec: jobName: Too big: expected string to have <=200 characters',
+  ),
+  specCase(
+    'an unknown field (an API key in the spec)',
+    { apiKey: 'rf-not-here' },
+    'invalid run spec: (root): Unrecognized key: "apiKey"',
+  ),
 
   // Ids breaking the API's rules.
-  specCase('batchId with uppercase and spaces', { batchId: 'Bad Batch!' }, `invalid run spec: batchId: batch id "Bad Batch!" breaks the rule: ${RULE.batch}`),
-  specCase('batchId of 65 characters', { batchId: 'b'.repeat(65) }, `invalid run spec: batchId: batch id "${'b'.repeat(65)}" breaks the rule: ${RULE.batch}`),
-  specCase('jobId of 21 characters', { jobId: 'j'.repeat(21) }, `invalid run spec: jobId: job id "${'j'.repeat(21)}" breaks the rule: ${RULE.job}`),
+  specCase(
+    'batchId with uppercase and spaces',
+    { batchId: 'Bad Batch!' },
+    `invalid run spec: batchId: batch id "Bad Batch!" breaks the rule: ${RULE.batch}`,
+  ),
+  specCase(
+    'batchId of 65 characters',
+    { batchId: 'b'.repeat(65) },
+    `invalid run spec: batchId: batch id "${'b'.repeat(65)}" breaks the rule: ${RULE.batch}`,
+  ),
+  specCase(
+    'jobId of 21 characters',
+    { jobId: 'j'.repeat(21) },
+    `invalid run spec: jobId: job id "${'j'.repeat(21)}" breaks the rule: ${RULE.job}`,
+  ),
   {
     name: 'RunSpec: runId with ":" (BullMQ ids must not hold one)',
     observe: async () => ({ line: await submitError(spec({}, 'run:one')) }),
     line: `invalid run spec: runId: run id "run:one" breaks the rule: ${RULE.run}`,
     intact: () => nothingSubmitted('run:one'),
   },
-  cliCase('--job-id in uppercase', () => ['submit', base, '--workflow', 'wf', '--job-id', 'JOB'], `rfbatch: invalid arguments: --job-id: job id "JOB" breaks the rule: ${RULE.job}${HELP}`, 2),
-  cliCase('--batch-id with "/"', () => ['submit', base, '--workflow', 'wf', '--batch-id', 'a/b'], `rfbatch: invalid arguments: --batch-id: batch id "a/b" breaks the rule: ${RULE.batch}${HELP}`, 2),
-  cliCase('--timeout below 60', () => ['submit', base, '--workflow', 'wf', '--timeout', '10'], `rfbatch: invalid arguments: --timeout: Too small: expected number to be >=60${HELP}`, 2),
-  cliCase('--max-image-failure-rate above 1', () => ['submit', base, '--workflow', 'wf', '--max-image-failure-rate', '1.5'], `rfbatch: invalid arguments: --max-image-failure-rate: Too big: expected number to be <=1${HELP}`, 2),
+  cliCase(
+    '--job-id in uppercase',
+    () => ['submit', base, '--workflow', 'wf', '--job-id', 'JOB'],
+    `rfbatch: invalid arguments: --job-id: job id "JOB" breaks the rule: ${RULE.job}${HELP}`,
+    2,
+  ),
+  cliCase(
+    '--batch-id with "/"',
+    () => ['submit', base, '--workflow', 'wf', '--batch-id', 'a/b'],
+    `rfbatch: invalid arguments: --batch-id: batch id "a/b" breaks the rule: ${RULE.batch}${HELP}`,
+    2,
+  ),
+  cliCase(
+    '--timeout below 60',
+    () => ['submit', base, '--workflow', 'wf', '--timeout', '10'],
+    `rfbatch: invalid arguments: --timeout: Too small: expected number to be >=60${HELP}`,
+    2,
+  ),
+  cliCase(
+    '--max-image-failure-rate above 1',
+    () => ['submit', base, '--workflow', 'wf', '--max-image-failure-rate', '1.5'],
+    `rfbatch: invalid arguments: --max-image-failure-rate: Too big: expected number to be <=1${HELP}`,
+    2,
+  ),
 
   // The source folder.
   {
@@ -515,7 +757,13 @@ const cases: Case[] = [
     line: `plan: folder "${join(tmpdir(), 'rfb-bad-input-does-not-exist')}" does not exist`,
     intact: failedIntact(missingRun),
   },
-  cliCase('source folder missing', () => ['run', join(base, 'nope'), '--workflow', 'wf'], () => `rfbatch: source "${join(base, 'nope')}" does not exist (looked at ${join(base, 'nope')}) — give a folder of images or videos, or a .jsonl file of {"name","url"} references`, 2),
+  cliCase(
+    'source folder missing',
+    () => ['run', join(base, 'nope'), '--workflow', 'wf'],
+    () =>
+      `rfbatch: source "${join(base, 'nope')}" does not exist (looked at ${join(base, 'nope')}) — give a folder of images or videos, or a .jsonl file of {"name","url"} references`,
+    2,
+  ),
   {
     name: 'source folder empty',
     observe: async () => ({ line: failedLine(await emptyRun()) }),
@@ -525,7 +773,8 @@ const cases: Case[] = [
   {
     name: 'source folder with only non-media files',
     observe: async () => ({ line: failedLine(await nonMediaRun()) }),
-    line: () => `plan: folder "${join(base, 'non-media')}" has no images to upload: 3 skipped (3 not-media); see ${join(stack.workDir, 'runs', 'bad-non-media', 'skipped.jsonl')}`,
+    line: () =>
+      `plan: folder "${join(base, 'non-media')}" has no images to upload: 3 skipped (3 not-media); see ${join(stack.workDir, 'runs', 'bad-non-media', 'skipped.jsonl')}`,
     intact: failedIntact(nonMediaRun),
   },
   {
@@ -536,7 +785,9 @@ const cases: Case[] = [
   },
   {
     name: 'source folder behind a file (ENOTDIR)',
-    observe: async () => ({ line: `${failedLine(await throughFileRun())} — ${(await throughFileRun()).error?.hint}` }),
+    observe: async () => ({
+      line: `${failedLine(await throughFileRun())} — ${(await throughFileRun()).error?.hint}`,
+    }),
     line: () => `plan: folder "${join(base, 'plain.txt', 'sub')}" cannot be read (ENOTDIR) — ${SOURCE_HINT}`,
     intact: failedIntact(throughFileRun),
   },
@@ -571,20 +822,64 @@ const cases: Case[] = [
     line: '{"source":"locked","status":"skipped","reason":"unreadable","detail":"folder: EACCES"}',
     intact: async () => expect((await nobodyRuns()).insideLines).toHaveLength(7),
   },
-  cliCase('source is a file, not a folder or .jsonl', () => ['submit', join(base, 'a-file.png'), '--workflow', 'wf'], () => `rfbatch: source "${join(base, 'a-file.png')}" is a file, not a folder — give the folder that holds the images, or a .jsonl references file`, 2),
+  cliCase(
+    'source is a file, not a folder or .jsonl',
+    () => ['submit', join(base, 'a-file.png'), '--workflow', 'wf'],
+    () =>
+      `rfbatch: source "${join(base, 'a-file.png')}" is a file, not a folder — give the folder that holds the images, or a .jsonl references file`,
+    2,
+  ),
 
   // Files in the folder: each reported, the rest of the folder processed.
-  fileCase('0 bytes', 'zero.png', '{"source":"zero.png","status":"skipped","reason":"empty","detail":"0 bytes"}'),
-  fileCase('truncated PNG', 'truncated.png', '{"source":"truncated.png","status":"failed","reason":"could not decode image: unknown format or truncated header"}'),
-  fileCase('over the 20 MiB image limit', 'huge.png', '{"source":"huge.png","status":"skipped","reason":"too-large","detail":"26214668 bytes, over the 20971520-byte limit for one image"}'),
-  fileCase('a .jpg that is text', 'text.jpg', '{"source":"text.jpg","status":"skipped","reason":"not-media","detail":"content is not JPEG data (extension .jpg)"}'),
-  fileCase('symlink loop', 'loop-a.png', '{"source":"loop-a.png","status":"skipped","reason":"symlink-loop","detail":"the link resolves to itself"}'),
-  fileCase('symlink to a folder above', 'sub/up', '{"source":"sub/up","status":"skipped","reason":"symlink-loop","detail":"links to a folder above it"}'),
-  fileCase('dangling symlink', 'dangling.png', '{"source":"dangling.png","status":"skipped","reason":"unreadable","detail":"broken symbolic link"}'),
+  fileCase(
+    '0 bytes',
+    'zero.png',
+    '{"source":"zero.png","status":"skipped","reason":"empty","detail":"0 bytes"}',
+  ),
+  fileCase(
+    'truncated PNG',
+    'truncated.png',
+    '{"source":"truncated.png","status":"failed","reason":"could not decode image: unknown format or truncated header"}',
+  ),
+  fileCase(
+    'over the 20 MiB image limit',
+    'huge.png',
+    '{"source":"huge.png","status":"skipped","reason":"too-large","detail":"26214668 bytes, over the 20971520-byte limit for one image"}',
+  ),
+  fileCase(
+    'a .jpg that is text',
+    'text.jpg',
+    '{"source":"text.jpg","status":"skipped","reason":"not-media","detail":"content is not JPEG data (extension .jpg)"}',
+  ),
+  fileCase(
+    'symlink loop',
+    'loop-a.png',
+    '{"source":"loop-a.png","status":"skipped","reason":"symlink-loop","detail":"the link resolves to itself"}',
+  ),
+  fileCase(
+    'symlink to a folder above',
+    'sub/up',
+    '{"source":"sub/up","status":"skipped","reason":"symlink-loop","detail":"links to a folder above it"}',
+  ),
+  fileCase(
+    'dangling symlink',
+    'dangling.png',
+    '{"source":"dangling.png","status":"skipped","reason":"unreadable","detail":"broken symbolic link"}',
+  ),
   fileCase('a FIFO named .png', 'fifo.png', '{"source":"fifo.png","status":"skipped","reason":"not-a-file"}'),
-  fileCase('name with a newline', 'new\nline.png', '{"source":"new\\nline.png","status":"ok"}', safeRemoteName),
+  fileCase(
+    'name with a newline',
+    'new\nline.png',
+    '{"source":"new\\nline.png","status":"ok"}',
+    safeRemoteName,
+  ),
   fileCase('name with ".."', '..dots...png', '{"source":"..dots...png","status":"ok"}', safeRemoteName),
-  fileCase('very long name (250 bytes)', `${'long-name-'.repeat(24)}end.png`, `{"source":"${'long-name-'.repeat(24)}end.png","status":"ok"}`, safeRemoteName),
+  fileCase(
+    'very long name (250 bytes)',
+    `${'long-name-'.repeat(24)}end.png`,
+    `{"source":"${'long-name-'.repeat(24)}end.png","status":"ok"}`,
+    safeRemoteName,
+  ),
   fileCase('unicode name', 'ünïcödé 画像.png', '{"source":"ünïcödé 画像.png","status":"ok"}', safeRemoteName),
 
   // References files.
@@ -603,10 +898,18 @@ const cases: Case[] = [
     line: '{"source":"line 2","status":"skipped","reason":"bad-name","detail":"needs an http(s) \\"url\\""}',
     intact: async () => expect((await referencesRun()).state.counters.results).toBe(4),
   },
-  specCase('references URL that is not https', { source: { kind: 'references', url: 'http://example.com/refs.jsonl' } }, 'invalid run spec: source.url: must be an https:// URL'),
+  specCase(
+    'references URL that is not https',
+    { source: { kind: 'references', url: 'http://example.com/refs.jsonl' } },
+    'invalid run spec: source.url: must be an https:// URL',
+  ),
   {
     name: 'references file missing',
-    observe: async () => ({ line: failedLine(await failingRun('bad-refs-missing', { kind: 'references', path: join(base, 'none.jsonl') })()) }),
+    observe: async () => ({
+      line: failedLine(
+        await failingRun('bad-refs-missing', { kind: 'references', path: join(base, 'none.jsonl') })(),
+      ),
+    }),
     line: () => `plan: references file "${join(base, 'none.jsonl')}" does not exist`,
     intact: mixedRestComplete,
   },
@@ -617,10 +920,18 @@ const cases: Case[] = [
     observe: async () => {
       const { runId, state } = await unsafeReferencesRun();
       expect(state.status).toBe('completed');
-      return { line: statusLine(lineFor(await resultLines(runId), 'far.png')).replace(/"reason":"[^"]*unsafe-url-detected[^"]*"/, '"reason":"unsafe-url-detected"') };
+      return {
+        line: statusLine(lineFor(await resultLines(runId), 'far.png')).replace(
+          /"reason":"[^"]*unsafe-url-detected[^"]*"/,
+          '"reason":"unsafe-url-detected"',
+        ),
+      };
     },
     line: '{"source":"far.png","status":"failed","reason":"unsafe-url-detected"}',
-    intact: async () => expect(statusLine(lineFor(await resultLines('bad-refs-unsafe'), 'near.png'))).toBe('{"source":"near.png","status":"ok"}'),
+    intact: async () =>
+      expect(statusLine(lineFor(await resultLines('bad-refs-unsafe'), 'near.png'))).toBe(
+        '{"source":"near.png","status":"ok"}',
+      ),
   },
 
   // API answers.
@@ -628,14 +939,33 @@ const cases: Case[] = [
     name: 'API 401: a wrong API key (rfbatch run)',
     observe: async () => {
       await images(join(base, 'key'), 3, 'key');
-      const res = await cli(['run', join(base, 'key'), '--workflow', 'wf', '--local', '--run-id', 'bad-401', '--out', join(base, 'out-401')], cliEnv({ ROBOFLOW_API_KEY: 'a-wrong-key' }));
+      const res = await cli(
+        [
+          'run',
+          join(base, 'key'),
+          '--workflow',
+          'wf',
+          '--local',
+          '--run-id',
+          'bad-401',
+          '--out',
+          join(base, 'out-401'),
+        ],
+        cliEnv({ ROBOFLOW_API_KEY: 'a-wrong-key' }),
+      );
       return { line: reason(res), exit: res.code };
     },
     line: 'rfbatch: run bad-401 failed at plan: preflight failed before any upload: the API refused the API key (401) while discovering the workspace of the API key — set ROBOFLOW_API_KEY to the private API key of the workspace (Roboflow app → Settings → API Keys); retry with `rfbatch retry bad-401`',
     exit: 1,
     intact: async () => expect(strict.state().batches.map((b) => b.batchId)).not.toContain('rfb-bad-401'),
   },
-  cliCase('API 401: a wrong API key (rfbatch jobs ls)', () => ['jobs', 'ls'], 'rfbatch: GET / answered 401: invalid api_key — check ROBOFLOW_API_KEY: it must be the private API key of the workspace (Roboflow app → Settings → API Keys)', 3, { ROBOFLOW_API_KEY: 'a-wrong-key' }),
+  cliCase(
+    'API 401: a wrong API key (rfbatch jobs ls)',
+    () => ['jobs', 'ls'],
+    'rfbatch: GET / answered 401: invalid api_key — check ROBOFLOW_API_KEY: it must be the private API key of the workspace (Roboflow app → Settings → API Keys)',
+    3,
+    { ROBOFLOW_API_KEY: 'a-wrong-key' },
+  ),
   {
     name: 'API 402: batch processing not enabled; a retry completes',
     observe: async () => ({ line: failedLine((await paymentRun()).failed) }),
@@ -647,8 +977,18 @@ const cases: Case[] = [
       expect(lines.filter((l) => l.status === 'ok')).toHaveLength(3);
     },
   },
-  cliCase('API 404: an unknown job', () => ['jobs', 'show', 'no-such-job'], 'rfbatch: GET /batch-processing/v1/external/local/jobs/no-such-job answered 404: job "no-such-job" not found — check that job "no-such-job" exists in workspace "local" (staged data expires after 7 days)', 4),
-  cliCase('API 404: an unknown batch', () => ['batches', 'count', 'no-such-batch'], 'rfbatch: GET /data-staging/v1/external/local/batches/no-such-batch/count answered 404: batch "no-such-batch" not found — check that batch "no-such-batch" exists in workspace "local" (staged data expires after 7 days)', 4),
+  cliCase(
+    'API 404: an unknown job',
+    () => ['jobs', 'show', 'no-such-job'],
+    'rfbatch: GET /batch-processing/v1/external/local/jobs/no-such-job answered 404: job "no-such-job" not found — check that job "no-such-job" exists in workspace "local" (staged data expires after 7 days)',
+    4,
+  ),
+  cliCase(
+    'API 404: an unknown batch',
+    () => ['batches', 'count', 'no-such-batch'],
+    'rfbatch: GET /data-staging/v1/external/local/batches/no-such-batch/count answered 404: batch "no-such-batch" not found — check that batch "no-such-batch" exists in workspace "local" (staged data expires after 7 days)',
+    4,
+  ),
   {
     name: 'API 409: a job id taken by another job',
     observe: async () => ({ line: failedLine((await conflictRuns()).second) }),
@@ -675,23 +1015,59 @@ const cases: Case[] = [
   // Webhook bodies (with the right path secret and header).
   ...(
     [
-      ['empty body', '', 400, '{"error":{"code":"FST_ERR_CTP_EMPTY_JSON_BODY","message":"Body cannot be empty when content-type is set to \'application/json\'"}}'],
-      ['huge body (70 KB)', JSON.stringify({ type: 'roboflow-batch-job-notification-v1', event_id: 'e-huge', job_id: 'x', job_state: 'success', delivery_attempt: 1, pad: 'x'.repeat(70_000) }), 413, '{"error":{"code":"FST_ERR_CTP_BODY_TOO_LARGE","message":"Request body is too large"}}'],
-      ['not JSON', 'hello, this is not JSON', 400, '{"error":{"code":"FST_ERR_CTP_INVALID_JSON_BODY","message":"Body is not valid JSON but content-type is set to \'application/json\'"}}'],
-      ['JSON that is no notification', '{"type":"something-else","event_id":"e1"}', 400, '{"error":{"code":"webhooks.invalid","message":"not a Roboflow notification: type: Invalid discriminator value. Expected \'roboflow-batch-job-notification-v1\' | \'roboflow-data-staging-notification-v1\'"}}'],
-      ['for an unknown job', JSON.stringify({ type: 'roboflow-batch-job-notification-v1', event_id: 'e-unknown-job', job_id: 'nobody-knows', job_state: 'success', delivery_attempt: 1 }), 200, '{"ok":true,"action":"ignored","reason":"no run knows job \\"nobody-knows\\""}'],
+      [
+        'empty body',
+        '',
+        400,
+        '{"error":{"code":"FST_ERR_CTP_EMPTY_JSON_BODY","message":"Body cannot be empty when content-type is set to \'application/json\'"}}',
+      ],
+      [
+        'huge body (70 KB)',
+        JSON.stringify({
+          type: 'roboflow-batch-job-notification-v1',
+          event_id: 'e-huge',
+          job_id: 'x',
+          job_state: 'success',
+          delivery_attempt: 1,
+          pad: 'x'.repeat(70_000),
+        }),
+        413,
+        '{"error":{"code":"FST_ERR_CTP_BODY_TOO_LARGE","message":"Request body is too large"}}',
+      ],
+      [
+        'not JSON',
+        'hello, this is not JSON',
+        400,
+        '{"error":{"code":"FST_ERR_CTP_INVALID_JSON_BODY","message":"Body is not valid JSON but content-type is set to \'application/json\'"}}',
+      ],
+      [
+        'JSON that is no notification',
+        '{"type":"something-else","event_id":"e1"}',
+        400,
+        '{"error":{"code":"webhooks.invalid","message":"not a Roboflow notification: type: Invalid discriminator value. Expected \'roboflow-batch-job-notification-v1\' | \'roboflow-data-staging-notification-v1\'"}}',
+      ],
+      [
+        'for an unknown job',
+        JSON.stringify({
+          type: 'roboflow-batch-job-notification-v1',
+          event_id: 'e-unknown-job',
+          job_id: 'nobody-knows',
+          job_state: 'success',
+          delivery_attempt: 1,
+        }),
+        200,
+        '{"ok":true,"action":"ignored","reason":"no run knows job \\"nobody-knows\\""}',
+      ],
     ] as const
-  ).map(
-    ([name, body, status, answer]): Case => ({
-      name: `webhook: ${name}`,
-      observe: async () => {
-        const res = await webhook(body);
-        return { line: `${res.status} ${res.body}` };
-      },
-      line: `${status} ${answer}`,
-      intact: gatewayIntact,
-    }),
-  ),
+  ).map(([name, body, status, answer]): Case => ({
+    name: `webhook: ${name}`,
+    observe: async () => {
+      const res = await webhook(body);
+      return { line: `${res.status} ${res.body}` };
+    },
+    line: `${status} ${answer}`,
+    intact: gatewayIntact,
+  })),
   {
     name: 'webhook: wrong Authorization header',
     observe: async () => {
@@ -724,7 +1100,12 @@ const cases: Case[] = [
   {
     name: 'gateway: a wrong token (submitting a run)',
     observe: async () => {
-      const res = await http('/runs', { method: 'POST', token: 'not-the-token', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec({}, 'bad-gw-wrong-token')) });
+      const res = await http('/runs', {
+        method: 'POST',
+        token: 'not-the-token',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec({}, 'bad-gw-wrong-token')),
+      });
       return { line: `${res.status} ${res.body}` };
     },
     line: '401 {"error":{"code":"auth.required","message":"send \\"Authorization: Bearer <RFBATCH_GATEWAY_TOKEN>\\""}}',
@@ -745,8 +1126,14 @@ const cases: Case[] = [
   {
     name: 'gateway: POST /runs with a bad RunSpec',
     observe: async () => {
-      const res = await http('/runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec({ compute: { workersPerMachine: 0 } }, 'bad-gw-spec')) });
-      return { line: `${res.status} ${(JSON.parse(res.body) as { error: { message: string } }).error.message}` };
+      const res = await http('/runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec({ compute: { workersPerMachine: 0 } }, 'bad-gw-spec')),
+      });
+      return {
+        line: `${res.status} ${(JSON.parse(res.body) as { error: { message: string } }).error.message}`,
+      };
     },
     line: '400 invalid RunSpec: compute.workersPerMachine: Too small: expected number to be >=1',
     intact: async () => {
@@ -758,17 +1145,38 @@ const cases: Case[] = [
   // Export archives from the job output (the emulator's malicious-export fault).
   ...(
     [
-      ['path traversal', 'traversal', 'download: export archive "results/export-00001.tar.gz" was refused at entry "../../rfbatch-escape.txt": the path climbs out with ".."'],
-      ['absolute path', 'absolute', 'download: export archive "results/export-00001.tar.gz" was refused at entry "/tmp/rfbatch-absolute.txt": absolute path'],
-      ['symbolic link', 'symlink', 'download: export archive "results/export-00001.tar.gz" was refused at entry "results-link": symlink to "/etc/passwd"'],
-      ['decompression bomb', 'bomb', 'download: export archive "results/export-00001.tar.gz" was refused at entry "bomb.bin": it expands beyond'],
+      [
+        'path traversal',
+        'traversal',
+        'download: export archive "results/export-00001.tar.gz" was refused at entry "../../rfbatch-escape.txt": the path climbs out with ".."',
+      ],
+      [
+        'absolute path',
+        'absolute',
+        'download: export archive "results/export-00001.tar.gz" was refused at entry "/tmp/rfbatch-absolute.txt": absolute path',
+      ],
+      [
+        'symbolic link',
+        'symlink',
+        'download: export archive "results/export-00001.tar.gz" was refused at entry "results-link": symlink to "/etc/passwd"',
+      ],
+      [
+        'decompression bomb',
+        'bomb',
+        'download: export archive "results/export-00001.tar.gz" was refused at entry "bomb.bin": it expands beyond',
+      ],
     ] as const
   ).map(([name, kind, line]): Case => {
     const run = maliciousRun(kind);
     return {
       name: `export archive: ${name}`,
       // The bomb's numbers depend on gzip; its line is compared up to them.
-      observe: async () => ({ line: kind === 'bomb' ? failedLine((await run()).state).replace(/ beyond .*$/, ' beyond') : failedLine((await run()).state) }),
+      observe: async () => ({
+        line:
+          kind === 'bomb'
+            ? failedLine((await run()).state).replace(/ beyond .*$/, ' beyond')
+            : failedLine((await run()).state),
+      }),
       line,
       intact: async () => {
         const { out, state } = await run();
@@ -786,18 +1194,24 @@ describe('bad input', () => {
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
   });
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const check = async () => {
-      const got = await c.observe();
-      expect(got.line).toBe(typeof c.line === 'function' ? c.line() : c.line);
-      if (c.exit !== undefined) expect(got.exit).toBe(c.exit);
-      await c.intact();
-    };
-    if (!c.knownBug) return check();
-    const outcome = await check().then(
-      () => 'fixed',
-      () => 'still there',
-    );
-    expect(outcome, `known bug appears fixed — remove "knownBug" from "${c.name}": ${c.knownBug}`).toBe('still there');
-  }, 300_000);
+  it.each(cases.map((c) => [c.name, c] as const))(
+    '%s',
+    async (_name, c) => {
+      const check = async () => {
+        const got = await c.observe();
+        expect(got.line).toBe(typeof c.line === 'function' ? c.line() : c.line);
+        if (c.exit !== undefined) expect(got.exit).toBe(c.exit);
+        await c.intact();
+      };
+      if (!c.knownBug) return check();
+      const outcome = await check().then(
+        () => 'fixed',
+        () => 'still there',
+      );
+      expect(outcome, `known bug appears fixed — remove "knownBug" from "${c.name}": ${c.knownBug}`).toBe(
+        'still there',
+      );
+    },
+    300_000,
+  );
 });

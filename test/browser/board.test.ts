@@ -21,7 +21,9 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install it (\`apt-get install -y chromium\`, as .ci/run does) or set CHROMIUM_PATH`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install it (\`apt-get install -y chromium\`, as .ci/run does) or set CHROMIUM_PATH`,
+    );
   }
   stack = await startStack({
     gateway: true,
@@ -31,7 +33,16 @@ beforeAll(async () => {
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 afterAll(async () => {
@@ -42,7 +53,10 @@ afterAll(async () => {
 describe('Bull Board', () => {
   it('shows the rfbatch queues and a completed job while a run is processing', async () => {
     const source = join(stack.workDir, 'board-images');
-    await writeTree(source, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`set/img-${i}.png`, pngBytes(i)])));
+    await writeTree(
+      source,
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`set/img-${i}.png`, pngBytes(i)])),
+    );
     const runId = await stack.submit({ source: { kind: 'directory', path: source } });
     // Processing: intake and plan are done, the remote job runs (40 × 500 ms).
     await stack.waitForState(runId, (s) => s.status === 'processing', 30_000);
@@ -52,7 +66,10 @@ describe('Bull Board', () => {
     await page.goto(`${stack.gatewayUrl}/board?token=${TOKEN}`);
     expect(page.url()).not.toContain(TOKEN);
     for (const queue of ['runs', 'ingest', 'jobs', 'export']) {
-      await page.getByRole('link', { name: new RegExp(`^${queue}`, 'i') }).first().waitFor({ timeout: 20_000 });
+      await page
+        .getByRole('link', { name: new RegExp(`^${queue}`, 'i') })
+        .first()
+        .waitFor({ timeout: 20_000 });
     }
 
     // The completed tab of the ingest queue lists the run's plan job.

@@ -18,7 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
 import { spawnRedis, TERMINAL_STATUSES, type QueueName, type RunState } from '@rfbatch/shared';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { isRunning, startWorkerProcess, stopWorker, type ServiceName, type WorkerProcess } from './worker-processes.js';
+import {
+  isRunning,
+  startWorkerProcess,
+  stopWorker,
+  type ServiceName,
+  type WorkerProcess,
+} from './worker-processes.js';
 
 const RUNS = 3;
 const IMAGES = 3_000;
@@ -34,7 +40,11 @@ const SLOTS: Array<[string, ServiceName]> = [
   ['jobs-1', 'jobs'],
   ['export-1', 'export'],
 ];
-const QUEUES: Record<ServiceName, QueueName[]> = { ingest: ['ingest', 'runs'], jobs: ['jobs'], export: ['export'] };
+const QUEUES: Record<ServiceName, QueueName[]> = {
+  ingest: ['ingest', 'runs'],
+  jobs: ['jobs'],
+  export: ['export'],
+};
 
 let redisDir: string;
 let redis: Awaited<ReturnType<typeof spawnRedis>>;
@@ -50,7 +60,8 @@ function start(slot: string, service: ServiceName): WorkerProcess {
   const p = startWorkerProcess(slot, service, env);
   workers.set(slot, p);
   void p.exited.then((code) => {
-    if (workers.get(slot) === p && !expectedExits.has(p)) selfExits.push(`${slot} exited ${code}: ${p.output().slice(-500)}`);
+    if (workers.get(slot) === p && !expectedExits.has(p))
+      selfExits.push(`${slot} exited ${code}: ${p.output().slice(-500)}`);
   });
   return p;
 }
@@ -65,10 +76,15 @@ async function workersListening(timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await Promise.all(
-      SLOTS.flatMap(([, s]) => QUEUES[s]).map(async (q) => (await stack.ctx.queues[q].getWorkers().catch(() => [])).length),
+      SLOTS.flatMap(([, s]) => QUEUES[s]).map(
+        async (q) => (await stack.ctx.queues[q].getWorkers().catch(() => [])).length,
+      ),
     );
     if (counts.every((n) => n > 0)) return;
-    if (Date.now() > deadline) throw new Error(`workers did not come up:\n${[...workers.values()].map((w) => `${w.slot}: ${w.output()}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `workers did not come up:\n${[...workers.values()].map((w) => `${w.slot}: ${w.output()}`).join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -83,7 +99,13 @@ beforeAll(async () => {
   redis = await spawnRedis({ appendOnly: true, dir: redisDir });
   // Nothing runs in this process but the emulator and the test's own Redis client. Remote jobs take
   // a few seconds (2 ms per image), so the chaos meets every stage of every run.
-  stack = await startStack({ redisUrl: redis.url, ingest: false, jobs: false, export: false, emulator: { processingMsPerItem: 2 } });
+  stack = await startStack({
+    redisUrl: redis.url,
+    ingest: false,
+    jobs: false,
+    export: false,
+    emulator: { processingMsPerItem: 2 },
+  });
   env = {
     ...stack.env,
     LOG_LEVEL: 'warn',
@@ -197,7 +219,11 @@ describe('chaos', () => {
         const t0 = Date.now();
         for (;;) {
           const states = await Promise.all(runIds.map((id) => stack.ctx.store.get(id).catch(() => null)));
-          if (Date.now() - t0 > 20_000 || states.some((s) => s && ['processing', 'exporting', 'completed'].includes(s.status))) break;
+          if (
+            Date.now() - t0 > 20_000 ||
+            states.some((s) => s && ['processing', 'exporting', 'completed'].includes(s.status))
+          )
+            break;
           await new Promise((r) => setTimeout(r, 250));
         }
         await restartRedis();
@@ -205,7 +231,11 @@ describe('chaos', () => {
       })();
 
       for (let r = 0; r < RUNS; r++) {
-        const runId = await stack.submit({ runId: `chaos-${r}`, source: { kind: 'directory', path: sources[r]!.dir }, upload: { shardMaxImages: SHARD_IMAGES } });
+        const runId = await stack.submit({
+          runId: `chaos-${r}`,
+          source: { kind: 'directory', path: sources[r]!.dir },
+          upload: { shardMaxImages: SHARD_IMAGES },
+        });
         submittedAt.set(runId, Date.now());
         runIds.push(runId);
         // Staggered, so the runs are at different stages when the kills and the Redis restart come.
@@ -228,20 +258,29 @@ describe('chaos', () => {
 
       const report = {
         kills,
-        redisRestartedAfterS: redisRestartedAt ? Math.round((redisRestartedAt - Math.min(...submittedAt.values())) / 1000) : null,
-        runs: finals.map((s) => ({ runId: s.runId, status: s.status, seconds: Math.round((Date.parse(s.finishedAt ?? s.updatedAt) - submittedAt.get(s.runId)!) / 1000) })),
+        redisRestartedAfterS: redisRestartedAt
+          ? Math.round((redisRestartedAt - Math.min(...submittedAt.values())) / 1000)
+          : null,
+        runs: finals.map((s) => ({
+          runId: s.runId,
+          status: s.status,
+          seconds: Math.round((Date.parse(s.finishedAt ?? s.updatedAt) - submittedAt.get(s.runId)!) / 1000),
+        })),
         selfExits: selfExits.length,
         leftoverPartialFolders: [...leftovers].filter((p) => existsSync(p)).length,
       };
       console.info(`chaos: ${JSON.stringify(report)}`);
-      if (selfExits.length) console.info(`chaos: processes that exited on their own:\n${selfExits.join('\n')}`);
+      if (selfExits.length)
+        console.info(`chaos: processes that exited on their own:\n${selfExits.join('\n')}`);
 
       expect(redisRestartedAt).toBeDefined();
       expect(Object.values(kills).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3);
       for (const [r, state] of finals.entries()) {
         expect(state.error, `run ${state.runId}`).toBeUndefined();
         expect(state.status).toBe('completed');
-        expect(Date.parse(state.finishedAt!) - submittedAt.get(state.runId)!).toBeLessThanOrEqual(RUN_BOUND_MS);
+        expect(Date.parse(state.finishedAt!) - submittedAt.get(state.runId)!).toBeLessThanOrEqual(
+          RUN_BOUND_MS,
+        );
         expect(state.counters.downloadsDone).toBe(state.counters.downloadsTotal);
         const lines = (await readFile(join(stack.outputDir, state.runId, 'results.jsonl'), 'utf8'))
           .trim()
@@ -282,13 +321,26 @@ describe('chaos', () => {
     await workersListening();
     const n = 600;
     const dir = join(stack.workDir, 'sigterm');
-    await writeTree(dir, Object.fromEntries(Array.from({ length: n }, (_, i) => [`img-${i}.png`, pngBytes(`sigterm-${i}`)])));
+    await writeTree(
+      dir,
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`img-${i}.png`, pngBytes(`sigterm-${i}`)])),
+    );
     // Slow uploads, so shard jobs are in flight when the signal comes.
     stack.emulator.setFaults({ pathPrefix: '/_storage/', latencyMs: 400 });
-    const runId = await stack.submit({ runId: 'chaos-sigterm', source: { kind: 'directory', path: dir }, upload: { shardMaxImages: 50 } });
-    await stack.waitForState(runId, (s) => s.counters.shardsUploaded >= 1 || TERMINAL_STATUSES.includes(s.status), 60_000);
+    const runId = await stack.submit({
+      runId: 'chaos-sigterm',
+      source: { kind: 'directory', path: dir },
+      upload: { shardMaxImages: 50 },
+    });
+    await stack.waitForState(
+      runId,
+      (s) => s.counters.shardsUploaded >= 1 || TERMINAL_STATUSES.includes(s.status),
+      60_000,
+    );
 
-    const stopped = await Promise.all([...workers.values()].map(async (w) => ({ slot: w.slot, ...(await kill(w, 'SIGTERM')) })));
+    const stopped = await Promise.all(
+      [...workers.values()].map(async (w) => ({ slot: w.slot, ...(await kill(w, 'SIGTERM')) })),
+    );
     console.info(`chaos: SIGTERM exits ${JSON.stringify(stopped)}`);
     for (const s of stopped) {
       // runUntilSignal exits 0 only when the close finished before the deadline.

@@ -19,17 +19,27 @@ export interface WorkerProcess {
   output(): string;
 }
 
-export function startWorkerProcess(slot: string, service: ServiceName, env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services', service, 'src', 'main.ts')], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startWorkerProcess(
+  slot: string,
+  service: ServiceName,
+  env: Record<string, string>,
+): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'services', service, 'src', 'main.ts')],
+    {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const keep = (c: Buffer) => (output = (output + c.toString()).slice(-6_000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code ?? -1)),
+  );
   return { slot, service, child, startedAt: Date.now(), exited, output: () => output };
 }
 
@@ -38,7 +48,10 @@ export function isRunning(p: WorkerProcess): boolean {
 }
 
 /** Sends `signal` and waits for the exit; returns the exit code (or signal) and how long it took. */
-export async function stopWorker(p: WorkerProcess, signal: NodeJS.Signals): Promise<{ code: number | string; ms: number }> {
+export async function stopWorker(
+  p: WorkerProcess,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | string; ms: number }> {
   const started = Date.now();
   if (isRunning(p)) p.child.kill(signal);
   const code = await p.exited;

@@ -13,28 +13,43 @@ beforeAll(async () => {
   stack = await startStack({ ingest: false, jobs: false, export: false });
   env = { ...stack.env, RFBATCH_POLL_MIN_MS: '100', RFBATCH_POLL_MAX_MS: '400', LOG_LEVEL: 'error' };
   source = join(stack.workDir, 'few');
-  await writeTree(source, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`a/img-${i}.png`, pngBytes(i)])));
+  await writeTree(
+    source,
+    Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`a/img-${i}.png`, pngBytes(i)])),
+  );
 }, 60_000);
 afterAll(() => stack.close());
 
 describe('submit, status, cancel, retry, watch', () => {
   it('submits (prints the id), cancels, retries and finishes the run with watch --local', async () => {
     const out = join(stack.outputDir, 'control');
-    const submitted = await cli(['submit', source, '--workflow', 'wf', '--run-id', 'r-cli-control', '--out', out], env);
+    const submitted = await cli(
+      ['submit', source, '--workflow', 'wf', '--run-id', 'r-cli-control', '--out', out],
+      env,
+    );
     expect(submitted.code).toBe(0);
     expect(submitted.stdout).toBe('r-cli-control\n');
 
-    const again = await cli(['submit', source, '--workflow', 'wf', '--run-id', 'r-cli-control', '--out', out, '--json'], env);
+    const again = await cli(
+      ['submit', source, '--workflow', 'wf', '--run-id', 'r-cli-control', '--out', out, '--json'],
+      env,
+    );
     expect(JSON.parse(again.stdout)).toEqual({ runId: 'r-cli-control', created: false });
 
-    const queued = JSON.parse((await cli(['status', 'r-cli-control', '--json'], env)).stdout) as { status: string };
+    const queued = JSON.parse((await cli(['status', 'r-cli-control', '--json'], env)).stdout) as {
+      status: string;
+    };
     expect(queued.status).toBe('queued');
 
     const cancelled = await cli(['cancel', 'r-cli-control'], env);
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain('run r-cli-control cancelled');
     const twice = await cli(['cancel', 'r-cli-control', '--json'], env);
-    expect(JSON.parse(twice.stdout)).toMatchObject({ runId: 'r-cli-control', status: 'cancelled', cancelled: false });
+    expect(JSON.parse(twice.stdout)).toMatchObject({
+      runId: 'r-cli-control',
+      status: 'cancelled',
+      cancelled: false,
+    });
 
     // Watching a cancelled run ends at once with its reason.
     const watchCancelled = await cli(['watch', 'r-cli-control'], env);
@@ -52,7 +67,10 @@ describe('submit, status, cancel, retry, watch', () => {
     expect(summary.state).toBe('completed');
     expect(summary.counts.results).toBe(5);
 
-    const status = JSON.parse((await cli(['status', 'r-cli-control', '--json'], env)).stdout) as { status: string; attempt: number };
+    const status = JSON.parse((await cli(['status', 'r-cli-control', '--json'], env)).stdout) as {
+      status: string;
+      attempt: number;
+    };
     expect(status).toMatchObject({ status: 'completed', attempt: 1 });
   });
 
@@ -72,11 +90,15 @@ describe('submit, status, cancel, retry, watch', () => {
         if (s && s.status !== 'queued') controller.abort();
       });
     }, 10);
-    const res = await cli(['run', source, '--workflow', 'wf', '--run-id', 'r-cli-detach', '--out', out], env, { signal: controller.signal }).finally(() =>
-      clearInterval(started),
-    );
+    const res = await cli(
+      ['run', source, '--workflow', 'wf', '--run-id', 'r-cli-detach', '--out', out],
+      env,
+      { signal: controller.signal },
+    ).finally(() => clearInterval(started));
     expect(res.code).toBe(130);
-    expect(res.stderr).toMatch(/run r-cli-detach is paused at "\w+"\. Resume it with: rfbatch watch r-cli-detach --local/);
+    expect(res.stderr).toMatch(
+      /run r-cli-detach is paused at "\w+"\. Resume it with: rfbatch watch r-cli-detach --local/,
+    );
     const resumed = await cli(['watch', 'r-cli-detach', '--local', '--json'], env);
     expect(resumed.code).toBe(0);
     expect((JSON.parse(resumed.stdout) as { state: string }).state).toBe('completed');

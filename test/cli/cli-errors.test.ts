@@ -11,7 +11,12 @@ let env: Record<string, string>;
 let folder: string;
 
 beforeAll(async () => {
-  env = { REDIS_URL: testRedisUrl(), RFBATCH_PREFIX: prefix, ROBOFLOW_API_URL: 'http://127.0.0.1:9', LOG_LEVEL: 'error' };
+  env = {
+    REDIS_URL: testRedisUrl(),
+    RFBATCH_PREFIX: prefix,
+    ROBOFLOW_API_URL: 'http://127.0.0.1:9',
+    LOG_LEVEL: 'error',
+  };
   folder = await mkdtemp(join(tmpdir(), 'rfb-cli-err-'));
   await writeFile(join(folder, 'a.png'), 'not really');
 });
@@ -19,7 +24,10 @@ afterAll(() => cleanupPrefix(prefix));
 
 /** The single `rfbatch: …` line, and no stack trace. */
 function reason(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter((l) => l.startsWith('rfbatch: '));
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('rfbatch: '));
   expect(lines).toHaveLength(1);
   expect(stderr).not.toMatch(/^\s+at /m);
   return lines[0] ?? '';
@@ -29,7 +37,9 @@ describe('rfbatch errors', () => {
   it('a bad batch id → exit 2, naming the flag, the value and the rule', async () => {
     const res = await cli(['run', folder, '--workflow', 'wf', '--batch-id', 'Bad Batch!'], env);
     expect(res.code).toBe(2);
-    expect(reason(res.stderr)).toContain('--batch-id: batch id "Bad Batch!" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)');
+    expect(reason(res.stderr)).toContain(
+      '--batch-id: batch id "Bad Batch!" breaks the rule: 1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)',
+    );
     const remote = await cli(['batches', 'show', 'UPPER'], env);
     expect(remote.code).toBe(2);
     expect(reason(remote.stderr)).toContain('batch id "UPPER" breaks the rule');
@@ -54,7 +64,9 @@ describe('rfbatch errors', () => {
     const real = { ...env, ROBOFLOW_API_URL: 'https://api.roboflow.com' };
     const res = await cli(['run', folder, '--workflow', 'wf', '--local', '--run-id', 'r-nokey'], real);
     expect(res.code).toBe(3);
-    expect(reason(res.stderr)).toMatch(/ROBOFLOW_API_KEY is not set, and https:\/\/api\.roboflow\.com\/? is not a local emulator — set it to the private API key/);
+    expect(reason(res.stderr)).toMatch(
+      /ROBOFLOW_API_KEY is not set, and https:\/\/api\.roboflow\.com\/? is not a local emulator — set it to the private API key/,
+    );
     expect((await cli(['status', 'r-nokey'], real)).code).toBe(4);
     const remote = await cli(['jobs', 'ls'], real);
     expect(remote.code).toBe(3);
@@ -72,7 +84,9 @@ describe('rfbatch errors', () => {
   it('Redis not reachable → exit 3 with what to do', async () => {
     const res = await cli(['ls'], { ...env, REDIS_URL: 'redis://127.0.0.1:9' });
     expect(res.code).toBe(3);
-    expect(reason(res.stderr)).toMatch(/Redis at redis:\/\/127\.0\.0\.1:9 is not reachable — start it, or install Redis/);
+    expect(reason(res.stderr)).toMatch(
+      /Redis at redis:\/\/127\.0\.0\.1:9 is not reachable — start it, or install Redis/,
+    );
   });
 
   it('an invalid environment variable → exit 3 naming it', async () => {

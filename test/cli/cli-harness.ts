@@ -20,7 +20,11 @@ export interface CliOptions {
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const rfbatchBin = join(repoRoot, 'packages', 'cli', 'bin', 'rfbatch.js');
 
-export async function cli(args: string[], env: Record<string, string | undefined>, options: CliOptions = {}): Promise<CliResult> {
+export async function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: CliOptions = {},
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -37,7 +41,10 @@ export async function cli(args: string[], env: Record<string, string | undefined
 /** The real `rfbatch` bin in a child process. */
 export function cliProcess(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [rfbatchBin, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [rfbatchBin, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -61,31 +61,46 @@ describe('rfbatch run', () => {
 
     const json = await cli(['status', '--json'], env);
     expect(json.code).toBe(0);
-    const view = JSON.parse(json.stdout) as { runId: string; status: string; counters: Record<string, number>; expiry: { batch?: { secondsLeft: number } } };
+    const view = JSON.parse(json.stdout) as {
+      runId: string;
+      status: string;
+      counters: Record<string, number>;
+      expiry: { batch?: { secondsLeft: number } };
+    };
     expect(view.runId).toBe(runId);
     expect(view.status).toBe('completed');
     expect(view.counters.planned).toBe(IMAGES);
 
     const ls = await cli(['ls', '--json'], env);
-    expect((JSON.parse(ls.stdout) as { runs: Array<{ runId: string; status: string }> }).runs).toContainEqual(expect.objectContaining({ runId, status: 'completed' }));
+    expect((JSON.parse(ls.stdout) as { runs: Array<{ runId: string; status: string }> }).runs).toContainEqual(
+      expect.objectContaining({ runId, status: 'completed' }),
+    );
     const table = await cli(['ls'], env);
     expect(table.stdout.split('\n')[0]).toMatch(/^RUN\s+STATUS\s+CREATED\s+FILES\s+RESULTS\s+SOURCE$/);
     expect(table.stdout).toContain(runId);
   });
 
   it('inspects the remote batch and job like the official CLI', async () => {
-    const batches = JSON.parse((await cli(['batches', 'ls', '--json'], env)).stdout) as { batches: Array<{ batchId: string }> };
+    const batches = JSON.parse((await cli(['batches', 'ls', '--json'], env)).stdout) as {
+      batches: Array<{ batchId: string }>;
+    };
     expect(batches.batches.map((b) => b.batchId)).toContain(summary.batchId);
     const count = await cli(['batches', 'count', summary.batchId], env);
     expect(count.stdout.trim()).toBe(String(IMAGES));
     const show = await cli(['batches', 'show', summary.batchId], env);
     expect(show.stdout).toContain(`batch ${summary.batchId}`);
-    const shards = JSON.parse((await cli(['batches', 'shards', summary.batchId, '--json'], env)).stdout) as { shards: Array<{ shardObjectsCount: number }> };
+    const shards = JSON.parse((await cli(['batches', 'shards', summary.batchId, '--json'], env)).stdout) as {
+      shards: Array<{ shardObjectsCount: number }>;
+    };
     expect(shards.shards.reduce((n, s) => n + s.shardObjectsCount, 0)).toBe(IMAGES);
 
-    const jobs = JSON.parse((await cli(['jobs', 'ls', '--json'], env)).stdout) as { jobs: Array<{ jobId: string }> };
+    const jobs = JSON.parse((await cli(['jobs', 'ls', '--json'], env)).stdout) as {
+      jobs: Array<{ jobId: string }>;
+    };
     expect(jobs.jobs.map((j) => j.jobId)).toContain(summary.jobId);
-    const job = JSON.parse((await cli(['jobs', 'show', summary.jobId, '--json'], env)).stdout) as { state: { state: string } };
+    const job = JSON.parse((await cli(['jobs', 'show', summary.jobId, '--json'], env)).stdout) as {
+      state: { state: string };
+    };
     expect(job.state.state).toBe('completed');
     const stages = JSON.parse((await cli(['jobs', 'stages', summary.jobId, '--json'], env)).stdout) as {
       stages: Array<{ processingStageName: string; outputBatches: string[] }>;
@@ -102,7 +117,8 @@ describe('rfbatch run', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rfb-cli-export-'));
     const exported = await cli(['batches', 'export', exportBatch, '--out', dir, '--json'], env);
     expect(exported.code).toBe(0);
-    const files = (JSON.parse(exported.stdout) as { files: Array<{ local: string; extracted?: number }> }).files;
+    const files = (JSON.parse(exported.stdout) as { files: Array<{ local: string; extracted?: number }> })
+      .files;
     expect(files.length).toBeGreaterThan(0);
     expect(exported.stdout).not.toContain('downloadURL');
     expect(files.some((f) => (f.extracted ?? 0) > 0)).toBe(true);

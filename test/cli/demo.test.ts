@@ -36,12 +36,16 @@ describe('the demo', () => {
     expect(stdout).toMatch(/wall time\s+\S+ \(\d+ ms\)/);
 
     // Real PNG and JPEG files in nested folders.
-    const files = (await readdir(join(dir, '.rfbatch/demo/sample'), { recursive: true })).filter((f) => /\.(png|jpg)$/.test(f));
+    const files = (await readdir(join(dir, '.rfbatch/demo/sample'), { recursive: true })).filter((f) =>
+      /\.(png|jpg)$/.test(f),
+    );
     expect(files).toHaveLength(30);
     const png = files.find((f) => f.endsWith('.png')) ?? '';
     const jpg = files.find((f) => f.endsWith('.jpg')) ?? '';
     expect((await readFile(join(dir, '.rfbatch/demo/sample', png))).subarray(1, 4).toString()).toBe('PNG');
-    expect([...(await readFile(join(dir, '.rfbatch/demo/sample', jpg))).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    expect([...(await readFile(join(dir, '.rfbatch/demo/sample', jpg))).subarray(0, 3)]).toEqual([
+      0xff, 0xd8, 0xff,
+    ]);
     expect(files.some((f) => f.split('/').length > 2)).toBe(true);
 
     const lines = (await readFile(join(result.resultsDir, 'results.jsonl'), 'utf8')).trim().split('\n');

@@ -26,7 +26,10 @@ describe('webhooks promote the waiting jobs', () => {
   it('finishes a run although the jobs service would poll only every 10 minutes', async () => {
     const source = join(stack.workDir, 'hooked');
     // More than 32 images: tar shards, which carry notification_config.json (ingest notifications).
-    await writeTree(source, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${i % 2}/img-${i}.png`, pngBytes(i)])));
+    await writeTree(
+      source,
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`d${i % 2}/img-${i}.png`, pngBytes(i)])),
+    );
     const runId = await stack.submit({ source: { kind: 'directory', path: source } });
     const state = await stack.waitForRun(runId, 45_000);
     expect(state.error).toBeUndefined();
@@ -35,7 +38,9 @@ describe('webhooks promote the waiting jobs', () => {
     expect(lines).toHaveLength(40);
 
     // The ingest and the job notification reached the gateway and were answered 2xx (no redelivery).
-    const state2 = (await fetch(`${stack.emulator.url}/__emulator/state`).then((r) => r.json())) as { webhooks: { delivered: number; failedAttempts: number } };
+    const state2 = (await fetch(`${stack.emulator.url}/__emulator/state`).then((r) => r.json())) as {
+      webhooks: { delivered: number; failedAttempts: number };
+    };
     expect(state2.webhooks.delivered).toBeGreaterThanOrEqual(2);
     expect(state2.webhooks.failedAttempts).toBe(0);
   });

@@ -40,12 +40,18 @@ describe('402 before upload', () => {
     expect(state.failedStage).toBe('plan');
     expect(state.error).toMatchObject({
       code: 'api.payment_required',
-      message: 'preflight failed before any upload: batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan',
+      message:
+        'preflight failed before any upload: batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan',
       hint: 'upgrade the workspace plan, or use the API key of a workspace that has batch processing',
     });
     const spec = await stack.ctx.store.spec(runId);
     expect(stack.emulator.state().batches.map((b) => b.batchId)).not.toContain(spec.batchId);
-    expect(state.counters).toMatchObject({ filesUploaded: 0, bytesUploaded: 0, shardsUploaded: 0, planned: 0 });
+    expect(state.counters).toMatchObject({
+      filesUploaded: 0,
+      bytesUploaded: 0,
+      shardsUploaded: 0,
+      planned: 0,
+    });
     expect(existsSync(runPaths(stack.workDir, runId).manifest)).toBe(false);
   });
 });
@@ -60,7 +66,9 @@ describe('rfbatch preflight and run --dry-run', () => {
     expect(out).toMatch(/^ {2}✓ batch-processing +workspace "local" can run batch jobs$/m);
     expect(out).toMatch(/^ {2}files {5}36 images, .* \(38 seen, 2 skipped: 2 not-media\)$/m);
     expect(out).toMatch(/^ {2}skipped {3}cats\/broken\.jpg — not-media \(content is not JPEG data/m);
-    expect(out).toMatch(/^ {2}upload {4}shards: 1 tar shard of up to 36 images → sharded-batch "rfb-r-dry"$/m);
+    expect(out).toMatch(
+      /^ {2}upload {4}shards: 1 tar shard of up to 36 images → sharded-batch "rfb-r-dry"$/m,
+    );
     expect(out).toMatch(/^ {2}webhooks {2}none \(no RFBATCH_PUBLIC_URL\): progress is polled$/m);
     expect(out).toMatch(/^ {2}timeout {3}not set; estimated budget 600 s/m);
     expect(out).toMatch(/nothing was uploaded\n$/);
@@ -70,31 +78,57 @@ describe('rfbatch preflight and run --dry-run', () => {
 
   it('--json prints the report; a 402 makes it exit 1 with the problem and its fix', async () => {
     stack.emulator.setFaults({ paymentRequired: true });
-    const res = await cli(['preflight', source, '--workflow', 'wf', '--run-id', 'r-dry-402', '--json', '--machine', 'gpu', '--timeout', '60'], env);
+    const res = await cli(
+      [
+        'preflight',
+        source,
+        '--workflow',
+        'wf',
+        '--run-id',
+        'r-dry-402',
+        '--json',
+        '--machine',
+        'gpu',
+        '--timeout',
+        '60',
+      ],
+      env,
+    );
     expect(res.code).toBe(1);
     const report = PreflightReport.parse(JSON.parse(res.stdout));
     expect(report.ok).toBe(false);
     expect(report.problems).toEqual([
       {
         code: 'api.payment_required',
-        message: 'batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan',
+        message:
+          'batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan',
         fix: 'upgrade the workspace plan, or use the API key of a workspace that has batch processing',
       },
     ]);
-    expect(report.plan).toMatchObject({ files: 36, skipped: 2, uploadMode: 'shards', timeoutBudget: { configuredSeconds: 60 } });
+    expect(report.plan).toMatchObject({
+      files: 36,
+      skipped: 2,
+      uploadMode: 'shards',
+      timeoutBudget: { configuredSeconds: 60 },
+    });
     // 36 images at an assumed 0.25 s on gpu × 2 = 18 s needed: 60 s is enough.
     expect(report.warnings.map((w) => w.code)).toEqual(['source.skipped']);
     const human = await cli(['run', source, '--workflow', 'wf', '--dry-run'], env);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/^preflight of run .*: 1 problem — the run would fail$/m);
-    expect(human.stdout).toMatch(/^ {2}✗ batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan\n {4}fix: upgrade the workspace plan/m);
+    expect(human.stdout).toMatch(
+      /^ {2}✗ batch processing is not enabled for workspace "local": it needs a Growth or Enterprise plan\n {4}fix: upgrade the workspace plan/m,
+    );
     expect(stack.emulator.state().batches.map((b) => b.batchId)).not.toContain('rfb-r-dry-402');
   });
 
   it('a missing folder and a taken job id are problems in the report (exit 1)', async () => {
     const missing = await cli(['preflight', join(stack.workDir, 'nope'), '--workflow', 'wf', '--json'], env);
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout).problems[0]).toMatchObject({ code: 'source.invalid', message: expect.stringMatching(/nope" does not exist$/) });
+    expect(JSON.parse(missing.stdout).problems[0]).toMatchObject({
+      code: 'source.invalid',
+      message: expect.stringMatching(/nope" does not exist$/),
+    });
 
     // A job of another run holds the id: the run would get 409 at start, after uploading everything.
     const other = await stack.submit({ source: { kind: 'directory', path: source }, jobId: 'shared-job-id' });

@@ -10,7 +10,13 @@ const workers = ['ingest', 'jobs', 'export', 'gateway'];
 describe('docker-compose.yml', () => {
   it('runs Redis with AOF on and the noeviction policy, with a health check', () => {
     const redis = services.redis;
-    expect(redis?.command).toEqual(['redis-server', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction']);
+    expect(redis?.command).toEqual([
+      'redis-server',
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+    ]);
     expect(redis?.healthcheck).toBeDefined();
     expect(redis?.volumes).toContain('redis-data:/data');
   });
@@ -24,7 +30,9 @@ describe('docker-compose.yml', () => {
     expect(services.emulator?.profiles).toEqual(['emulator']);
     expect(services.emulator?.command?.[0]).toBe('emulator');
     // Bound to every interface, its signed URLs name the host the workers reach it by.
-    expect(services.emulator?.command?.join(' ')).toContain('--host 0.0.0.0 --port 9000 --public-url http://emulator:9000');
+    expect(services.emulator?.command?.join(' ')).toContain(
+      '--host 0.0.0.0 --port 9000 --public-url http://emulator:9000',
+    );
     for (const name of [...workers, 'emulator']) expect(services[name]?.image).toBe('rfbatch:local');
   });
 
@@ -51,7 +59,8 @@ describe('docker-compose.yml', () => {
     ]);
     for (const [name, service] of Object.entries(services)) {
       if (name === 'redis') continue;
-      for (const key of Object.keys(service.environment ?? {})) expect(known.has(key), `${name}: ${key}`).toBe(true);
+      for (const key of Object.keys(service.environment ?? {}))
+        expect(known.has(key), `${name}: ${key}`).toBe(true);
     }
   });
 
@@ -63,8 +72,14 @@ describe('docker-compose.yml', () => {
   it('keeps the gateway on the host loopback, with a token required', () => {
     expect(services.gateway?.environment?.RFBATCH_GATEWAY_HOST).toBe('0.0.0.0');
     expect(services.gateway?.ports?.[0]).toMatch(/^127\.0\.0\.1:/);
-    expect(() => interpolate(String(services.gateway?.environment?.RFBATCH_GATEWAY_TOKEN), {})).toThrow(/RFBATCH_GATEWAY_TOKEN/);
-    expect(() => interpolate(String(services.jobs?.environment?.ROBOFLOW_API_KEY), {})).toThrow(/ROBOFLOW_API_KEY/);
-    expect(interpolate(String(services.jobs?.environment?.ROBOFLOW_API_URL), {})).toBe('https://api.roboflow.com');
+    expect(() => interpolate(String(services.gateway?.environment?.RFBATCH_GATEWAY_TOKEN), {})).toThrow(
+      /RFBATCH_GATEWAY_TOKEN/,
+    );
+    expect(() => interpolate(String(services.jobs?.environment?.ROBOFLOW_API_KEY), {})).toThrow(
+      /ROBOFLOW_API_KEY/,
+    );
+    expect(interpolate(String(services.jobs?.environment?.ROBOFLOW_API_URL), {})).toBe(
+      'https://api.roboflow.com',
+    );
   });
 });

@@ -33,10 +33,13 @@ export function readCompose(): ComposeFile {
  * `docker compose` would with those variables set.
  */
 export function interpolate(text: string, values: Record<string, string | undefined>): string {
-  return text.replace(/\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g, (_m, name: string, kind: string | undefined, rest: string | undefined) => {
-    const value = values[name];
-    if (value !== undefined && value !== '') return value;
-    if (kind === '?') throw new Error(`compose needs ${name}: ${rest ?? ''}`);
-    return kind === '-' ? (rest ?? '') : '';
-  });
+  return text.replace(
+    /\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g,
+    (_m, name: string, kind: string | undefined, rest: string | undefined) => {
+      const value = values[name];
+      if (value !== undefined && value !== '') return value;
+      if (kind === '?') throw new Error(`compose needs ${name}: ${rest ?? ''}`);
+      return kind === '-' ? (rest ?? '') : '';
+    },
+  );
 }

@@ -39,7 +39,9 @@ function start(name: string, args: string[], extraEnv: Record<string, string> = 
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
   child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const proc = { name, child, output: () => output, exited };
   procs.push(proc);
   return proc;
@@ -49,7 +51,13 @@ function start(name: string, args: string[], extraEnv: Record<string, string> = 
 function firstLine(proc: Proc, re: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`${proc.name} printed nothing matching ${re} in ${timeoutMs} ms:\n${proc.output()}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`${proc.name} printed nothing matching ${re} in ${timeoutMs} ms:\n${proc.output()}`),
+        ),
+      timeoutMs,
+    );
     proc.child.stdout?.on('data', (c: Buffer) => {
       buffer += c.toString();
       const match = re.exec(buffer);
@@ -58,12 +66,17 @@ function firstLine(proc: Proc, re: RegExp, timeoutMs = 60_000): Promise<RegExpEx
         resolve(match);
       }
     });
-    void proc.exited.then((code) => reject(new Error(`${proc.name} exited (${code}) early:\n${proc.output()}`)));
+    void proc.exited.then((code) =>
+      reject(new Error(`${proc.name} exited (${code}) early:\n${proc.output()}`)),
+    );
   });
 }
 
 async function api(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${gatewayUrl}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  return fetch(`${gatewayUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  });
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -71,13 +84,20 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   for (;;) {
     const value = await fn().catch(() => undefined);
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-2_000)}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-2_000)}`).join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 /** A compose service's environment with our values in place of Docker's host names and volumes. */
-function serviceEnv(name: string, values: Record<string, string>, swaps: Record<string, string>): Record<string, string> {
+function serviceEnv(
+  name: string,
+  values: Record<string, string>,
+  swaps: Record<string, string>,
+): Record<string, string> {
   const declared = readCompose().services[name]?.environment ?? {};
   const out: Record<string, string> = {};
   for (const [key, raw] of Object.entries(declared)) {
@@ -106,7 +126,10 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   };
   // What Docker provides: Redis and the emulator by host name, the shared volume by path.
-  const swaps: Record<string, string> = { REDIS_URL: testRedisUrl(), RFBATCH_WORK_DIR: join(workDir, 'work') };
+  const swaps: Record<string, string> = {
+    REDIS_URL: testRedisUrl(),
+    RFBATCH_WORK_DIR: join(workDir, 'work'),
+  };
   // Test speed only: poll the remote side often.
   env = { RFBATCH_POLL_MIN_MS: '200', RFBATCH_POLL_MAX_MS: '1000' };
 
@@ -133,14 +156,24 @@ beforeAll(async () => {
   const compose = readCompose();
   for (const name of ['ingest', 'jobs', 'export']) {
     const replicas = compose.services[name]?.deploy?.replicas ?? 1;
-    for (let i = 1; i <= replicas; i++) start(replicas > 1 ? `${name}-${i}` : name, serviceCommand(name), serviceEnv(name, values, swaps));
+    for (let i = 1; i <= replicas; i++)
+      start(replicas > 1 ? `${name}-${i}` : name, serviceCommand(name), serviceEnv(name, values, swaps));
   }
-  const gateway = start('gateway', serviceCommand('gateway'), serviceEnv('gateway', values, { ...swaps, RFBATCH_GATEWAY_HOST: '127.0.0.1', RFBATCH_GATEWAY_PORT: String(port) }));
+  const gateway = start(
+    'gateway',
+    serviceCommand('gateway'),
+    serviceEnv('gateway', values, {
+      ...swaps,
+      RFBATCH_GATEWAY_HOST: '127.0.0.1',
+      RFBATCH_GATEWAY_PORT: String(port),
+    }),
+  );
   [, gatewayUrl = ''] = await firstLine(gateway, /^gateway listening on (http:\/\/\S+)$/m);
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const p of procs)
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
   await cleanupPrefix(prefix);
   await rm(workDir, { recursive: true, force: true });
@@ -151,9 +184,18 @@ describe('the services as separate processes', () => {
     const health = await until(
       'all workers in /healthz',
       async () => {
-        const body = (await (await fetch(`${gatewayUrl}/healthz`)).json()) as { ok: boolean; workers: Record<string, { count: number }> };
+        const body = (await (await fetch(`${gatewayUrl}/healthz`)).json()) as {
+          ok: boolean;
+          workers: Record<string, { count: number }>;
+        };
         const w = body.workers;
-        return body.ok && (w.ingest?.count ?? 0) >= 2 && (w.runs?.count ?? 0) >= 2 && (w.jobs?.count ?? 0) >= 1 && (w.export?.count ?? 0) >= 1 ? body : undefined;
+        return body.ok &&
+          (w.ingest?.count ?? 0) >= 2 &&
+          (w.runs?.count ?? 0) >= 2 &&
+          (w.jobs?.count ?? 0) >= 1 &&
+          (w.export?.count ?? 0) >= 1
+          ? body
+          : undefined;
       },
       90_000,
     );
@@ -162,11 +204,18 @@ describe('the services as separate processes', () => {
 
   it('complete a run submitted to the gateway, with metrics from every process', async () => {
     const source = join(workDir, 'images');
-    await writeTree(source, Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`p${i % 4}/img-${i}.png`, pngBytes(i)])));
+    await writeTree(
+      source,
+      Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`p${i % 4}/img-${i}.png`, pngBytes(i)])),
+    );
     const out = join(workDir, 'out');
     const submitted = await api('/runs', {
       method: 'POST',
-      body: JSON.stringify({ source: { kind: 'directory', path: source }, workflow: { workflowId: 'wf-procs' }, output: { dir: out } }),
+      body: JSON.stringify({
+        source: { kind: 'directory', path: source },
+        workflow: { workflowId: 'wf-procs' },
+        output: { dir: out },
+      }),
     });
     expect(submitted.status).toBe(201);
     const { runId } = (await submitted.json()) as { runId: string };

@@ -41,19 +41,26 @@ async function recordingProxy(upstream: string): Promise<typeof proxy> {
   const signatures = new Set<string>();
   const server = createServer((req, res) => {
     const target = new URL(req.url ?? '/', upstream);
-    const up = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      const chunks: Buffer[] = [];
-      upRes.on('data', (c: Buffer) => {
-        chunks.push(c);
-        res.write(c);
-      });
-      upRes.on('end', () => {
-        res.end();
-        for (const m of Buffer.concat(chunks).toString('utf8').matchAll(/X-Goog-Signature=([0-9A-Za-z%]{16,})/g)) signatures.add(decodeURIComponent(m[1]!));
-      });
-      upRes.on('error', () => res.destroy());
-    });
+    const up = httpRequest(
+      target,
+      { method: req.method, headers: { ...req.headers, host: target.host } },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        const chunks: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => {
+          chunks.push(c);
+          res.write(c);
+        });
+        upRes.on('end', () => {
+          res.end();
+          for (const m of Buffer.concat(chunks)
+            .toString('utf8')
+            .matchAll(/X-Goog-Signature=([0-9A-Za-z%]{16,})/g))
+            signatures.add(decodeURIComponent(m[1]!));
+        });
+        upRes.on('error', () => res.destroy());
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -78,14 +85,24 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}:\n${procs.map((p) => `--- ${p.name}\n${p.output().slice(-1500)}`).join('\n')}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 let gateway: string;
 async function api(path: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${gateway}${path}`, { ...init, headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  const res = await fetch(`${gateway}${path}`, {
+    ...init,
+    headers: {
+      authorization: `Bearer ${GATEWAY_TOKEN}`,
+      'content-type': 'application/json',
+      ...init.headers,
+    },
+  });
   const text = await res.text();
   shown.push({ where: `gateway ${init.method ?? 'GET'} ${path}`, text });
   return { status: res.status, text };
@@ -94,7 +111,13 @@ async function api(path: string, init: RequestInit = {}): Promise<{ status: numb
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rfb-secrets-'));
   redis = await spawnRedis();
-  emulator = await startEmulator({ apiKeys: [API_KEY], indexingDelayMs: 20, processingMsPerItem: 0, jobStartDelayMs: 20, webhookRetryBaseMs: 50 });
+  emulator = await startEmulator({
+    apiKeys: [API_KEY],
+    indexingDelayMs: 20,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 20,
+    webhookRetryBaseMs: 50,
+  });
   proxy = await recordingProxy(emulator.url);
   const port = await freePort();
   gateway = `http://127.0.0.1:${port}`;
@@ -172,11 +195,22 @@ describe('secrets', () => {
   it('appear nowhere after full runs through the gateway and the CLI', async () => {
     // --- A run through the gateway, with uploads and downloads cut off now and then (errors get recorded).
     const source = join(dir, 'images');
-    await writeTree(source, Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`set-${i % 3}/img-${i}.png`, pngBytes(`secret-${i}`)])));
+    await writeTree(
+      source,
+      Object.fromEntries(
+        Array.from({ length: 80 }, (_, i) => [`set-${i % 3}/img-${i}.png`, pngBytes(`secret-${i}`)]),
+      ),
+    );
     emulator.setFaults({ seed: 5, pathPrefix: '/_storage/', resetRate: 0.15 });
     const submitted = await api('/runs', {
       method: 'POST',
-      body: JSON.stringify({ runId: 'sec-gw-run', source: { kind: 'directory', path: source }, workflow: { workflowId: 'wf-secret' }, upload: { shardMaxImages: 20 }, output: { dir: join(dir, 'gw-out', 'run') } }),
+      body: JSON.stringify({
+        runId: 'sec-gw-run',
+        source: { kind: 'directory', path: source },
+        workflow: { workflowId: 'wf-secret' },
+        upload: { shardMaxImages: 20 },
+        output: { dir: join(dir, 'gw-out', 'run') },
+      }),
     });
     expect(submitted.status).toBe(201);
     const done = await until('the gateway run', async () => {
@@ -189,7 +223,15 @@ describe('secrets', () => {
     // --- A run that is refused at export (a hostile archive): its error is in the run and in BullMQ.
     await writeTree(join(dir, 'few'), { 'a.png': pngBytes('a'), 'b.png': pngBytes('b') });
     emulator.setFaults({ maliciousExport: 'traversal' });
-    await api('/runs', { method: 'POST', body: JSON.stringify({ runId: 'sec-gw-bad', source: { kind: 'directory', path: join(dir, 'few') }, workflow: { workflowId: 'wf-secret' }, output: { dir: join(dir, 'gw-out', 'bad') } }) });
+    await api('/runs', {
+      method: 'POST',
+      body: JSON.stringify({
+        runId: 'sec-gw-bad',
+        source: { kind: 'directory', path: join(dir, 'few') },
+        workflow: { workflowId: 'wf-secret' },
+        output: { dir: join(dir, 'gw-out', 'bad') },
+      }),
+    });
     const bad = await until('the refused run', async () => {
       const view = JSON.parse((await api('/runs/sec-gw-bad')).text) as { status: string };
       return ['completed', 'failed', 'cancelled'].includes(view.status) ? view : undefined;
@@ -205,13 +247,25 @@ describe('secrets', () => {
     const queuesAnswer = await board('/queues');
     expect(queuesAnswer.status).toBe(200);
     await board('/redis/stats');
-    const statuses = ['latest', 'active', 'waiting', 'waiting-children', 'prioritized', 'completed', 'failed', 'delayed', 'paused'];
+    const statuses = [
+      'latest',
+      'active',
+      'waiting',
+      'waiting-children',
+      'prioritized',
+      'completed',
+      'failed',
+      'delayed',
+      'paused',
+    ];
     const jobIds = new Map<string, Set<string>>();
     for (const q of QUEUE_NAMES) {
       for (const status of statuses) {
         const res = await board(`/queues?activeQueue=${q}&status=${status}&page=1&jobsPerPage=1000`);
         const body = JSON.parse(res.text) as { queues: { name: string; jobs: { id: string }[] }[] };
-        for (const queue of body.queues) for (const job of queue.jobs) (jobIds.get(queue.name) ?? jobIds.set(queue.name, new Set()).get(queue.name)!).add(job.id);
+        for (const queue of body.queues)
+          for (const job of queue.jobs)
+            (jobIds.get(queue.name) ?? jobIds.set(queue.name, new Set()).get(queue.name)!).add(job.id);
       }
     }
     let boardJobs = 0;
@@ -235,7 +289,18 @@ describe('secrets', () => {
       LOG_FORMAT: 'json',
     };
     const commands = [
-      ['run', source, '--workflow', 'wf-cli', '--local', '--run-id', 'sec-cli-run', '--out', join(dir, 'cli-out'), '--json'],
+      [
+        'run',
+        source,
+        '--workflow',
+        'wf-cli',
+        '--local',
+        '--run-id',
+        'sec-cli-run',
+        '--out',
+        join(dir, 'cli-out'),
+        '--json',
+      ],
       ['status', 'sec-cli-run', '--json'],
       ['status', 'sec-cli-run'],
       ['ls'],
@@ -245,14 +310,22 @@ describe('secrets', () => {
     ];
     for (const args of commands) {
       const res = await cli(args, cliEnv);
-      shown.push({ where: `rfbatch ${args.join(' ')} (exit ${res.code})`, text: `${res.stdout}\n${res.stderr}` });
+      shown.push({
+        where: `rfbatch ${args.join(' ')} (exit ${res.code})`,
+        text: `${res.stdout}\n${res.stderr}`,
+      });
       if (args[0] === 'run') expect(res.code, res.stderr).toBe(0);
     }
 
     // --- Collect everything and look.
     for (const p of procs) shown.push({ where: `log of ${p.name}`, text: p.output() });
     const dump = await redisDump();
-    const files = [...(await filesUnder(join(dir, 'gw-work'))), ...(await filesUnder(join(dir, 'gw-out'))), ...(await filesUnder(join(dir, 'cli-work'))), ...(await filesUnder(join(dir, 'cli-out')))];
+    const files = [
+      ...(await filesUnder(join(dir, 'gw-work'))),
+      ...(await filesUnder(join(dir, 'gw-out'))),
+      ...(await filesUnder(join(dir, 'cli-work'))),
+      ...(await filesUnder(join(dir, 'cli-out'))),
+    ];
     const secrets = new Map<string, string>([
       ['the API key', API_KEY],
       ['the gateway token', GATEWAY_TOKEN],
@@ -267,11 +340,16 @@ describe('secrets', () => {
     expect(files.length).toBeGreaterThan(10);
     const logLines = procs.reduce((n, p) => n + p.output().split('\n').length, 0);
     expect(logLines).toBeGreaterThan(50);
-    expect(findIn(`x${API_KEY}x ${[...proxy.signatures][0]}`, secrets)).toEqual(['the API key', 'signed-URL signature #1']);
+    expect(findIn(`x${API_KEY}x ${[...proxy.signatures][0]}`, secrets)).toEqual([
+      'the API key',
+      'signed-URL signature #1',
+    ]);
 
     const findings: string[] = [];
-    for (const { where, text } of [...shown, ...dump]) for (const f of findIn(text, secrets)) findings.push(`${f} in ${where}`);
-    for (const file of files) for (const f of findIn(await readFile(file), secrets)) findings.push(`${f} in file ${file}`);
+    for (const { where, text } of [...shown, ...dump])
+      for (const f of findIn(text, secrets)) findings.push(`${f} in ${where}`);
+    for (const file of files)
+      for (const f of findIn(await readFile(file), secrets)) findings.push(`${f} in file ${file}`);
     expect(findings).toEqual([]);
   }, 420_000);
 });

@@ -36,7 +36,8 @@ export function isLocalApi(apiUrl: string): boolean {
  */
 export function cliConfig(io: CliIO, options: { needApiKey?: boolean } = {}): Config {
   const config = loadConfig(io.env);
-  if (!config.roboflow.apiKey && isLocalApi(config.roboflow.apiUrl)) config.roboflow.apiKey = EMULATOR_API_KEY;
+  if (!config.roboflow.apiKey && isLocalApi(config.roboflow.apiUrl))
+    config.roboflow.apiKey = EMULATOR_API_KEY;
   if (options.needApiKey && !config.roboflow.apiKey) {
     const error = missingApiKeyError();
     throw new CliError(
@@ -48,7 +49,14 @@ export function cliConfig(io: CliIO, options: { needApiKey?: boolean } = {}): Co
   return config;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
 /** Fields of a log line worth showing to a person at a terminal. */
 const SHOWN_FIELDS = ['runId', 'service', 'queue', 'job', 'url', 'signal'];
 
@@ -74,7 +82,11 @@ export function humanLogLine(line: string): string {
 export function cliLogger(io: CliIO, verbose: boolean, defaultLevel: 'warn' | 'info' = 'warn'): Logger {
   const level = verbose ? 'debug' : (io.env.LOG_LEVEL ?? defaultLevel);
   const json = io.env.LOG_FORMAT === 'json';
-  return createLogger({ level, name: 'rfbatch', destination: { write: (line: string) => void io.stderr.write(json ? line : humanLogLine(line)) } });
+  return createLogger({
+    level,
+    name: 'rfbatch',
+    destination: { write: (line: string) => void io.stderr.write(json ? line : humanLogLine(line)) },
+  });
 }
 
 export interface StoreHandle {
@@ -86,7 +98,11 @@ export interface StoreHandle {
 }
 
 function redisUnreachable(config: Config, cause: unknown): CliError {
-  const error = new CliError(ExitCode.config, `Redis at ${redactUrl(config.redis.url)} is not reachable`, `start it, or ${HOW_TO_GET_REDIS}`);
+  const error = new CliError(
+    ExitCode.config,
+    `Redis at ${redactUrl(config.redis.url)} is not reachable`,
+    `start it, or ${HOW_TO_GET_REDIS}`,
+  );
   error.cause = cause;
   return error;
 }

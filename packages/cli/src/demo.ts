@@ -6,7 +6,13 @@ import { processSignal } from './io.js';
 const args = process.argv.slice(2);
 try {
   const result = await runDemo(
-    { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: processSignal() },
+    {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      cwd: process.cwd(),
+      signal: processSignal(),
+    },
     { keep: args.includes('--keep'), verbose: args.includes('--verbose') },
   );
   process.exitCode = result.status === 'completed' ? 0 : 1;

@@ -20,7 +20,15 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export class CliError extends RfbatchError {
   readonly exitCode: ExitCode;
   constructor(exitCode: ExitCode, message: string, hint?: string) {
-    super(exitCode === ExitCode.usage ? ErrorCode.validation : exitCode === ExitCode.config ? ErrorCode.config : ErrorCode.run, message, { hint });
+    super(
+      exitCode === ExitCode.usage
+        ? ErrorCode.validation
+        : exitCode === ExitCode.config
+          ? ErrorCode.config
+          : ErrorCode.run,
+      message,
+      { hint },
+    );
     this.exitCode = exitCode;
   }
 }
@@ -30,7 +38,11 @@ export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof ConfigError) return ExitCode.config;
   if (error instanceof RfbatchError && /^unknown run /.test(error.message)) return ExitCode.notFound;
   if (error instanceof RfbatchError && error.code === ErrorCode.apiNotFound) return ExitCode.notFound;
-  if (error instanceof ValidationError || (error instanceof RfbatchError && (error.code === ErrorCode.validation || error.code === ErrorCode.source))) {
+  if (
+    error instanceof ValidationError ||
+    (error instanceof RfbatchError &&
+      (error.code === ErrorCode.validation || error.code === ErrorCode.source))
+  ) {
     return ExitCode.usage;
   }
   if (error instanceof RfbatchError && error.code === ErrorCode.apiUnauthorized) return ExitCode.config;

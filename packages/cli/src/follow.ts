@@ -72,7 +72,12 @@ const num = (value: unknown): number | undefined => (typeof value === 'number' ?
  * Prints the end of a run: with --json only summary.json on stdout; otherwise a short human summary
  * and where the results are. A run that did not complete becomes a CliError with its reason.
  */
-export async function reportOutcome(io: CliIO, store: RunStore, state: RunState, options: { json: boolean }): Promise<void> {
+export async function reportOutcome(
+  io: CliIO,
+  store: RunStore,
+  state: RunState,
+  options: { json: boolean },
+): Promise<void> {
   const spec = await store.spec(state.runId);
   const summary = await readSummary(spec);
   if (options.json) {
@@ -100,6 +105,9 @@ export async function reportOutcome(io: CliIO, store: RunStore, state: RunState,
   }
   const where = state.failedStage ? ` at ${state.failedStage}` : '';
   const why = state.error ? `: ${state.error.message}` : '';
-  const hint = state.status === 'failed' ? [state.error?.hint, `retry with \`rfbatch retry ${state.runId}\``].filter(Boolean).join('; ') : undefined;
+  const hint =
+    state.status === 'failed'
+      ? [state.error?.hint, `retry with \`rfbatch retry ${state.runId}\``].filter(Boolean).join('; ')
+      : undefined;
   throw new CliError(ExitCode.failed, `run ${state.runId} ${state.status}${where}${why}`, hint);
 }

@@ -19,12 +19,16 @@ import { registerWorkers } from './commands/workers.js';
 import { ExitCode, exitCodeOf, reasonOf } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** The `rfbatch` command tree, writing to `app.io` (never to the process directly). */
 export function buildProgram(app: App): Command {
   const program = new Command('rfbatch')
-    .description('Roboflow Batch Processing at scale: stage, run, follow and export batch jobs with BullMQ workers.')
+    .description(
+      'Roboflow Batch Processing at scale: stage, run, follow and export batch jobs with BullMQ workers.',
+    )
     .version(VERSION)
     .option('-v, --verbose', 'debug logs and stack traces on errors')
     .showHelpAfterError('(add --help for usage)')
@@ -74,7 +78,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (verbose) {
       const stack = error instanceof Error && error.stack ? error.stack : String(error);
       io.stderr.write(`${redactText(stack)}\n`);
-      if (error instanceof RfbatchError && error.cause instanceof Error && error.cause.stack) io.stderr.write(`caused by: ${redactText(error.cause.stack)}\n`);
+      if (error instanceof RfbatchError && error.cause instanceof Error && error.cause.stack)
+        io.stderr.write(`caused by: ${redactText(error.cause.stack)}\n`);
     }
     return exitCodeOf(error);
   }

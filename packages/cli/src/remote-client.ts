@@ -1,4 +1,10 @@
-import { createRoboflowClient, parseOrThrow, BatchIdSchema, JobIdSchema, type ClosableRoboflowClient } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  parseOrThrow,
+  BatchIdSchema,
+  JobIdSchema,
+  type ClosableRoboflowClient,
+} from '@rfbatch/shared';
 import type { App } from './app.js';
 import { cliConfig, cliLogger } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -18,7 +24,10 @@ export function openClient(app: App): ClosableRoboflowClient {
 }
 
 /** Runs `fn` with a client and closes it after. */
-export async function withClient<T>(app: App, fn: (client: ClosableRoboflowClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  app: App,
+  fn: (client: ClosableRoboflowClient) => Promise<T>,
+): Promise<T> {
   const client = openClient(app);
   try {
     return await fn(client);
@@ -47,13 +56,16 @@ export async function take<T>(items: AsyncIterable<T>, limit: number): Promise<T
 
 export function limitArg(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(ExitCode.usage, `--limit must be a positive whole number (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(ExitCode.usage, `--limit must be a positive whole number (got "${value}")`);
   return n;
 }
 
 /** Asks before a destructive remote action; `--yes` skips; without a terminal it must be given. */
 export async function confirm(app: App, question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
-  if (!app.io.confirm) throw new CliError(ExitCode.usage, `${question} — add --yes to confirm (no terminal to ask on)`);
-  if (!(await app.io.confirm(`${question} [y/N] `))) throw new CliError(ExitCode.failed, 'not confirmed; nothing was done');
+  if (!app.io.confirm)
+    throw new CliError(ExitCode.usage, `${question} — add --yes to confirm (no terminal to ask on)`);
+  if (!(await app.io.confirm(`${question} [y/N] `)))
+    throw new CliError(ExitCode.failed, 'not confirmed; nothing was done');
 }

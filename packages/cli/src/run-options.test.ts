@@ -17,8 +17,24 @@ beforeAll(async () => {
 
 describe('specFromFlags', () => {
   it('builds a RunSpec with absolute paths, defaults and parsed parameters', () => {
-    const spec = specFromFlags('imgs', { workflow: 'wf', runId: 'r-1', param: ['conf=0.4', 'label=cat'], machine: 'gpu', workersPerMachine: 2, timeout: 3600 }, cwd);
-    expect(spec.source).toEqual({ kind: 'directory', path: join(cwd, 'imgs'), media: 'images', recursive: true });
+    const spec = specFromFlags(
+      'imgs',
+      {
+        workflow: 'wf',
+        runId: 'r-1',
+        param: ['conf=0.4', 'label=cat'],
+        machine: 'gpu',
+        workersPerMachine: 2,
+        timeout: 3600,
+      },
+      cwd,
+    );
+    expect(spec.source).toEqual({
+      kind: 'directory',
+      path: join(cwd, 'imgs'),
+      media: 'images',
+      recursive: true,
+    });
     expect(spec.output.dir).toBe(join(cwd, 'rfbatch-results', 'r-1'));
     expect(spec.workflow.parameters).toEqual({ conf: 0.4, label: 'cat' });
     expect(spec.compute).toEqual({ machineType: 'gpu', workersPerMachine: 2 });
@@ -26,13 +42,22 @@ describe('specFromFlags', () => {
   });
 
   it('takes a .jsonl file or an https URL as a references source', () => {
-    expect(specFromFlags('refs.jsonl', { workflow: 'wf' }, cwd).source).toMatchObject({ kind: 'references', path: join(cwd, 'refs.jsonl') });
-    expect(specFromFlags('https://example.com/refs.jsonl', { workflow: 'wf', videos: true }, cwd).source).toMatchObject({ kind: 'references', media: 'videos' });
+    expect(specFromFlags('refs.jsonl', { workflow: 'wf' }, cwd).source).toMatchObject({
+      kind: 'references',
+      path: join(cwd, 'refs.jsonl'),
+    });
+    expect(
+      specFromFlags('https://example.com/refs.jsonl', { workflow: 'wf', videos: true }, cwd).source,
+    ).toMatchObject({ kind: 'references', media: 'videos' });
   });
 
   it('names the flags of every bad field', () => {
     try {
-      specFromFlags('imgs', { workflow: 'wf', batchId: 'BAD', jobId: 'x'.repeat(30), maxImageFailureRate: 2 }, cwd);
+      specFromFlags(
+        'imgs',
+        { workflow: 'wf', batchId: 'BAD', jobId: 'x'.repeat(30), maxImageFailureRate: 2 },
+        cwd,
+      );
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ValidationError);
@@ -62,7 +87,13 @@ describe('specFromFlags', () => {
 
 describe('humanLogLine', () => {
   it('turns a pino JSON line into a short line, and leaves other text alone', () => {
-    const line = JSON.stringify({ level: 40, msg: 'slow down', runId: 'r1', err: { message: 'HTTP 429' }, pid: 1 });
+    const line = JSON.stringify({
+      level: 40,
+      msg: 'slow down',
+      runId: 'r1',
+      err: { message: 'HTTP 429' },
+      pid: 1,
+    });
     expect(humanLogLine(line)).toBe('warning: slow down (runId=r1): HTTP 429\n');
     expect(humanLogLine('plain\n')).toBe('plain\n');
   });

@@ -42,7 +42,10 @@ export function servicesFor(queues: readonly QueueName[]): ServiceName[] {
 }
 
 /** Starts the worker services in this process over one service context. */
-export async function startWorkers(ctx: ServiceContext, options: StartWorkersOptions = {}): Promise<RunningWorkers> {
+export async function startWorkers(
+  ctx: ServiceContext,
+  options: StartWorkersOptions = {},
+): Promise<RunningWorkers> {
   const names = options.only?.length ? [...new Set(options.only)] : SERVICE_NAMES;
   const concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
   const services: RunningService[] = [];

@@ -15,18 +15,23 @@ export function authenticate(ctx: RequestContext, settings: AuthSettings): void 
   if (settings.apiKeys.length > 0 && !settings.apiKeys.includes(key)) throw httpError(401, 'invalid api_key');
   const workspace = ctx.params.workspace;
   if (workspace !== undefined && workspace !== settings.workspace) {
-    throw httpError(404, `workspace ${JSON.stringify(workspace)} not found (this emulator serves "${settings.workspace}")`);
+    throw httpError(
+      404,
+      `workspace ${JSON.stringify(workspace)} not found (this emulator serves "${settings.workspace}")`,
+    );
   }
 }
 
 export function checkBatchId(value: string | undefined, param = 'batch_id'): string {
   const parsed = BatchIdSchema.safeParse(value ?? '');
-  if (!parsed.success) throw httpError(400, `invalid ${param}: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
+  if (!parsed.success)
+    throw httpError(400, `invalid ${param}: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
   return parsed.data;
 }
 
 export function checkJobId(value: string | undefined): string {
   const parsed = JobIdSchema.safeParse(value ?? '');
-  if (!parsed.success) throw httpError(400, `invalid job_id: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
+  if (!parsed.success)
+    throw httpError(400, `invalid job_id: ${parsed.error.issues[0]?.message ?? 'bad value'}`);
   return parsed.data;
 }

@@ -89,13 +89,18 @@ export function registerControlRoutes(router: Router, deps: Deps): void {
   router.add('DELETE', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.reset()));
   router.add('POST', '/__emulator/batches/:batchId/expire', async (ctx) => {
     const batchId = ctx.params.batchId ?? '';
-    if (!(await deleteBatch(deps, batchId))) throw httpError(404, `batch ${JSON.stringify(batchId)} not found`);
+    if (!(await deleteBatch(deps, batchId)))
+      throw httpError(404, `batch ${JSON.stringify(batchId)} not found`);
     sendJson(ctx.res, 200, { batchId, expired: true });
   });
   router.add('POST', '/__emulator/batches/:batchId/expiry', async (ctx) => {
     const parsed = ExpiryBody.safeParse((await readJson(ctx.req)) ?? {});
-    if (!parsed.success) throw httpError(400, 'send {"expiryDate": "<ISO date-time>"} or {"expiresInS": <seconds from now>}');
-    const at = 'expiryDate' in parsed.data ? Date.parse(parsed.data.expiryDate) : Date.now() + parsed.data.expiresInS * 1000;
+    if (!parsed.success)
+      throw httpError(400, 'send {"expiryDate": "<ISO date-time>"} or {"expiresInS": <seconds from now>}');
+    const at =
+      'expiryDate' in parsed.data
+        ? Date.parse(parsed.data.expiryDate)
+        : Date.now() + parsed.data.expiresInS * 1000;
     const expiryDate = await setBatchExpiry(deps, ctx.params.batchId ?? '', at);
     sendJson(ctx.res, 200, { batchId: ctx.params.batchId, expiryDate, deleted: expiryDate === null });
   });
@@ -104,7 +109,10 @@ export function registerControlRoutes(router: Router, deps: Deps): void {
     const parsed = FaultsPatch.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw httpError(400, `invalid faults: ${issue?.path.map(String).join('.') || '(body)'}: ${issue?.message ?? 'bad value'}`);
+      throw httpError(
+        400,
+        `invalid faults: ${issue?.path.map(String).join('.') || '(body)'}: ${issue?.message ?? 'bad value'}`,
+      );
     }
     // Only the keys sent are changed (the parsed value carries every default).
     const patch = raw as FaultsPatch;

@@ -3,7 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRoboflowClient, uploadToSignedUrl, type ClosableRoboflowClient, type JobBody } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  uploadToSignedUrl,
+  type ClosableRoboflowClient,
+  type JobBody,
+} from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
 import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, waitFor } from './test-support.js';
 
@@ -25,16 +30,26 @@ afterEach(() => {
 });
 
 async function stage(batchId: string, n: number): Promise<void> {
-  const tar = await makeTar(Array.from({ length: n }, (_, i) => ({ name: `${batchId}-${i}.png`, data: pngHeader(10 + i, 10) })));
+  const tar = await makeTar(
+    Array.from({ length: n }, (_, i) => ({ name: `${batchId}-${i}.png`, data: pngHeader(10 + i, 10) })),
+  );
   await uploadToSignedUrl(await client.requestShardUploadUrl(batchId), Readable.from([tar]), tar.length);
-  await waitFor(async () => ((await client.countBatch(batchId)) === n ? true : undefined), 10_000, `${batchId} indexed`);
+  await waitFor(
+    async () => ((await client.countBatch(batchId)) === n ? true : undefined),
+    10_000,
+    `${batchId} indexed`,
+  );
 }
 
 async function terminal(jobId: string) {
-  return waitFor(async () => {
-    const r = await client.getJob(jobId);
-    return r.job?.isTerminal ? r : undefined;
-  }, 20_000, `job ${jobId} to end`);
+  return waitFor(
+    async () => {
+      const r = await client.getJob(jobId);
+      return r.job?.isTerminal ? r : undefined;
+    },
+    20_000,
+    `job ${jobId} to end`,
+  );
 }
 
 const errorLogs = async (jobId: string) => {
@@ -66,7 +81,9 @@ describe('batch expiry', () => {
   it('moves an expiry date, deletes a batch whose date passes, and refuses a bad body', async () => {
     await stage('exp-move', 1);
     const soon = new Date(Date.now() + 3 * 3600_000);
-    const moved = await api('POST', '/__emulator/batches/exp-move/expiry', { json: { expiryDate: soon.toISOString() } });
+    const moved = await api('POST', '/__emulator/batches/exp-move/expiry', {
+      json: { expiryDate: soon.toISOString() },
+    });
     expect(moved.body).toMatchObject({ expiryDate: soon.toISOString(), deleted: false });
     expect((await client.getBatch('exp-move')).expiryDate).toBe(soon.toISOString());
     expect((await api('POST', '/__emulator/batches/exp-move/expiry', { json: { in: 3 } })).status).toBe(400);
@@ -92,7 +109,9 @@ describe('batch expiry', () => {
     const failed = await terminal('exp-job');
     expect(failed.job?.lastNotification).toMatchObject({ reason: 'input-error' });
     const input = (await errorLogs('exp-job')).find((l) => l.logType === 'input-error');
-    expect(input?.payload.message).toMatch(/Input data of task processing-00001 is gone: shard .* has expired or was deleted/);
+    expect(input?.payload.message).toMatch(
+      /Input data of task processing-00001 is gone: shard .* has expired or was deleted/,
+    );
     const again = await api('POST', `${BP}/jobs/exp-job-2`, { json: imageJobBody('exp-input') });
     expect(again.status).toBe(404);
     expect(again.body.error).toMatch(/^input batch "exp-input" expired on/);
@@ -108,7 +127,9 @@ describe('causal faults', () => {
     await client.startJob('oom-job', body as JobBody);
     expect((await terminal('oom-job')).job?.lastNotification).toMatchObject({ reason: 'oom' });
     const oom = (await errorLogs('oom-job')).find((l) => l.logType === 'worker-oom');
-    expect(oom?.payload.message).toMatch(/out of memory \(OOMKilled, exit code 137\) — 4 workers per machine on a cpu machine/);
+    expect(oom?.payload.message).toMatch(
+      /out of memory \(OOMKilled, exit code 137\) — 4 workers per machine on a cpu machine/,
+    );
     await client.restartJob('oom-job', {
       type: 'parameters-override-v1',
       computeConfiguration: { type: 'compute-configuration-v2', workersPerMachine: 1 },
@@ -125,7 +146,10 @@ describe('causal faults', () => {
   it('counts machineSecondsPerItem against processingTimeoutSeconds; a restart with a larger budget completes', async () => {
     await stage('slow-in', 40);
     em.setFaults({ machineSecondsPerItem: 2 });
-    await client.startJob('slow-job', imageJobBody('slow-in', {}, { processingTimeoutSeconds: 60 }) as JobBody);
+    await client.startJob(
+      'slow-job',
+      imageJobBody('slow-in', {}, { processingTimeoutSeconds: 60 }) as JobBody,
+    );
     expect((await terminal('slow-job')).job?.lastNotification).toMatchObject({ reason: 'timeout' });
     const timeout = (await errorLogs('slow-job')).find((l) => l.logType === 'processing-timeout');
     expect(timeout?.payload).toMatchObject({ imagesProcessed: 31 });

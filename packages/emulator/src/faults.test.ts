@@ -3,16 +3,36 @@ import { Readable } from 'node:stream';
 import { gunzipSync, createGunzip } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import { createRoboflowClient, uploadToSignedUrl, type ClosableRoboflowClient, type JobBody } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  uploadToSignedUrl,
+  type ClosableRoboflowClient,
+  type JobBody,
+} from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
-import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, readTar, waitFor, webhookReceiver } from './test-support.js';
+import {
+  BP,
+  DS,
+  imageJobBody,
+  makeTar,
+  pngHeader,
+  rawApi,
+  readTar,
+  waitFor,
+  webhookReceiver,
+} from './test-support.js';
 
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;
 let client: ClosableRoboflowClient;
 
 beforeAll(async () => {
-  em = await startEmulator({ indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 0, webhookRetryBaseMs: 10 });
+  em = await startEmulator({
+    indexingDelayMs: 0,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 0,
+    webhookRetryBaseMs: 10,
+  });
   api = rawApi(em.url);
   client = createRoboflowClient({ apiUrl: em.url, apiKey: 'k', retry: { maxAttempts: 1 } });
   const png = pngHeader(4, 4);
@@ -20,7 +40,11 @@ beforeAll(async () => {
     { name: 'a.png', data: png },
     { name: 'b.png', data: pngHeader(5, 5) },
   ]);
-  await uploadToSignedUrl(await client.requestShardUploadUrl('fault-in'), Readable.from([shard]), shard.length);
+  await uploadToSignedUrl(
+    await client.requestShardUploadUrl('fault-in'),
+    Readable.from([shard]),
+    shard.length,
+  );
 });
 beforeEach(async () => {
   await api('DELETE', '/__emulator/faults');
@@ -34,7 +58,13 @@ describe('the control endpoint', () => {
   it('reads, merges, validates and resets faults', async () => {
     const initial = await api('GET', '/__emulator/faults');
     const defaults: unknown = initial.body;
-    expect(initial.body).toMatchObject({ rateLimitRate: 0, serverErrorRate: 0, jobFailure: null, dropWebhooks: false, firstN: null });
+    expect(initial.body).toMatchObject({
+      rateLimitRate: 0,
+      serverErrorRate: 0,
+      jobFailure: null,
+      dropWebhooks: false,
+      firstN: null,
+    });
     const set = await api('POST', '/__emulator/faults', { json: { rateLimitRate: 0.5, seed: 7 } });
     expect(set.body).toMatchObject({ rateLimitRate: 0.5, seed: 7, serverErrorRate: 0 });
     const merged = await api('POST', '/__emulator/faults', { json: { latencyMs: 5 } });
@@ -43,11 +73,17 @@ describe('the control endpoint', () => {
     expect(invalid.status).toBe(400);
     expect(invalid.body.error).toMatch(/rateLimitRate/);
     expect((await api('POST', '/__emulator/faults', { json: { noSuchFault: true } })).status).toBe(400);
-    const replaced = await api('POST', '/__emulator/faults', { json: { dropWebhooks: true }, query: { reset: 1 } });
+    const replaced = await api('POST', '/__emulator/faults', {
+      json: { dropWebhooks: true },
+      query: { reset: 1 },
+    });
     expect(replaced.body).toMatchObject({ rateLimitRate: 0, latencyMs: 0, dropWebhooks: true });
     expect((await api('DELETE', '/__emulator/faults')).body).toEqual(defaults);
     const state = await api('GET', '/__emulator/state');
-    expect(state.body.batches.find((b: { batchId: string }) => b.batchId === 'fault-in')).toMatchObject({ count: 2, batchType: 'sharded-batch' });
+    expect(state.body.batches.find((b: { batchId: string }) => b.batchId === 'fault-in')).toMatchObject({
+      count: 2,
+      batchType: 'sharded-batch',
+    });
   });
 });
 
@@ -82,7 +118,11 @@ describe('HTTP faults', () => {
   });
 
   it('lets the shared client survive retryable faults', async () => {
-    const retrying = createRoboflowClient({ apiUrl: em.url, apiKey: 'k', retry: { maxAttempts: 4, baseDelayMs: 1 } });
+    const retrying = createRoboflowClient({
+      apiUrl: em.url,
+      apiKey: 'k',
+      retry: { maxAttempts: 4, baseDelayMs: 1 },
+    });
     try {
       em.setFaults({ serverErrorRate: 1, serverErrorStatuses: [503], firstN: 2 });
       expect(await retrying.countBatch('fault-in')).toBe(2);
@@ -129,10 +169,17 @@ describe('staging faults', () => {
   it('slows indexing', async () => {
     em.setFaults({ slowIndexingMs: 60_000 });
     const shard = await makeTar([{ name: 'slow.png', data: pngHeader(3, 3) }]);
-    await uploadToSignedUrl(await client.requestShardUploadUrl('slow-index'), Readable.from([shard]), shard.length);
+    await uploadToSignedUrl(
+      await client.requestShardUploadUrl('slow-index'),
+      Readable.from([shard]),
+      shard.length,
+    );
     await new Promise((r) => setTimeout(r, 50));
     expect(await client.countBatch('slow-index')).toBe(0);
-    expect((await api('GET', `${DS}/batches/slow-index/shards`)).body.shards[0]).toMatchObject({ statusName: 'indexing', statusType: 'info' });
+    expect((await api('GET', `${DS}/batches/slow-index/shards`)).body.shards[0]).toMatchObject({
+      statusName: 'indexing',
+      statusType: 'info',
+    });
   });
 
   it('puts shards in an error status and reports their files as failed', async () => {
@@ -141,17 +188,35 @@ describe('staging faults', () => {
       em.setFaults({ shardErrorRate: 1 });
       const shard = await makeTar([
         { name: 'e.png', data: pngHeader(3, 3) },
-        { name: 'notification_config.json', data: Buffer.from(JSON.stringify({ ingestId: 'err-1', notificationsURL: hook.url })) },
+        {
+          name: 'notification_config.json',
+          data: Buffer.from(JSON.stringify({ ingestId: 'err-1', notificationsURL: hook.url })),
+        },
       ]);
-      await uploadToSignedUrl(await client.requestShardUploadUrl('shard-error'), Readable.from([shard]), shard.length);
+      await uploadToSignedUrl(
+        await client.requestShardUploadUrl('shard-error'),
+        Readable.from([shard]),
+        shard.length,
+      );
       const [status] = (await api('GET', `${DS}/batches/shard-error/shards`)).body.shards;
       expect(status).toMatchObject({ statusType: 'error', shardObjectsCount: 0 });
       expect(await client.countBatch('shard-error')).toBe(0);
       await waitFor(() => (hook.received.length >= 2 ? true : undefined), 10_000, 'notifications');
-      const files = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1');
-      expect(files?.body.notification).toMatchObject({ success: false, ingested_files: [], failed_files: [{ file_name: 'e.png' }] });
-      const ingest = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1');
-      expect(ingest?.body.notification).toMatchObject({ success: false, error_details: { type: 'shard-processing-error' } });
+      const files = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1',
+      );
+      expect(files?.body.notification).toMatchObject({
+        success: false,
+        ingested_files: [],
+        failed_files: [{ file_name: 'e.png' }],
+      });
+      const ingest = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1',
+      );
+      expect(ingest?.body.notification).toMatchObject({
+        success: false,
+        error_details: { type: 'shard-processing-error' },
+      });
     } finally {
       await hook.close();
     }
@@ -206,7 +271,10 @@ describe('job faults', () => {
     try {
       em.setFaults({ dropWebhooks: true });
       const dropped = em.state().webhooks.dropped;
-      await client.startJob('no-hook', imageJobBody('fault-in', {}, { notificationsURL: hook.url }) as JobBody);
+      await client.startJob(
+        'no-hook',
+        imageJobBody('fault-in', {}, { notificationsURL: hook.url }) as JobBody,
+      );
       await waitFor(async () => ((await client.getJob('no-hook')).job?.isTerminal ? true : undefined));
       expect(em.state().webhooks.dropped).toBe(dropped + 1);
       expect(hook.received).toEqual([]);
@@ -226,7 +294,10 @@ describe('malicious export archives', () => {
   for (const [kind, check] of [
     ['traversal', (m: { name: string }) => m.name === '../../rfbatch-escape.txt'],
     ['absolute', (m: { name: string }) => m.name === '/tmp/rfbatch-absolute.txt'],
-    ['symlink', (m: { type: string; linkname: string | null }) => m.type === 'symlink' && m.linkname === '/etc/passwd'],
+    [
+      'symlink',
+      (m: { type: string; linkname: string | null }) => m.type === 'symlink' && m.linkname === '/etc/passwd',
+    ],
   ] as const) {
     it(`adds a ${kind} member to the first archive`, async () => {
       em.setFaults({ maliciousExport: kind });

@@ -108,7 +108,9 @@ export class FaultController {
     this.matched += 1;
     if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
     if (f.resetRate > 0 && this.httpRng() < f.resetRate) {
-      return req.method === 'GET' && pathname.startsWith('/_storage/') ? { kind: 'reset-mid-response' } : { kind: 'reset' };
+      return req.method === 'GET' && pathname.startsWith('/_storage/')
+        ? { kind: 'reset-mid-response' }
+        : { kind: 'reset' };
     }
     if (f.rateLimitRate > 0 && this.httpRng() < f.rateLimitRate) {
       return { kind: 'status', status: 429, headers: { 'retry-after': String(f.retryAfterS) } };

@@ -8,7 +8,13 @@ export class HttpError extends Error {
     readonly body: Record<string, unknown>,
     readonly headers: Record<string, string> = {},
   ) {
-    super(typeof body.error === 'string' ? body.error : typeof body.message === 'string' ? body.message : `HTTP ${status}`);
+    super(
+      typeof body.error === 'string'
+        ? body.error
+        : typeof body.message === 'string'
+          ? body.message
+          : `HTTP ${status}`,
+    );
   }
 }
 
@@ -16,7 +22,12 @@ export class HttpError extends Error {
 export const httpError = (status: number, message: string, headers?: Record<string, string>): HttpError =>
   new HttpError(status, { error: message }, headers);
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -29,7 +40,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** A cloud-store style XML error (what GCS/S3 answer on signed URLs). */
 export function sendStorageError(res: ServerResponse, status: number, code: string, message: string): void {
   const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>\n`;
-  res.writeHead(status, { 'content-type': 'application/xml; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.writeHead(status, {
+    'content-type': 'application/xml; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+  });
   res.end(text);
 }
 

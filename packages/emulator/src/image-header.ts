@@ -27,7 +27,8 @@ export function looksLikeImage(buf: Buffer): boolean {
 const valid = (h: ImageHeader): ImageHeader | undefined => (h.width > 0 && h.height > 0 ? h : undefined);
 
 function png(b: Buffer): ImageHeader | undefined {
-  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('latin1', 12, 16) !== 'IHDR')
+    return undefined;
   return valid({ format: 'png', width: b.readUInt32BE(16), height: b.readUInt32BE(20) });
 }
 
@@ -56,7 +57,8 @@ function jpeg(b: Buffer): ImageHeader | undefined {
 }
 
 function webp(b: Buffer): ImageHeader | undefined {
-  if (b.length < 30 || b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WEBP') return undefined;
+  if (b.length < 30 || b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WEBP')
+    return undefined;
   const chunk = b.toString('latin1', 12, 16);
   if (chunk === 'VP8 ') {
     return valid({ format: 'webp', width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff });

@@ -107,12 +107,18 @@ async function main(): Promise<void> {
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`invalid fault flags: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? ''}`);
+    throw new Error(
+      `invalid fault flags: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? ''}`,
+    );
   }
   const faults: FaultsPatchT = parsed.data;
 
   // Logs go to stderr: stdout's first line is the contract with whoever started us.
-  const logger = createLogger({ level: values['log-level'] ?? 'info', name: 'emulator', destination: process.stderr });
+  const logger = createLogger({
+    level: values['log-level'] ?? 'info',
+    name: 'emulator',
+    destination: process.stderr,
+  });
   const throttleBps = num('throttle-bytes-per-second', values['throttle-bytes-per-second']);
   const emulator = await startEmulator({
     ...(values.host ? { host: values.host } : {}),

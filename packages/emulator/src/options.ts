@@ -61,10 +61,21 @@ export function publicOrigin(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`publicUrl ${JSON.stringify(value)} is not a URL: give an origin such as http://emulator:9000`);
+    throw new Error(
+      `publicUrl ${JSON.stringify(value)} is not a URL: give an origin such as http://emulator:9000`,
+    );
   }
-  if (!/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
-    throw new Error(`publicUrl ${JSON.stringify(value)} must be an http(s) origin, without a path or query (e.g. http://emulator:9000)`);
+  if (
+    !/^https?:$/.test(url.protocol) ||
+    url.pathname !== '/' ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
+    throw new Error(
+      `publicUrl ${JSON.stringify(value)} must be an http(s) origin, without a path or query (e.g. http://emulator:9000)`,
+    );
   }
   return url.origin;
 }

@@ -7,12 +7,16 @@ export interface PageRequest {
   size: number;
 }
 
-export function pageRequest(ctx: RequestContext, defaults: { pageSize: number; maxPageSize: number }): PageRequest {
+export function pageRequest(
+  ctx: RequestContext,
+  defaults: { pageSize: number; maxPageSize: number },
+): PageRequest {
   const rawSize = ctx.query.get('pageSize');
   let size = defaults.pageSize;
   if (rawSize !== null && rawSize !== '') {
     const n = Number(rawSize);
-    if (!Number.isInteger(n) || n < 1) throw httpError(400, `invalid pageSize ${JSON.stringify(rawSize)}: must be a positive integer`);
+    if (!Number.isInteger(n) || n < 1)
+      throw httpError(400, `invalid pageSize ${JSON.stringify(rawSize)}: must be a positive integer`);
     size = Math.min(n, defaults.maxPageSize);
   }
   const token = ctx.query.get('nextPageToken');
@@ -30,7 +34,10 @@ function decodeToken(token: string): number {
   } catch {
     // fall through
   }
-  throw httpError(400, `invalid nextPageToken ${JSON.stringify(token)}: pass back the token of the previous page`);
+  throw httpError(
+    400,
+    `invalid nextPageToken ${JSON.stringify(token)}: pass back the token of the previous page`,
+  );
 }
 
 /** One page of an in-memory list. */

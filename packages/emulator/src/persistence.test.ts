@@ -22,11 +22,17 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const clientFor = (url: string) => createRoboflowClient({ apiUrl: url, apiKey: 'k', retry: { maxAttempts: 1 } });
+const clientFor = (url: string) =>
+  createRoboflowClient({ apiUrl: url, apiKey: 'k', retry: { maxAttempts: 1 } });
 
 describe('restart with the same data dir', () => {
   it('keeps batches, files, jobs, logs and outputs; resumes pending indexing and running jobs', async () => {
-    const first = await startEmulator({ dataDir, indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 0 });
+    const first = await startEmulator({
+      dataDir,
+      indexingDelayMs: 0,
+      processingMsPerItem: 0,
+      jobStartDelayMs: 0,
+    });
     const c1 = clientFor(first.url);
     const png = pngHeader(7, 9);
     const tar = await makeTar([
@@ -42,17 +48,24 @@ describe('restart with the same data dir', () => {
     expect(existsSync(join(dataDir, 'state.json'))).toBe(true);
 
     // Second life: slow processing and slow indexing, closed mid-way.
-    const second = await startEmulator({ dataDir, indexingDelayMs: 800, processingMsPerItem: 100, jobStartDelayMs: 0 });
+    const second = await startEmulator({
+      dataDir,
+      indexingDelayMs: 800,
+      processingMsPerItem: 100,
+      jobStartDelayMs: 0,
+    });
     const c2 = clientFor(second.url);
     expect(await c2.countBatch('keep-sharded')).toBe(2);
     expect(await c2.countBatch('keep-simple')).toBe(1);
     const job = await c2.getJob('keep-job');
     expect(job.state.state).toBe('completed');
-    const many = await makeTar(Array.from({ length: 30 }, (_, i) => ({ name: `m${i}.png`, data: pngHeader(i + 1, 1) })));
+    const many = await makeTar(
+      Array.from({ length: 30 }, (_, i) => ({ name: `m${i}.png`, data: pngHeader(i + 1, 1) })),
+    );
     await uploadToSignedUrl(await c2.requestShardUploadUrl('keep-many'), Readable.from([many]), many.length);
     await waitFor(async () => ((await c2.countBatch('keep-many')) === 30 ? true : undefined));
     await c2.startJob('resume-job', imageJobBody('keep-many') as JobBody);
-    await waitFor(async () => ((await c2.getJob('resume-job')).raw.progress ?? 0) > 0 ? true : undefined);
+    await waitFor(async () => (((await c2.getJob('resume-job')).raw.progress ?? 0) > 0 ? true : undefined));
     const late = await makeTar([{ name: 'late.png', data: png }]);
     await uploadToSignedUrl(await c2.requestShardUploadUrl('keep-late'), Readable.from([late]), late.length);
     expect(await c2.countBatch('keep-late')).toBe(0);
@@ -60,15 +73,28 @@ describe('restart with the same data dir', () => {
     await c2.close();
     await second.close();
 
-    const third = await startEmulator({ dataDir, indexingDelayMs: 800, processingMsPerItem: 0, jobStartDelayMs: 0 });
+    const third = await startEmulator({
+      dataDir,
+      indexingDelayMs: 800,
+      processingMsPerItem: 0,
+      jobStartDelayMs: 0,
+    });
     const c3 = clientFor(third.url);
     const api = rawApi(third.url);
     try {
-      await waitFor(async () => ((await c3.countBatch('keep-late')) === 1 ? true : undefined), 10_000, 'late shard indexed');
-      const resumed = await waitFor(async () => {
-        const r = await c3.getJob('resume-job');
-        return r.job?.isTerminal ? r : undefined;
-      }, 20_000, 'resumed job');
+      await waitFor(
+        async () => ((await c3.countBatch('keep-late')) === 1 ? true : undefined),
+        10_000,
+        'late shard indexed',
+      );
+      const resumed = await waitFor(
+        async () => {
+          const r = await c3.getJob('resume-job');
+          return r.job?.isTerminal ? r : undefined;
+        },
+        20_000,
+        'resumed job',
+      );
       expect(resumed.state.state).toBe('completed');
       const files = [];
       for await (const f of c3.listFiles('keep-simple')) files.push(f);
@@ -91,9 +117,27 @@ describe('the rfbatch-emulator bin', () => {
   it('prints the URL as its first stdout line, serves, and exits 0 on SIGTERM', async () => {
     const bin = resolve(fileURLToPath(import.meta.url), '../../bin/rfbatch-emulator.js');
     const dir = join(dataDir, 'bin');
-    const child = spawn(process.execPath, [bin, '--port', '0', '--data-dir', dir, '--api-key', 'bin-key', '--workspace', 'bench', '--log-level', 'warn', '--fault-429-rate', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--port',
+        '0',
+        '--data-dir',
+        dir,
+        '--api-key',
+        'bin-key',
+        '--workspace',
+        'bench',
+        '--log-level',
+        'warn',
+        '--fault-429-rate',
+        '0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const lines = createInterface({ input: child.stdout });
       const [line] = (await once(lines, 'line')) as [string];

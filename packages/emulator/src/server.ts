@@ -54,21 +54,30 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const store = await Store.open(dataDir, logger);
   const faults = new FaultController(options.faults);
   const webhooks = new WebhookSender(
-    { enabled: resolved.webhooks, workspace: resolved.workspace, retryBaseMs: resolved.webhookRetryBaseMs, maxAttempts: resolved.webhookMaxAttempts },
+    {
+      enabled: resolved.webhooks,
+      workspace: resolved.workspace,
+      retryBaseMs: resolved.webhookRetryBaseMs,
+      maxAttempts: resolved.webhookMaxAttempts,
+    },
     faults,
     logger,
   );
 
   const router = new Router();
   const sockets = new Set<Socket>();
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => void handle(req, res));
+  const server = createServer(
+    { keepAliveTimeout: 5_000, requestTimeout: 0 },
+    (req, res) => void handle(req, res),
+  );
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   // A malformed request (e.g. bytes past a Content-Length) is refused like a cloud store would.
   server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
@@ -80,7 +89,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const baseUrl = `http://${host}:${address.port}`;
   const publicUrl = resolved.publicUrl ?? baseUrl;
 
-  const deps = { options: resolved, store, signer: new UrlSigner(store.state.signingSecret, publicUrl), faults, webhooks, logger } as Deps;
+  const deps = {
+    options: resolved,
+    store,
+    signer: new UrlSigner(store.state.signingSecret, publicUrl),
+    faults,
+    webhooks,
+    logger,
+  } as Deps;
   deps.indexer = new Indexer(deps);
   deps.jobs = new JobEngine(deps);
   deps.references = new ReferencesIngester(deps);
@@ -105,20 +121,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     } catch {
       return sendJson(res, 400, { error: 'malformed request URL' });
     }
-    const ctx: RequestContext = { req, res, url, params: {}, query: url.searchParams, resetMidResponse: false };
+    const ctx: RequestContext = {
+      req,
+      res,
+      url,
+      params: {},
+      query: url.searchParams,
+      resetMidResponse: false,
+    };
     try {
       if (!url.pathname.startsWith('/__emulator/')) {
         const verdict = await faults.forRequest(req, url.pathname);
         if (verdict.kind === 'reset') return resetConnection(req);
         if (verdict.kind === 'status') {
-          const message = verdict.status === 429 ? 'rate limit exceeded (injected fault)' : 'server error (injected fault)';
+          const message =
+            verdict.status === 429 ? 'rate limit exceeded (injected fault)' : 'server error (injected fault)';
           return sendJson(res, verdict.status, { error: message }, verdict.headers);
         }
         ctx.resetMidResponse = verdict.kind === 'reset-mid-response';
       }
       const match = router.match(req.method ?? 'GET', url.pathname);
       if (!match) return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${url.pathname}` });
-      if ('allowed' in match) return sendJson(res, 405, { error: `method ${req.method} not allowed here` }, { allow: match.allowed.join(', ') });
+      if ('allowed' in match)
+        return sendJson(
+          res,
+          405,
+          { error: `method ${req.method} not allowed here` },
+          { allow: match.allowed.join(', ') },
+        );
       ctx.params = match.params;
       await match.handler(ctx);
     } catch (err) {
@@ -131,7 +161,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         sendJson(res, 500, { error: `internal emulator error: ${(err as Error).message}` });
       }
     } finally {
-      logger.debug({ method: req.method, url: redactUrl(url), status: res.statusCode, durationMs: Date.now() - started }, 'request');
+      logger.debug(
+        { method: req.method, url: redactUrl(url), status: res.statusCode, durationMs: Date.now() - started },
+        'request',
+      );
     }
   }
 
@@ -173,7 +206,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 /** A connection reset: uploads lose their connection after their first bytes, others at once. */
 function resetConnection(req: IncomingMessage): void {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  const hasBody =
+    Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (!hasBody) {
     req.socket.resetAndDestroy();
     return;

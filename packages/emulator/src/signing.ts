@@ -17,7 +17,11 @@ export interface SignRequest {
 
 export type VerifyResult = { ok: true } | { ok: false; status: number; code: string; message: string };
 
-const compactDate = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const compactDate = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
 function parseCompactDate(s: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
@@ -41,7 +45,10 @@ export class UrlSigner {
     url.searchParams.set('X-Goog-Date', date);
     url.searchParams.set('X-Goog-Expires', String(ttl));
     url.searchParams.set('X-Goog-SignedHeaders', names.join(';'));
-    url.searchParams.set('X-Goog-Signature', this.mac(request.method, url.pathname, date, ttl, names, headers));
+    url.searchParams.set(
+      'X-Goog-Signature',
+      this.mac(request.method, url.pathname, date, ttl, names, headers),
+    );
     return url.toString();
   }
 
@@ -52,14 +59,24 @@ export class UrlSigner {
     const signedHeaders = q.get('X-Goog-SignedHeaders');
     const signature = q.get('X-Goog-Signature');
     if (!date || !Number.isFinite(expires) || signedHeaders === null || !signature) {
-      return { ok: false, status: 403, code: 'MissingSecurityHeader', message: 'the URL is not a signed URL' };
+      return {
+        ok: false,
+        status: 403,
+        code: 'MissingSecurityHeader',
+        message: 'the URL is not a signed URL',
+      };
     }
     const names = signedHeaders ? signedHeaders.split(';') : [];
     const sent: Record<string, string> = {};
     for (const name of names) {
       const value = requestHeaders[name];
       if (typeof value !== 'string') {
-        return { ok: false, status: 403, code: 'SignatureDoesNotMatch', message: `missing signed header ${name}` };
+        return {
+          ok: false,
+          status: 403,
+          code: 'SignatureDoesNotMatch',
+          message: `missing signed header ${name}`,
+        };
       }
       sent[name] = value;
     }
@@ -81,8 +98,17 @@ export class UrlSigner {
     return { ok: true };
   }
 
-  private mac(method: string, path: string, date: string, ttl: number, names: string[], headers: Record<string, string>): string {
-    const canonical = [method, path, date, String(ttl), ...names.map((n) => `${n}:${headers[n] ?? ''}`)].join('\n');
+  private mac(
+    method: string,
+    path: string,
+    date: string,
+    ttl: number,
+    names: string[],
+    headers: Record<string, string>,
+  ): string {
+    const canonical = [method, path, date, String(ttl), ...names.map((n) => `${n}:${headers[n] ?? ''}`)].join(
+      '\n',
+    );
     return createHmac('sha256', this.secret).update(canonical).digest('hex');
   }
 }

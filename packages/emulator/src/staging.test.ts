@@ -15,14 +15,29 @@ import {
   type ClosableRoboflowClient,
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
-import { DS, jpegHeader, makeTar, pngHeader, rawApi, waitFor, webhookReceiver, webpHeader, bmpHeader } from './test-support.js';
+import {
+  DS,
+  jpegHeader,
+  makeTar,
+  pngHeader,
+  rawApi,
+  waitFor,
+  webhookReceiver,
+  webpHeader,
+  bmpHeader,
+} from './test-support.js';
 
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;
 let client: ClosableRoboflowClient;
 
 beforeAll(async () => {
-  em = await startEmulator({ apiKeys: ['test-key'], indexingDelayMs: 0, processingMsPerItem: 0, webhookRetryBaseMs: 10 });
+  em = await startEmulator({
+    apiKeys: ['test-key'],
+    indexingDelayMs: 0,
+    processingMsPerItem: 0,
+    webhookRetryBaseMs: 10,
+  });
   api = rawApi(em.url);
   client = createRoboflowClient({ apiUrl: em.url, apiKey: 'test-key', retry: { maxAttempts: 1 } });
 });
@@ -47,8 +62,14 @@ describe('public URL', () => {
       expect(signed.origin).toBe('http://emulator.internal:9000');
       // A proxy or a container name would route it here: the signature covers the path, not the host.
       const tar = await makeTar([{ name: 'a.png', data: pngHeader(4, 4) }]);
-      await uploadToSignedUrl({ ...details, uploadURL: `${behind.url}${signed.pathname}${signed.search}` }, Readable.from([tar]), tar.length);
-      expect(await waitFor(async () => ((await c.countBatch('public-url')) === 1 ? true : undefined))).toBe(true);
+      await uploadToSignedUrl(
+        { ...details, uploadURL: `${behind.url}${signed.pathname}${signed.search}` },
+        Readable.from([tar]),
+        tar.length,
+      );
+      expect(await waitFor(async () => ((await c.countBatch('public-url')) === 1 ? true : undefined))).toBe(
+        true,
+      );
     } finally {
       await c.close();
       await behind.close();
@@ -56,7 +77,9 @@ describe('public URL', () => {
   });
 
   it('refuses a public URL that is not an http(s) origin', async () => {
-    await expect(startEmulator({ publicUrl: 'http://emulator:9000/api' })).rejects.toThrow(/origin, without a path/);
+    await expect(startEmulator({ publicUrl: 'http://emulator:9000/api' })).rejects.toThrow(
+      /origin, without a path/,
+    );
     await expect(startEmulator({ publicUrl: 'emulator:9000' })).rejects.toThrow(/http\(s\) origin/);
   });
 });
@@ -111,19 +134,39 @@ describe('workspace discovery and auth', () => {
 describe('single-image uploads (simple-batch)', () => {
   it('stores one file part under the file name as field name (the official client) and under "file"', async () => {
     const png = pngHeader(64, 48);
-    await client.uploadImage('simple-1', 'cat.png', { stream: () => Readable.from([png]), size: png.length }, { displayName: 'Simple one' });
+    await client.uploadImage(
+      'simple-1',
+      'cat.png',
+      { stream: () => Readable.from([png]), size: png.length },
+      { displayName: 'Simple one' },
+    );
     const form = new FormData();
     form.append('file', new Blob([jpegHeader(10, 10)]), 'dog.jpg');
-    const res = await api('POST', `${DS}/batches/simple-1/upload/image`, { query: { fileName: 'dog.jpg' }, body: form });
+    const res = await api('POST', `${DS}/batches/simple-1/upload/image`, {
+      query: { fileName: 'dog.jpg' },
+      body: form,
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
     const other = new FormData();
     other.append('anything-at-all', new Blob([webpHeader(5, 6)]), 'whatever');
-    expect((await api('POST', `${DS}/batches/simple-1/upload/image`, { query: { fileName: 'bird.webp' }, body: other })).status).toBe(200);
+    expect(
+      (
+        await api('POST', `${DS}/batches/simple-1/upload/image`, {
+          query: { fileName: 'bird.webp' },
+          body: other,
+        })
+      ).status,
+    ).toBe(200);
 
     expect(await client.countBatch('simple-1')).toBe(3);
     const meta = await client.getBatch('simple-1');
-    expect(meta).toMatchObject({ batchId: 'simple-1', displayName: 'Simple one', batchType: 'simple-batch', batchContentType: 'images' });
+    expect(meta).toMatchObject({
+      batchId: 'simple-1',
+      displayName: 'Simple one',
+      batchType: 'simple-batch',
+      batchContentType: 'images',
+    });
     expect(meta.createdDate).toMatch(/Z$/);
     expect(Date.parse(meta.expiryDate) - Date.parse(meta.createdDate)).toBe(7 * 24 * 3600 * 1000);
     const files = [];
@@ -136,22 +179,35 @@ describe('single-image uploads (simple-batch)', () => {
 
   it('replaces a re-uploaded file of the same name instead of counting it twice', async () => {
     const png = pngHeader(8, 8);
-    for (let i = 0; i < 2; i++) await client.uploadImage('simple-retry', 'same.png', { stream: () => Readable.from([png]), size: png.length });
+    for (let i = 0; i < 2; i++)
+      await client.uploadImage('simple-retry', 'same.png', {
+        stream: () => Readable.from([png]),
+        size: png.length,
+      });
     expect(await client.countBatch('simple-retry')).toBe(1);
   });
 
   it('refuses more than 20 MiB with file-size-limit-exceeded, and bodies without one file part', async () => {
     const form = new FormData();
     form.append('big.png', new Blob([Buffer.alloc(20 * 1024 * 1024 + 1)]), 'big.png');
-    const big = await api('POST', `${DS}/batches/simple-big/upload/image`, { query: { fileName: 'big.png' }, body: form });
+    const big = await api('POST', `${DS}/batches/simple-big/upload/image`, {
+      query: { fileName: 'big.png' },
+      body: form,
+    });
     expect(big.status).toBe(413);
     expect(big.body.error).toMatch(/file-size-limit-exceeded/);
     const none = new FormData();
     none.append('field', 'just text');
-    const empty = await api('POST', `${DS}/batches/simple-big/upload/image`, { query: { fileName: 'x.png' }, body: none });
+    const empty = await api('POST', `${DS}/batches/simple-big/upload/image`, {
+      query: { fileName: 'x.png' },
+      body: none,
+    });
     expect(empty.status).toBe(400);
     expect(empty.body.error).toMatch(/no file part/);
-    const notMultipart = await api('POST', `${DS}/batches/simple-big/upload/image`, { query: { fileName: 'x.png' }, json: {} });
+    const notMultipart = await api('POST', `${DS}/batches/simple-big/upload/image`, {
+      query: { fileName: 'x.png' },
+      json: {},
+    });
     expect(notMultipart.status).toBe(400);
     const noName = await api('POST', `${DS}/batches/simple-big/upload/image`, { body: form });
     expect(noName.status).toBe(400);
@@ -168,7 +224,10 @@ describe('single-image uploads (simple-batch)', () => {
     await putShard('mixed-b', await makeTar([{ name: 'a.png', data: png }]));
     const form = new FormData();
     form.append('a.png', new Blob([png]), 'a.png');
-    const toSharded = await api('POST', `${DS}/batches/mixed-b/upload/image`, { query: { fileName: 'a.png' }, body: form });
+    const toSharded = await api('POST', `${DS}/batches/mixed-b/upload/image`, {
+      query: { fileName: 'a.png' },
+      body: form,
+    });
     expect(toSharded.status).toBe(409);
     expect(toSharded.body.error).toMatch(/sharded-batch/);
   });
@@ -202,12 +261,19 @@ describe('tar shards (sharded-batch)', () => {
         { name: 'c.bmp', data: bmpHeader(3, 4) },
         { name: 'readme.txt', data: Buffer.from('not an image') },
         { name: 'sub', type: 'directory' },
-        { name: 'notification_config.json', data: Buffer.from(JSON.stringify({ ingestId: 'ing-1', notificationsURL: hook.url })) },
+        {
+          name: 'notification_config.json',
+          data: Buffer.from(JSON.stringify({ ingestId: 'ing-1', notificationsURL: hook.url })),
+        },
       ]);
       await putShard('sharded-1', tar, 'Sharded one');
       expect(await client.countBatch('sharded-1')).toBe(3);
       const meta = BatchMetadata.parse((await api('GET', `${DS}/batches/sharded-1`)).body.batch);
-      expect(meta).toMatchObject({ batchType: 'sharded-batch', displayName: 'Sharded one', batchContentType: 'images' });
+      expect(meta).toMatchObject({
+        batchType: 'sharded-batch',
+        displayName: 'Sharded one',
+        batchContentType: 'images',
+      });
       const shards = ListShardsResponse.parse((await api('GET', `${DS}/batches/sharded-1/shards`)).body);
       expect(shards.nextPageToken).toBeNull();
       expect(shards.shards).toHaveLength(1);
@@ -217,9 +283,16 @@ describe('tar shards (sharded-batch)', () => {
       await waitFor(() => (hook.received.length >= 2 ? true : undefined), 10_000, 'two notifications');
       for (const h of hook.received) {
         expect(h.headers.authorization).toBe('Bearer rf_local');
-        expect(h.body).toMatchObject({ type: 'roboflow-data-staging-notification-v1', ingest_id: 'ing-1', batch_id: 'sharded-1', delivery_attempt: 1 });
+        expect(h.body).toMatchObject({
+          type: 'roboflow-data-staging-notification-v1',
+          ingest_id: 'ing-1',
+          batch_id: 'sharded-1',
+          delivery_attempt: 1,
+        });
       }
-      const files = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1');
+      const files = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1',
+      );
       expect(files?.body.shard_id).toBe(shard?.shardId);
       expect(files?.body.notification).toMatchObject({
         success: false,
@@ -227,7 +300,9 @@ describe('tar shards (sharded-batch)', () => {
         failed_files: [{ type: 'unsupported-file-type', file_name: 'readme.txt' }],
         content_truncated: false,
       });
-      const status = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1');
+      const status = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1',
+      );
       expect(status?.body).toMatchObject({ shard_id: null, notification: { success: true } });
     } finally {
       await hook.close();
@@ -236,13 +311,18 @@ describe('tar shards (sharded-batch)', () => {
 
   it('pages the file listing across shards with nextPageToken null on the last page', async () => {
     for (let s = 0; s < 2; s++) {
-      await putShard('sharded-pages', await makeTar([0, 1, 2].map((i) => ({ name: `s${s}-${i}.png`, data: pngHeader(5 + i, 5) }))));
+      await putShard(
+        'sharded-pages',
+        await makeTar([0, 1, 2].map((i) => ({ name: `s${s}-${i}.png`, data: pngHeader(5 + i, 5) }))),
+      );
     }
     const names: string[] = [];
     let token: string | null = null;
     let pages = 0;
     do {
-      const res = await api('GET', `${DS}/batches/sharded-pages/list`, { query: { pageSize: 4, ...(token ? { nextPageToken: token } : {}) } });
+      const res = await api('GET', `${DS}/batches/sharded-pages/list`, {
+        query: { pageSize: 4, ...(token ? { nextPageToken: token } : {}) },
+      });
       const parsed = ListFilesResponse.parse(res.body);
       expect('nextPageToken' in res.body).toBe(true);
       names.push(...parsed.filesMetadata.map((f) => f.fileName));
@@ -268,7 +348,11 @@ describe('tar shards (sharded-batch)', () => {
       const shards = [];
       for await (const s of slowClient.listShards('late')) shards.push(s);
       expect(shards[0]).toMatchObject({ statusName: 'indexing', statusType: 'info', shardObjectsCount: 0 });
-      await waitFor(async () => ((await slowClient.countBatch('late')) === 1 ? true : undefined), 10_000, 'indexing');
+      await waitFor(
+        async () => ((await slowClient.countBatch('late')) === 1 ? true : undefined),
+        10_000,
+        'indexing',
+      );
       const after = [];
       for await (const s of slowClient.listShards('late')) after.push(s);
       expect(after[0]).toMatchObject({ statusName: 'indexed', statusType: 'success', shardObjectsCount: 1 });
@@ -290,7 +374,9 @@ describe('tar shards (sharded-batch)', () => {
 
 describe('signed URLs behave like a cloud store', () => {
   async function shardUrl(batchId: string) {
-    return SignedUrlResponse.parse((await api('POST', `${DS}/batches/${batchId}/bulk-upload/image-files`)).body).signedURLDetails;
+    return SignedUrlResponse.parse(
+      (await api('POST', `${DS}/batches/${batchId}/bulk-upload/image-files`)).body,
+    ).signedURLDetails;
   }
 
   it('refuses a wrong signature, a missing signed header, and a changed path with 403', async () => {
@@ -305,10 +391,14 @@ describe('signed URLs behave like a cloud store', () => {
     expect(noHeaders.status).toBe(403);
     expect(await noHeaders.text()).toMatch(/missing signed header/);
     const moved = details.uploadURL.replace('/_storage/upload/u-', '/_storage/upload/x-');
-    expect((await fetch(moved, { method: 'PUT', headers: details.extensionHeaders, body: tar })).status).toBe(403);
+    expect((await fetch(moved, { method: 'PUT', headers: details.extensionHeaders, body: tar })).status).toBe(
+      403,
+    );
     const unsigned = new URL(details.uploadURL);
     unsigned.search = '';
-    expect((await fetch(unsigned, { method: 'PUT', headers: details.extensionHeaders, body: tar })).status).toBe(403);
+    expect(
+      (await fetch(unsigned, { method: 'PUT', headers: details.extensionHeaders, body: tar })).status,
+    ).toBe(403);
     expect(await client.countBatch('signed-1')).toBe(0);
   });
 
@@ -318,7 +408,11 @@ describe('signed URLs behave like a cloud store', () => {
       const details = await shardUrl('signed-expired');
       expect(new URL(details.uploadURL).searchParams.get('X-Goog-Expires')).toBe('1');
       await new Promise((r) => setTimeout(r, 2_100));
-      const res = await fetch(details.uploadURL, { method: 'PUT', headers: details.extensionHeaders, body: Buffer.alloc(10) });
+      const res = await fetch(details.uploadURL, {
+        method: 'PUT',
+        headers: details.extensionHeaders,
+        body: Buffer.alloc(10),
+      });
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('ExpiredToken');
     } finally {
@@ -341,7 +435,9 @@ describe('signed URLs behave like a cloud store', () => {
     const url = new URL(details.uploadURL);
     const head = (length: number) =>
       `PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-      Object.entries(details.extensionHeaders).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+      Object.entries(details.extensionHeaders)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('') +
       `Content-Length: ${length}\r\n\r\n`;
     const short = connect(Number(url.port), url.hostname);
     await once(short, 'connect');
@@ -387,14 +483,19 @@ describe('batch listing, metadata and parts', () => {
     const fresh = await startEmulator();
     const call = rawApi(fresh.url);
     try {
-      for (const id of ['p-1', 'p-2', 'p-3']) await call('POST', `${DS}/batches/${id}/bulk-upload/image-files`);
+      for (const id of ['p-1', 'p-2', 'p-3'])
+        await call('POST', `${DS}/batches/${id}/bulk-upload/image-files`);
       const first = await call('GET', `${DS}/batches`, { query: { pageSize: 2 } });
       expect(first.body.batches).toHaveLength(2);
       for (const b of first.body.batches) BatchMetadata.parse(b);
-      const second = await call('GET', `${DS}/batches`, { query: { pageSize: 2, nextPageToken: first.body.nextPageToken } });
+      const second = await call('GET', `${DS}/batches`, {
+        query: { pageSize: 2, nextPageToken: first.body.nextPageToken },
+      });
       expect(second.body.batches).toHaveLength(1);
       expect(second.body.nextPageToken).toBeNull();
-      const ids = [...first.body.batches, ...second.body.batches].map((b: { batchId: string }) => b.batchId).sort();
+      const ids = [...first.body.batches, ...second.body.batches]
+        .map((b: { batchId: string }) => b.batchId)
+        .sort();
       expect(ids).toEqual(['p-1', 'p-2', 'p-3']);
       expect((await call('GET', `${DS}/batches`, { query: { nextPageToken: 'garbage' } })).status).toBe(400);
       expect((await call('GET', `${DS}/batches`, { query: { pageSize: 0 } })).status).toBe(400);
@@ -415,19 +516,29 @@ describe('batch listing, metadata and parts', () => {
   });
 
   it('answers roboql-ingest with 501', async () => {
-    expect((await api('POST', `${DS}/batches/roboql/roboql-ingest`, { json: { query: 'x' } })).status).toBe(501);
+    expect((await api('POST', `${DS}/batches/roboql/roboql-ingest`, { json: { query: 'x' } })).status).toBe(
+      501,
+    );
   });
 });
 
 describe('references ingests', () => {
   let server: ReturnType<typeof createServer>;
   let base: string;
-  const images: Record<string, Buffer> = { '/a.png': pngHeader(11, 12), '/b.jpg': jpegHeader(13, 14), '/c.webp': webpHeader(15, 16) };
+  const images: Record<string, Buffer> = {
+    '/a.png': pngHeader(11, 12),
+    '/b.jpg': jpegHeader(13, 14),
+    '/c.webp': webpHeader(15, 16),
+  };
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/refs.jsonl') {
-        res.end(Object.keys(images).map((p) => JSON.stringify({ name: `f${p.slice(1)}`, url: `${base}${p}` })).join('\n'));
+        res.end(
+          Object.keys(images)
+            .map((p) => JSON.stringify({ name: `f${p.slice(1)}`, url: `${base}${p}` }))
+            .join('\n'),
+        );
         return;
       }
       const body = images[req.url ?? ''];
@@ -452,7 +563,11 @@ describe('references ingests', () => {
     expect(first.ingestId).toBe('refs-1');
     expect(first.shardIds).toHaveLength(1);
     expect(first.duplicated).toBe(false);
-    await waitFor(async () => ((await client.countBatch('refs-inline')) === 2 ? true : undefined), 10_000, 'references indexed');
+    await waitFor(
+      async () => ((await client.countBatch('refs-inline')) === 2 ? true : undefined),
+      10_000,
+      'references indexed',
+    );
     const again = await client.ingestImageReferences('refs-inline', body);
     expect(again).toMatchObject({ ingestId: 'refs-1', shardIds: first.shardIds, duplicated: true });
     expect((await client.getBatch('refs-inline')).batchType).toBe('sharded-batch');
@@ -465,7 +580,11 @@ describe('references ingests', () => {
   it('reads a JSONL references file from a URL', async () => {
     const res = await client.ingestImageReferences('refs-file', { imageReferencesURL: `${base}/refs.jsonl` });
     expect(res.shardIds).toHaveLength(1);
-    await waitFor(async () => ((await client.countBatch('refs-file')) === 3 ? true : undefined), 10_000, 'file references indexed');
+    await waitFor(
+      async () => ((await client.countBatch('refs-file')) === 3 ? true : undefined),
+      10_000,
+      'file references indexed',
+    );
     const names = [];
     for await (const f of client.listFiles('refs-file')) names.push(f.fileName);
     expect(names.sort()).toEqual(['fa.png', 'fb.jpg', 'fc.webp']);
@@ -486,23 +605,30 @@ describe('references ingests', () => {
       });
       expect(res.ingestId).toBe('unsafe-1');
       await waitFor(() => (hook.received.length >= 2 ? true : undefined), 10_000, 'notifications');
-      const files = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1');
+      const files = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-files-status-notification-v1',
+      );
       expect(files?.body.notification).toMatchObject({ success: false, ingested_files: ['ok.png'] });
-      const failed = (files?.body.notification as { failed_files: { type: string; file_name: string }[] }).failed_files;
+      const failed = (files?.body.notification as { failed_files: { type: string; file_name: string }[] })
+        .failed_files;
       expect(failed).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ type: 'unsafe-url-detected', file_name: 'far.png' }),
           expect.objectContaining({ type: 'download-failed', file_name: 'gone.png' }),
         ]),
       );
-      const status = hook.received.find((h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1');
+      const status = hook.received.find(
+        (h) => (h.body.notification as { type: string }).type === 'ingest-status-notification-v1',
+      );
       expect(status?.body).toMatchObject({
         ingest_id: 'unsafe-1',
         shard_id: null,
         notification: { success: false, error_details: { type: 'unsafe-url-detected' } },
       });
       expect(await client.countBatch('refs-unsafe')).toBe(1);
-      const unsafeFile = await api('POST', `${DS}/batches/refs-unsafe-2/bulk-upload/image-references`, { json: { imageReferencesURL: 'https://example.com/refs.jsonl' } });
+      const unsafeFile = await api('POST', `${DS}/batches/refs-unsafe-2/bulk-upload/image-references`, {
+        json: { imageReferencesURL: 'https://example.com/refs.jsonl' },
+      });
       expect(unsafeFile.status).toBe(400);
       expect(unsafeFile.body.error).toMatch(/unsafe-url-detected/);
     } finally {
@@ -517,8 +643,21 @@ describe('references ingests', () => {
     expect(res.status).toBe(200);
     expect(res.body.ingestId).toEqual(expect.any(String));
     expect(res.body.shardIds).toBeUndefined();
-    await waitFor(async () => ((await client.countBatch('refs-video')) === 1 ? true : undefined), 10_000, 'video indexed');
-    expect((await api('POST', `${DS}/batches/refs-bad/bulk-upload/image-references`, { json: { nothing: true } })).status).toBe(400);
-    expect((await api('POST', `${DS}/batches/refs-bad/bulk-upload/image-references`, { json: { imageReferences: [] } })).status).toBe(400);
+    await waitFor(
+      async () => ((await client.countBatch('refs-video')) === 1 ? true : undefined),
+      10_000,
+      'video indexed',
+    );
+    expect(
+      (await api('POST', `${DS}/batches/refs-bad/bulk-upload/image-references`, { json: { nothing: true } }))
+        .status,
+    ).toBe(400);
+    expect(
+      (
+        await api('POST', `${DS}/batches/refs-bad/bulk-upload/image-references`, {
+          json: { imageReferences: [] },
+        })
+      ).status,
+    ).toBe(400);
   });
 });

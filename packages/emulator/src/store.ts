@@ -104,7 +104,10 @@ export type TaskStatusType = 'info' | 'success' | 'error';
 export interface TaskRecord {
   taskId: string;
   /** What the task reads: a shard, a range of a simple batch's items, or one processing output. */
-  input: { shardId: string } | { batchId: string; start: number; end: number; partName?: string } | { outputFile: string };
+  input:
+    | { shardId: string }
+    | { batchId: string; start: number; end: number; partName?: string }
+    | { outputFile: string };
   statusType: TaskStatusType;
   progress: number | null;
   notification: Record<string, unknown>;

@@ -20,8 +20,31 @@ export function pngHeader(width: number, height: number, extraBytes = 16): Buffe
 
 /** SOI, an APP0 segment, then SOF0 with the size. */
 export function jpegHeader(width: number, height: number): Buffer {
-  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
-  const sof = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  const app0 = Buffer.from([
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+    0x00,
+  ]);
+  const sof = Buffer.from([
+    0xff,
+    0xc0,
+    0x00,
+    0x11,
+    0x08,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    0x03,
+    1,
+    0x22,
+    0,
+    2,
+    0x11,
+    1,
+    3,
+    0x11,
+    1,
+  ]);
   return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof, Buffer.from([0xff, 0xd9])]);
 }
 
@@ -64,7 +87,11 @@ export async function makeTar(members: TarMember[]): Promise<Buffer> {
   })();
   for (const m of members) {
     await new Promise<void>((resolve, reject) => {
-      const header = { name: m.name, type: m.type ?? 'file', ...(m.linkname ? { linkname: m.linkname } : {}) };
+      const header = {
+        name: m.name,
+        type: m.type ?? 'file',
+        ...(m.linkname ? { linkname: m.linkname } : {}),
+      };
       if (m.data) pack.entry({ ...header, size: m.data.length }, m.data, (e) => (e ? reject(e) : resolve()));
       else pack.entry({ ...header, size: 0 }, (e) => (e ? reject(e) : resolve())).end(undefined);
     });
@@ -75,14 +102,22 @@ export async function makeTar(members: TarMember[]): Promise<Buffer> {
 }
 
 /** Lists a tar's members (name, type, size) and their content. */
-export async function readTar(buf: Buffer): Promise<{ name: string; type: string; size: number; linkname: string | null; data: Buffer }[]> {
+export async function readTar(
+  buf: Buffer,
+): Promise<{ name: string; type: string; size: number; linkname: string | null; data: Buffer }[]> {
   const extract = tar.extract();
   const out: { name: string; type: string; size: number; linkname: string | null; data: Buffer }[] = [];
   const done = (async () => {
     for await (const entry of extract) {
       const chunks: Buffer[] = [];
       for await (const c of entry) chunks.push(c as Buffer);
-      out.push({ name: entry.header.name, type: entry.header.type, size: entry.header.size, linkname: entry.header.linkname ?? null, data: Buffer.concat(chunks) });
+      out.push({
+        name: entry.header.name,
+        type: entry.header.type,
+        size: entry.header.size,
+        linkname: entry.header.linkname ?? null,
+        data: Buffer.concat(chunks),
+      });
     }
   })();
   extract.end(buf);
@@ -96,14 +131,19 @@ export interface ReceivedHook {
 }
 
 /** A local webhook receiver; `statuses` are answered in turn (then 200). */
-export async function webhookReceiver(statuses: number[] = []): Promise<{ url: string; received: ReceivedHook[]; close: () => Promise<void>; server: Server }> {
+export async function webhookReceiver(
+  statuses: number[] = [],
+): Promise<{ url: string; received: ReceivedHook[]; close: () => Promise<void>; server: Server }> {
   const received: ReceivedHook[] = [];
   const queue = [...statuses];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+      received.push({
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+      });
       res.statusCode = queue.shift() ?? 200;
       res.end('{}');
     });
@@ -120,7 +160,11 @@ export async function webhookReceiver(statuses: number[] = []): Promise<{ url: s
 }
 
 /** Polls `fn` until it returns a value other than undefined (or throws after `timeoutMs`). */
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -143,15 +187,27 @@ export function rawApi(baseUrl: string, apiKey: string | null = 'test-key') {
   return async function call(
     method: string,
     path: string,
-    opts: { query?: Record<string, string | number>; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+    opts: {
+      query?: Record<string, string | number>;
+      json?: unknown;
+      body?: RequestInit['body'];
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<RawResponse> {
     const url = new URL(path, baseUrl);
     if (apiKey !== null) url.searchParams.set('api_key', apiKey);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, String(v));
     const res = await fetch(url, {
       method,
-      headers: { ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
-      ...(opts.json !== undefined ? { body: JSON.stringify(opts.json) } : opts.body !== undefined ? { body: opts.body } : {}),
+      headers: {
+        ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      ...(opts.json !== undefined
+        ? { body: JSON.stringify(opts.json) }
+        : opts.body !== undefined
+          ? { body: opts.body }
+          : {}),
     });
     const text = await res.text();
     let body: unknown = undefined;
@@ -168,12 +224,21 @@ export const DS = '/data-staging/v1/external/local';
 export const BP = '/batch-processing/v1/external/local';
 
 /** A valid image job body for `batchId`. */
-export function imageJobBody(batchId: string, spec: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+export function imageJobBody(
+  batchId: string,
+  spec: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+) {
   return {
     type: 'simple-image-processing-v1',
     jobInput: { type: 'staging-batch-input-v1', batchId },
     computeConfiguration: { type: 'compute-configuration-v2', machineType: 'cpu', workersPerMachine: 1 },
-    processingSpecification: { type: 'workflows-processing-specification-v1', workspace: 'local', workflowId: 'detect-things', ...spec },
+    processingSpecification: {
+      type: 'workflows-processing-specification-v1',
+      workspace: 'local',
+      workflowId: 'detect-things',
+      ...spec,
+    },
     ...extra,
   };
 }

@@ -60,10 +60,13 @@ export class WebhookSender {
         this.logger.warn({ url: redactUrl(url), attempt }, 'webhook given up');
         return;
       }
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.attempt(url, payload, attempt + 1);
-      }, this.settings.retryBaseMs * 2 ** (attempt - 1));
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.attempt(url, payload, attempt + 1);
+        },
+        this.settings.retryBaseMs * 2 ** (attempt - 1),
+      );
       this.timers.add(timer);
     });
     this.inFlight.add(run);
@@ -74,7 +77,10 @@ export class WebhookSender {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer rf_${this.settings.workspace}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer rf_${this.settings.workspace}`,
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.settings.timeoutMs ?? 10_000),
       });

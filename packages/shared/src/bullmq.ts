@@ -9,7 +9,14 @@ import {
   type JobsOptions,
 } from 'bullmq';
 import { describeError, isRetryable } from './errors.js';
-import { jobSchema, QUEUE_NAMES, type JobInput, type JobData, type JobName, type QueueName } from './queues.js';
+import {
+  jobSchema,
+  QUEUE_NAMES,
+  type JobInput,
+  type JobData,
+  type JobName,
+  type QueueName,
+} from './queues.js';
 import { zodProblems } from './validation.js';
 
 /** Retention and retry defaults for every rfbatch job. Processors override attempts where it matters. */
@@ -52,7 +59,11 @@ export async function enqueue<Q extends QueueName, N extends JobName<Q>>(
  * Parses a received job's payload. A malformed payload can never succeed, so it fails at once
  * (UnrecoverableError: no retries) with the field errors.
  */
-export function receive<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N, job: Job): JobData<Q, N> {
+export function receive<Q extends QueueName, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+  job: Job,
+): JobData<Q, N> {
   const result = jobSchema(queue, name).safeParse(job.data);
   if (!result.success) {
     const list = zodProblems(result.error)
@@ -84,6 +95,7 @@ export function isControlFlow(error: unknown): boolean {
     error instanceof DelayedError ||
     error instanceof WaitingChildrenError ||
     error instanceof RateLimitError ||
-    (error instanceof Error && ['DelayedError', 'WaitingChildrenError', 'RateLimitError'].includes(error.name))
+    (error instanceof Error &&
+      ['DelayedError', 'WaitingChildrenError', 'RateLimitError'].includes(error.name))
   );
 }

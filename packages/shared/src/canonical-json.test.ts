@@ -4,9 +4,13 @@ import { canonicalJson, sameJson } from './canonical-json.js';
 describe('sameJson', () => {
   it('ignores key order at every depth, and keys whose value is undefined', () => {
     const spec = { runId: 'r-1', compute: { type: 'cpu', workers: 2 }, tags: ['a', 'b'], notify: undefined };
-    const reread = JSON.parse('{"tags":["a","b"],"compute":{"workers":2,"type":"cpu"},"runId":"r-1"}') as unknown;
+    const reread = JSON.parse(
+      '{"tags":["a","b"],"compute":{"workers":2,"type":"cpu"},"runId":"r-1"}',
+    ) as unknown;
     expect(sameJson(spec, reread)).toBe(true);
-    expect(canonicalJson(reread)).toBe('{"compute":{"type":"cpu","workers":2},"runId":"r-1","tags":["a","b"]}');
+    expect(canonicalJson(reread)).toBe(
+      '{"compute":{"type":"cpu","workers":2},"runId":"r-1","tags":["a","b"]}',
+    );
   });
 
   it('tells apart different values, and arrays in another order', () => {

@@ -110,10 +110,15 @@ describe('loadConfig', () => {
 });
 
 describe('parseEnv', () => {
-  const Env = z.object({ RFBATCH_X_CONCURRENCY: z.coerce.number().int().min(1).optional(), RFBATCH_X_MS: z.coerce.number().optional() });
+  const Env = z.object({
+    RFBATCH_X_CONCURRENCY: z.coerce.number().int().min(1).optional(),
+    RFBATCH_X_MS: z.coerce.number().optional(),
+  });
 
   it('reads only its own variables, leaving unset and empty ones out', () => {
-    expect(parseEnv(Env, { RFBATCH_X_CONCURRENCY: '3', RFBATCH_X_MS: '', OTHER: 'x' })).toEqual({ RFBATCH_X_CONCURRENCY: 3 });
+    expect(parseEnv(Env, { RFBATCH_X_CONCURRENCY: '3', RFBATCH_X_MS: '', OTHER: 'x' })).toEqual({
+      RFBATCH_X_CONCURRENCY: 3,
+    });
   });
 
   it('lists every bad variable with its value in one ConfigError', () => {
@@ -122,4 +127,3 @@ describe('parseEnv', () => {
     );
   });
 });
-

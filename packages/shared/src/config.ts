@@ -12,7 +12,10 @@ export const EnvSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   RFBATCH_PREFIX: z
     .string()
-    .regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/, 'letters, digits, _ and - only, optionally in {} for Redis Cluster')
+    .regex(
+      /^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/,
+      'letters, digits, _ and - only, optionally in {} for Redis Cluster',
+    )
     .default('rfbatch'),
   RFBATCH_WORK_DIR: z.string().min(1).default('.rfbatch'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -70,7 +73,12 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
 }));
 export type Config = z.output<typeof ConfigSchema>;
 
-const SECRET_VARS = new Set(['ROBOFLOW_API_KEY', 'RFBATCH_GATEWAY_TOKEN', 'RFBATCH_GATEWAY_ADMIN_TOKEN', 'RFBATCH_WEBHOOK_SECRET']);
+const SECRET_VARS = new Set([
+  'ROBOFLOW_API_KEY',
+  'RFBATCH_GATEWAY_TOKEN',
+  'RFBATCH_GATEWAY_ADMIN_TOKEN',
+  'RFBATCH_WEBHOOK_SECRET',
+]);
 
 /**
  * Parses the environment once. Every bad variable is listed in one ConfigError; values of secret
@@ -87,7 +95,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '');
-        const shown = SECRET_VARS.has(name) || relevant[name] === undefined ? '' : ` (got "${relevant[name]}")`;
+        const shown =
+          SECRET_VARS.has(name) || relevant[name] === undefined ? '' : ` (got "${relevant[name]}")`;
         return { path: name, message: `${issue.message}${shown}` };
       }),
     );
@@ -104,14 +113,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * Parses a service's own environment variables (the keys of `schema`; unset and empty ones are left
  * out, so every field may be optional). Every bad variable is listed in one ConfigError, with its value.
  */
-export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+export function parseEnv<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
   const present = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '');
-        return { path: name, message: `${issue.message}${present[name] === undefined ? '' : ` (got "${present[name]}")`}` };
+        return {
+          path: name,
+          message: `${issue.message}${present[name] === undefined ? '' : ` (got "${present[name]}")`}`,
+        };
       }),
     );
   }

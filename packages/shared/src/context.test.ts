@@ -87,7 +87,12 @@ describe('createServiceContext', () => {
     const config = loadConfig(env({ ROBOFLOW_API_KEY: 'ctx-key-123456', ROBOFLOW_WORKSPACE: 'ws' }));
     const ctx = createServiceContext(config, logger, { metrics: true });
     const spec = resolveRunSpec(
-      RunSpecSchema.parse({ runId: 'ctx2', source: { kind: 'directory', path: '/d' }, workflow: { workflowId: 'w' }, output: { dir: '/o' } }),
+      RunSpecSchema.parse({
+        runId: 'ctx2',
+        source: { kind: 'directory', path: '/d' },
+        workflow: { workflowId: 'w' },
+        output: { dir: '/o' },
+      }),
     );
     try {
       expect(ctx.metrics).toBeDefined();
@@ -111,4 +116,3 @@ describe('createServiceContext', () => {
     }
   });
 });
-

@@ -93,7 +93,15 @@ export function createServiceContext(
   const store = new RunStore(connection, config.redis.prefix, {
     onEnded: (_runId, status) => metrics?.inc(MetricName.runs, { outcome: status }),
   });
-  const ctx: ServiceContext = { config, logger, connection, queues, store, client, ...(metrics ? { metrics } : {}) };
+  const ctx: ServiceContext = {
+    config,
+    logger,
+    connection,
+    queues,
+    store,
+    client,
+    ...(metrics ? { metrics } : {}),
+  };
 
   closers.set(ctx, async () => {
     await metrics?.close();

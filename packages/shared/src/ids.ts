@@ -19,7 +19,11 @@ export const BatchIdSchema = rule(
   'batch id',
   '1 to 64 characters of a-z, 0-9, "_" and "-" (lowercase)',
 );
-export const JobIdSchema = rule(JOB_ID_RULE, 'job id', '1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)');
+export const JobIdSchema = rule(
+  JOB_ID_RULE,
+  'job id',
+  '1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)',
+);
 export const RunIdSchema = rule(
   RUN_ID_RULE,
   'run id',

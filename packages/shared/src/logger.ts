@@ -44,7 +44,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
         method.apply(this, clean as Parameters<typeof method>);
       },
     },
-    redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization'], censor: '<redacted>' },
+    redact: {
+      paths: ['apiKey', '*.apiKey', 'headers.authorization', '*.headers.authorization'],
+      censor: '<redacted>',
+    },
   };
   // Synchronous stdout by default: lines keep their order at shutdown (SIGTERM, process.exit).
   const logger = pino(options, settings.destination ?? pino.destination({ dest: 1, sync: true }));

@@ -29,7 +29,16 @@ export type ManifestEntry = z.infer<typeof ManifestEntry>;
 /** A source file left out of the run, and why (`skipped.jsonl`). */
 export const SkippedEntry = z.object({
   source: z.string(),
-  reason: z.enum(['not-media', 'unreadable', 'empty', 'too-large', 'symlink-loop', 'not-a-file', 'bad-name', 'duplicate']),
+  reason: z.enum([
+    'not-media',
+    'unreadable',
+    'empty',
+    'too-large',
+    'symlink-loop',
+    'not-a-file',
+    'bad-name',
+    'duplicate',
+  ]),
   detail: z.string().optional(),
 });
 export type SkippedEntry = z.infer<typeof SkippedEntry>;
@@ -57,7 +66,10 @@ export async function* readJsonLines<S extends z.ZodType>(
   schema: S,
   range?: ByteRange,
 ): AsyncGenerator<z.output<S>> {
-  const stream = createReadStream(file, range ? { start: range.start, end: Math.max(range.start, range.end - 1) } : {});
+  const stream = createReadStream(
+    file,
+    range ? { start: range.start, end: Math.max(range.start, range.end - 1) } : {},
+  );
   if (range && range.end <= range.start) return;
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
@@ -65,7 +77,8 @@ export async function* readJsonLines<S extends z.ZodType>(
     n++;
     if (!line.trim()) continue;
     const parsed = schema.safeParse(JSON.parse(line));
-    if (!parsed.success) throw new Error(`${file}: line ${n} of the range is malformed: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new Error(`${file}: line ${n} of the range is malformed: ${parsed.error.issues[0]?.message}`);
     yield parsed.data;
   }
 }

@@ -80,7 +80,12 @@ export function createRedisMetrics(redis: Redis, prefix: string, options: RedisM
     const pipeline = redis.pipeline();
     for (const [f, by] of batch) pipeline.hincrbyfloat(key, f, by);
     // Metrics must never break the work they measure: a lost flush only loses numbers.
-    flushing = flushing.then(() => pipeline.exec().then(() => undefined, () => undefined));
+    flushing = flushing.then(() =>
+      pipeline.exec().then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     return flushing;
   };
   const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 1_000);
@@ -133,7 +138,11 @@ export function instrumentWorker(metrics: Metrics, worker: Worker): void {
   });
   worker.on('completed', (job: Job) => {
     if (job.processedOn && job.finishedOn) {
-      metrics.observe(MetricName.jobDuration, { queue: worker.name, job: job.name }, (job.finishedOn - job.processedOn) / 1000);
+      metrics.observe(
+        MetricName.jobDuration,
+        { queue: worker.name, job: job.name },
+        (job.finishedOn - job.processedOn) / 1000,
+      );
     }
   });
 }

@@ -18,7 +18,12 @@ export interface EncodePngOptions {
 }
 
 /** A valid 8-bit RGB PNG of `rgb` (`width * height * 3` bytes, row after row). */
-export function encodePng(width: number, height: number, rgb: Uint8Array, options: EncodePngOptions = {}): Buffer {
+export function encodePng(
+  width: number,
+  height: number,
+  rgb: Uint8Array,
+  options: EncodePngOptions = {},
+): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
@@ -26,7 +31,8 @@ export function encodePng(width: number, height: number, rgb: Uint8Array, option
   header[9] = 2; // colour type: truecolour
   const rowBytes = width * 3;
   const raw = Buffer.alloc((rowBytes + 1) * height); // each row: filter type 0 ("none"), then its pixels
-  for (let y = 0; y < height; y++) Buffer.from(rgb.buffer, rgb.byteOffset + y * rowBytes, rowBytes).copy(raw, y * (rowBytes + 1) + 1);
+  for (let y = 0; y < height; y++)
+    Buffer.from(rgb.buffer, rgb.byteOffset + y * rowBytes, rowBytes).copy(raw, y * (rowBytes + 1) + 1);
   return Buffer.concat([
     SIGNATURE,
     chunk('IHDR', header),

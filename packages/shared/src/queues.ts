@@ -53,7 +53,10 @@ export type JobData<Q extends QueueName, N extends JobName<Q>> = z.output<JobCat
 export type JobInput<Q extends QueueName, N extends JobName<Q>> = z.input<JobCatalog[Q][N] & z.ZodType>;
 
 /** The schema of one job, for parsing on receipt. */
-export function jobSchema<Q extends QueueName, N extends JobName<Q>>(queue: Q, name: N): z.ZodType<JobData<Q, N>> {
+export function jobSchema<Q extends QueueName, N extends JobName<Q>>(
+  queue: Q,
+  name: N,
+): z.ZodType<JobData<Q, N>> {
   return (JobCatalog[queue] as Record<string, z.ZodType>)[name] as z.ZodType<JobData<Q, N>>;
 }
 
@@ -67,7 +70,16 @@ export function stageJobId(name: string, runId: string, attempt = 0, n?: number)
 }
 
 /** The stages of a run, in order; `failedStage` of a run names one of them. */
-export const Stage = z.enum(['plan', 'upload', 'verify', 'start', 'await', 'collect', 'download', 'finalize']);
+export const Stage = z.enum([
+  'plan',
+  'upload',
+  'verify',
+  'start',
+  'await',
+  'collect',
+  'download',
+  'finalize',
+]);
 export type Stage = z.infer<typeof Stage>;
 
 /** Where a retry of a run that failed at `stage` starts again. */

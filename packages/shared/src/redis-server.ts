@@ -51,7 +51,9 @@ export interface SpawnRedisOptions {
 }
 
 /** Starts a private redis-server on a free port in a temp dir, without persistence unless asked. */
-export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<RedisHandle & { process: ChildProcess; port: number; dir: string }> {
+export async function spawnRedis(
+  options: SpawnRedisOptions = {},
+): Promise<RedisHandle & { process: ChildProcess; port: number; dir: string }> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rfbatch-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
@@ -60,7 +62,8 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 100; i++) {
     if (await redisAnswers('127.0.0.1', port)) break;
-    if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} on port ${port}`);
+    if (child.exitCode !== null)
+      throw new Error(`redis-server exited with code ${child.exitCode} on port ${port}`);
     await new Promise((r) => setTimeout(r, 50));
     if (i === 99) throw new Error(`redis-server did not answer on port ${port} within 5 s`);
   }
@@ -94,7 +97,11 @@ export async function redisForTests(env = process.env): Promise<RedisHandle> {
   try {
     const { RedisContainer } = await import('@testcontainers/redis');
     const container = await new RedisContainer('redis:7-alpine').start();
-    return { url: container.getConnectionUrl(), origin: 'container', stop: async () => void (await container.stop()) };
+    return {
+      url: container.getConnectionUrl(),
+      origin: 'container',
+      stop: async () => void (await container.stop()),
+    };
   } catch (error) {
     throw new Error(
       `no Redis for the tests: REDIS_URL is not set, redis-server is not on PATH, and no Docker engine answered ` +
@@ -109,7 +116,10 @@ export async function redisForTests(env = process.env): Promise<RedisHandle> {
  */
 export async function redisForDemo(env = process.env): Promise<RedisHandle> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, origin: 'env', stop: async () => {} };
-  if (await redisAnswers('127.0.0.1', 6379)) return { url: 'redis://127.0.0.1:6379', origin: 'local', stop: async () => {} };
+  if (await redisAnswers('127.0.0.1', 6379))
+    return { url: 'redis://127.0.0.1:6379', origin: 'local', stop: async () => {} };
   if (hasRedisServerBinary()) return spawnRedis();
-  throw new Error(`no Redis found: REDIS_URL is not set, nothing answers on 127.0.0.1:6379, and redis-server is not on PATH; ${HOW_TO_GET_REDIS}`);
+  throw new Error(
+    `no Redis found: REDIS_URL is not set, nothing answers on 127.0.0.1:6379, and redis-server is not on PATH; ${HOW_TO_GET_REDIS}`,
+  );
 }

@@ -14,7 +14,12 @@ export function workerConnection(url: string, options: RedisOptions = {}): Redis
  * queueing commands while Redis is unreachable.
  */
 export function producerConnection(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, ...options });
+  return new Redis(url, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 5_000,
+    ...options,
+  });
 }
 
 /** Resolves once the connection is ready, or rejects with a message naming the (redacted) URL. */

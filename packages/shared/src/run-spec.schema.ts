@@ -21,7 +21,9 @@ const DirectorySource = z.strictObject({
   media: MediaKind.default('images'),
   recursive: z.boolean().default(true),
   /** Extensions to keep (without dot, case-insensitive); defaults to every supported one of `media`. */
-  include: z.array(z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'an extension without the dot, e.g. "jpg"')).optional(),
+  include: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'an extension without the dot, e.g. "jpg"'))
+    .optional(),
 });
 
 const ReferencesSource = z
@@ -85,7 +87,12 @@ export const RunSpecSchema = z.strictObject({
   workflow: WorkflowSchema,
   compute: ComputeSchema.prefault({}),
   /** Cumulative machine time for the whole job, split across chunks by the service. */
-  processingTimeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+  processingTimeoutSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .optional(),
   maxParallelTasks: z.number().int().min(1).max(10_000).optional(),
   maxImageFailureRate: z.number().min(0).max(1).optional(),
   output: z.strictObject({
@@ -112,5 +119,10 @@ export function runSpecJsonSchema(): Record<string, unknown> {
 /** Settles the ids of a parsed spec: a new run id when absent, batch and job ids derived from it. */
 export function resolveRunSpec(spec: RunSpec): ResolvedRunSpec {
   const runId = spec.runId ?? newRunId();
-  return { ...spec, runId, batchId: spec.batchId ?? deriveBatchId(runId), jobId: spec.jobId ?? deriveJobId(runId) };
+  return {
+    ...spec,
+    runId,
+    batchId: spec.batchId ?? deriveBatchId(runId),
+    jobId: spec.jobId ?? deriveJobId(runId),
+  };
 }

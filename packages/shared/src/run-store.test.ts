@@ -60,7 +60,9 @@ describe('RunStore', () => {
 
   it('reports each end of a run once: not a late status after it, nor a second failure', async () => {
     const ended: string[] = [];
-    const counting = new RunStore(redis, prefix, { onEnded: (runId, status) => ended.push(`${runId}:${status}`) });
+    const counting = new RunStore(redis, prefix, {
+      onEnded: (runId, status) => ended.push(`${runId}:${status}`),
+    });
     await counting.create({ ...spec(), runId: 'r2' });
     await counting.setStatus('r2', 'uploading');
     await counting.fail('r2', 'upload', { code: 'x', message: 'first' });
@@ -72,4 +74,3 @@ describe('RunStore', () => {
     expect(ended).toEqual(['r2:failed', 'r2:completed']);
   });
 });
-

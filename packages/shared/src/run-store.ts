@@ -80,7 +80,8 @@ export class RunStore {
    * ids). Only for an existing run; the caller keeps the spec valid.
    */
   async setSpec(runId: string, spec: ResolvedRunSpec): Promise<void> {
-    if (spec.runId !== runId) throw new RfbatchError(ErrorCode.validation, `spec of run "${spec.runId}" given for run "${runId}"`);
+    if (spec.runId !== runId)
+      throw new RfbatchError(ErrorCode.validation, `spec of run "${spec.runId}" given for run "${runId}"`);
     if (!(await this.redis.hexists(this.key(runId), 'spec'))) throw unknownRun(runId);
     await this.redis.hset(this.key(runId), 'spec', JSON.stringify(spec));
   }
@@ -180,7 +181,10 @@ export class RunStore {
     await this.redis.hset(this.key(runId), 'job', JSON.stringify(job), 'updatedAt', new Date().toISOString());
   }
 
-  async setFields(runId: string, fields: Partial<Record<'batchExpiresAt' | 'outputExpiresAt', string>>): Promise<void> {
+  async setFields(
+    runId: string,
+    fields: Partial<Record<'batchExpiresAt' | 'outputExpiresAt', string>>,
+  ): Promise<void> {
     await this.redis.hset(this.key(runId), fields);
   }
 

@@ -31,5 +31,11 @@ declare module 'vitest' {
 }
 
 // A recording node:http server on port 0, a log-capturing logger and an error flattener for secret checks.
-export { captureLogger, everythingShown, json, secretFreeRejection, startTestServer } from './roboflow/test-server.js';
+export {
+  captureLogger,
+  everythingShown,
+  json,
+  secretFreeRejection,
+  startTestServer,
+} from './roboflow/test-server.js';
 export type { RecordedRequest, TestHandler, TestServer } from './roboflow/test-server.js';

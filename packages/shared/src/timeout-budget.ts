@@ -73,7 +73,11 @@ export function estimateTimeoutBudget(input: TimeoutBudgetInput): TimeoutBudget 
     how = `an assumed ${perItem} s of machine time per image on ${input.machineType} (the real cost depends on the Workflow)`;
   }
   let seconds = effectiveItems * perItem * SAFETY;
-  const parts = [`${effectiveItems} items${chunks > 1 ? ` (${chunks} chunks of up to ${largest}; the budget is split evenly across chunks)` : ''}`, how, `×${SAFETY} margin`];
+  const parts = [
+    `${effectiveItems} items${chunks > 1 ? ` (${chunks} chunks of up to ${largest}; the budget is split evenly across chunks)` : ''}`,
+    how,
+    `×${SAFETY} margin`,
+  ];
   if (input.failedBudgetSeconds !== undefined && seconds < input.failedBudgetSeconds * 2) {
     seconds = input.failedBudgetSeconds * 2;
     parts.push(`at least twice the ${input.failedBudgetSeconds} s that ran out`);
@@ -82,7 +86,11 @@ export function estimateTimeoutBudget(input: TimeoutBudgetInput): TimeoutBudget 
     MAX_TIMEOUT_BUDGET_SECONDS,
     Math.max(MIN_TIMEOUT_BUDGET_SECONDS, Math.ceil(seconds / STEP_SECONDS) * STEP_SECONDS),
   );
-  return { seconds: rounded, neededSeconds: Math.ceil(seconds), basis: `${parts.join(', ')}; rounded up to ${STEP_SECONDS / 60} min, at least ${MIN_TIMEOUT_BUDGET_SECONDS / 60} min` };
+  return {
+    seconds: rounded,
+    neededSeconds: Math.ceil(seconds),
+    basis: `${parts.join(', ')}; rounded up to ${STEP_SECONDS / 60} min, at least ${MIN_TIMEOUT_BUDGET_SECONDS / 60} min`,
+  };
 }
 
 function round(n: number): number {

@@ -10,7 +10,12 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
 }
 
 /** Parses `input` or throws a ValidationError that lists every bad field of `what`. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string, hint?: string): z.output<S> {
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  hint?: string,
+): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw new ValidationError(what, zodProblems(result.error), hint);
   return result.data;

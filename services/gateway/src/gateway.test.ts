@@ -72,11 +72,19 @@ describe('auth', () => {
 
   it('refuses the API without the token or with a wrong one, accepts the token and the admin token', async () => {
     expect((await app.inject({ method: 'GET', url: '/runs' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/runs', headers: { authorization: 'Bearer nope-nope' } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/runs', headers: { authorization: 'Bearer nope-nope' } }))
+        .statusCode,
+    ).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/runs', payload: spec('r-noauth') })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/runs', payload: spec('r-noauth') })).statusCode).toBe(
+      401,
+    );
     expect((await app.inject({ method: 'GET', url: '/runs', headers: auth })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/runs', headers: { authorization: `Bearer ${ADMIN}` } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/runs', headers: { authorization: `Bearer ${ADMIN}` } }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('answers unknown routes with 404 JSON', async () => {
@@ -92,7 +100,12 @@ describe('runs API', () => {
       method: 'POST',
       url: '/runs',
       headers: auth,
-      payload: { source: { kind: 'directory', path: '' }, workflow: {}, batchId: 'Bad Id', output: { dir: '/o' } },
+      payload: {
+        source: { kind: 'directory', path: '' },
+        workflow: {},
+        batchId: 'Bad Id',
+        output: { dir: '/o' },
+      },
     });
     expect(res.statusCode).toBe(400);
     const paths = res.json().error.problems.map((p: { path: string }) => p.path);
@@ -100,11 +113,21 @@ describe('runs API', () => {
   });
 
   it('submits a run once, lists it and shows it with its expiry', async () => {
-    const first = await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: spec('r-gw-submit') });
+    const first = await app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: auth,
+      payload: spec('r-gw-submit'),
+    });
     expect(first.statusCode).toBe(201);
     expect(first.json()).toEqual({ runId: 'r-gw-submit', created: true });
     expect(first.headers.location).toBe('/runs/r-gw-submit');
-    const again = await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: spec('r-gw-submit') });
+    const again = await app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: auth,
+      payload: spec('r-gw-submit'),
+    });
     expect(again.statusCode).toBe(200);
     expect(again.json().created).toBe(false);
     expect(await ctx.queues.runs.getJob(stageJobId('intake', 'r-gw-submit'))).toBeDefined();
@@ -112,7 +135,9 @@ describe('runs API', () => {
     const list = await app.inject({ method: 'GET', url: '/runs?limit=10', headers: auth });
     expect(list.json().runs.map((r: { runId: string }) => r.runId)).toContain('r-gw-submit');
 
-    await ctx.store.setFields('r-gw-submit', { batchExpiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await ctx.store.setFields('r-gw-submit', {
+      batchExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     const one = await app.inject({ method: 'GET', url: '/runs/r-gw-submit', headers: auth });
     expect(one.statusCode).toBe(200);
     const view = one.json();
@@ -124,7 +149,9 @@ describe('runs API', () => {
 
   it('answers 404 for an unknown run and 400 for a bad list query', async () => {
     expect((await app.inject({ method: 'GET', url: '/runs/r-missing', headers: auth })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'POST', url: '/runs/r-missing/cancel', headers: auth })).statusCode).toBe(404);
+    expect(
+      (await app.inject({ method: 'POST', url: '/runs/r-missing/cancel', headers: auth })).statusCode,
+    ).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/runs?limit=0', headers: auth })).statusCode).toBe(400);
   });
 
@@ -139,7 +166,12 @@ describe('runs API', () => {
 
     const retry = await app.inject({ method: 'POST', url: '/runs/r-gw-cancel/retry', headers: auth });
     expect(retry.statusCode).toBe(202);
-    expect(retry.json()).toMatchObject({ runId: 'r-gw-cancel', attempt: 1, resumedAt: 'plan', status: 'planning' });
+    expect(retry.json()).toMatchObject({
+      runId: 'r-gw-cancel',
+      attempt: 1,
+      resumedAt: 'plan',
+      status: 'planning',
+    });
     expect(await ctx.queues.ingest.getJob(stageJobId('plan', 'r-gw-cancel', 1))).toBeDefined();
   });
 
@@ -148,7 +180,12 @@ describe('runs API', () => {
     const retry = await app.inject({ method: 'POST', url: '/runs/r-gw-queued/retry', headers: auth });
     expect(retry.statusCode).toBe(400);
     expect(retry.json().error.message).toContain('only a failed or cancelled run can be retried');
-    const bad = await app.inject({ method: 'POST', url: '/runs/r-gw-queued/retry', headers: auth, payload: { machineType: 'tpu' } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/runs/r-gw-queued/retry',
+      headers: auth,
+      payload: { machineType: 'tpu' },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.problems[0].path).toBe('machineType');
   });
@@ -159,24 +196,83 @@ describe('webhooks', () => {
 
   it('refuses a wrong path secret, a missing or wrong Authorization header', async () => {
     const body = jobEvent('rfb-nobody');
-    expect((await app.inject({ method: 'POST', url: '/webhooks/roboflow/wrong-secret-000000', headers: hookHeaders, payload: body })).statusCode).toBe(403);
-    expect((await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: body })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url, headers: { ...hookHeaders, authorization: 'Bearer rf_other' }, payload: body })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url, headers: { ...hookHeaders, authorization: `Bearer ${TOKEN}` }, payload: body })).statusCode).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/webhooks/roboflow/wrong-secret-000000',
+          headers: hookHeaders,
+          payload: body,
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload: body,
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { ...hookHeaders, authorization: 'Bearer rf_other' },
+          payload: body,
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { ...hookHeaders, authorization: `Bearer ${TOKEN}` },
+          payload: body,
+        })
+      ).statusCode,
+    ).toBe(401);
   });
 
   it('refuses an oversized body, a body that is not JSON and one that is not a notification', async () => {
     const huge = { ...jobEvent('rfb-big'), padding: 'x'.repeat(4_000) };
-    expect((await app.inject({ method: 'POST', url, headers: hookHeaders, payload: huge })).statusCode).toBe(413);
-    expect((await app.inject({ method: 'POST', url, headers: { ...hookHeaders, 'content-type': 'application/xml' }, payload: '<a/>' })).statusCode).toBe(415);
-    expect((await app.inject({ method: 'POST', url, headers: hookHeaders, payload: '{not json' })).statusCode).toBe(400);
-    const wrong = await app.inject({ method: 'POST', url, headers: hookHeaders, payload: { type: 'something-else', event_id: 'e' } });
+    expect((await app.inject({ method: 'POST', url, headers: hookHeaders, payload: huge })).statusCode).toBe(
+      413,
+    );
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { ...hookHeaders, 'content-type': 'application/xml' },
+          payload: '<a/>',
+        })
+      ).statusCode,
+    ).toBe(415);
+    expect(
+      (await app.inject({ method: 'POST', url, headers: hookHeaders, payload: '{not json' })).statusCode,
+    ).toBe(400);
+    const wrong = await app.inject({
+      method: 'POST',
+      url,
+      headers: hookHeaders,
+      payload: { type: 'something-else', event_id: 'e' },
+    });
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json().error.code).toBe('webhooks.invalid');
   });
 
   it('acknowledges a notification for an unknown job and ignores it', async () => {
-    const res = await app.inject({ method: 'POST', url, headers: hookHeaders, payload: jobEvent('rfb-unknown') });
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: hookHeaders,
+      payload: jobEvent('rfb-unknown'),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ ok: true, action: 'ignored' });
   });
@@ -195,7 +291,12 @@ describe('webhooks', () => {
     expect(await (await ctx.queues.jobs.getJob(jobId))?.getState()).toBe('waiting');
 
     // Redelivery of the same event (delivery_attempt 2) is acknowledged and ignored.
-    const again = await app.inject({ method: 'POST', url, headers: hookHeaders, payload: { ...event, delivery_attempt: 2 } });
+    const again = await app.inject({
+      method: 'POST',
+      url,
+      headers: hookHeaders,
+      payload: { ...event, delivery_attempt: 2 },
+    });
     expect(again.json()).toMatchObject({ action: 'ignored', reason: 'duplicate event' });
   });
 
@@ -224,7 +325,10 @@ describe('webhooks', () => {
   });
 
   it('answers 404 on the webhook route when no secret is configured', async () => {
-    const bare = await buildGateway({ ...ctx, config: { ...ctx.config, gateway: { ...ctx.config.gateway, webhookSecret: undefined } } }, { board: false });
+    const bare = await buildGateway(
+      { ...ctx, config: { ...ctx.config, gateway: { ...ctx.config.gateway, webhookSecret: undefined } } },
+      { board: false },
+    );
     try {
       const res = await bare.inject({ method: 'POST', url, headers: hookHeaders, payload: jobEvent('x') });
       expect(res.statusCode).toBe(404);
@@ -259,9 +363,16 @@ describe('metrics', () => {
       return Number(/^rfbatch_runs_total\{outcome="cancelled"\} (\d+)$/m.exec(text)?.[1] ?? 0);
     };
     const before = await read();
-    expect((await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: spec('r-metrics-cancel') })).statusCode).toBe(201);
-    expect((await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode).toBe(202);
-    expect((await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: spec('r-metrics-cancel') }))
+        .statusCode,
+    ).toBe(201);
+    expect(
+      (await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode,
+    ).toBe(202);
+    expect(
+      (await app.inject({ method: 'POST', url: '/runs/r-metrics-cancel/cancel', headers: auth })).statusCode,
+    ).toBe(200);
     expect(await read()).toBe(before + 1);
   });
 });
@@ -286,19 +397,38 @@ describe('Bull Board', () => {
     expect(queues.map((q) => q.name).sort()).toEqual(['export', 'ingest', 'jobs', 'runs']);
     expect(queues.every((q) => q.readOnlyMode)).toBe(true);
 
-    expect((await app.inject({ method: 'GET', url: '/admin/board/api/queues', headers: auth })).statusCode).toBe(401);
-    const admin = await app.inject({ method: 'GET', url: '/admin/board/api/queues', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(
+      (await app.inject({ method: 'GET', url: '/admin/board/api/queues', headers: auth })).statusCode,
+    ).toBe(401);
+    const admin = await app.inject({
+      method: 'GET',
+      url: '/admin/board/api/queues',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     expect(admin.statusCode).toBe(200);
-    expect((admin.json().queues as Array<{ readOnlyMode: boolean }>).every((q) => !q.readOnlyMode)).toBe(true);
+    expect((admin.json().queues as Array<{ readOnlyMode: boolean }>).every((q) => !q.readOnlyMode)).toBe(
+      true,
+    );
   });
 
-  it('shows job data redacted: a notify URL\'s token stays out of the board', async () => {
+  it("shows job data redacted: a notify URL's token stays out of the board", async () => {
     const notify = 'https://hooks.example.test/rfbatch?token=board-secret-123456';
-    const submitted = await app.inject({ method: 'POST', url: '/runs', headers: auth, payload: { ...spec('r-board-redact'), notify } });
+    const submitted = await app.inject({
+      method: 'POST',
+      url: '/runs',
+      headers: auth,
+      payload: { ...spec('r-board-redact'), notify },
+    });
     expect(submitted.statusCode).toBe(201);
-    const res = await app.inject({ method: 'GET', url: '/board/api/queues?activeQueue=runs&status=waiting&page=1', headers: auth });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/board/api/queues?activeQueue=runs&status=waiting&page=1',
+      headers: auth,
+    });
     expect(res.statusCode).toBe(200);
-    const runs = (res.json().queues as Array<{ name: string; jobs: Array<{ id: string; data: unknown }> }>).find((q) => q.name === 'runs');
+    const runs = (
+      res.json().queues as Array<{ name: string; jobs: Array<{ id: string; data: unknown }> }>
+    ).find((q) => q.name === 'runs');
     const job = runs?.jobs.find((j) => j.id === stageJobId('intake', 'r-board-redact'));
     expect(JSON.stringify(job?.data)).toContain('https://hooks.example.test/rfbatch?<redacted>');
     expect(res.body).not.toContain('board-secret-123456');

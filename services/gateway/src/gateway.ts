@@ -31,7 +31,10 @@ export interface GatewayOptions {
 const OWN_GUARD = /^\/(healthz($|\?)|webhooks\/|board($|\/|\?)|admin\/board($|\/|\?))/;
 
 /** Builds the gateway app (not listening): routes, auth, board and metrics over `ctx`. For tests and startGateway. */
-export async function buildGateway(ctx: ServiceContext, options: GatewayOptions = {}): Promise<FastifyInstance> {
+export async function buildGateway(
+  ctx: ServiceContext,
+  options: GatewayOptions = {},
+): Promise<FastifyInstance> {
   const { config } = ctx;
   const token = options.token ?? config.gateway.token;
   const adminToken = options.adminToken ?? config.gateway.adminToken;
@@ -55,7 +58,10 @@ export async function buildGateway(ctx: ServiceContext, options: GatewayOptions 
     });
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, path: request.routeOptions.url, status: reply.statusCode }, 'request');
+    request.log.debug(
+      { method: request.method, path: request.routeOptions.url, status: reply.statusCode },
+      'request',
+    );
   });
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toHttpError(error);
@@ -63,7 +69,11 @@ export async function buildGateway(ctx: ServiceContext, options: GatewayOptions 
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({
+        error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+      }),
   );
 
   let workspace: { at: number; value: Promise<string | undefined> } | undefined;

@@ -1,13 +1,19 @@
 import { ConfigError, ErrorCode, RfbatchError, ValidationError, redactText } from '@rfbatch/shared';
 
 export interface HttpErrorBody {
-  error: { code: string; message: string; hint?: string; problems?: Array<{ path: string; message: string }> };
+  error: {
+    code: string;
+    message: string;
+    hint?: string;
+    problems?: Array<{ path: string; message: string }>;
+  };
 }
 
 /** Maps any thrown value to an HTTP status and a JSON body that never carries a secret or a stack. */
 export function toHttpError(error: unknown): { status: number; body: HttpErrorBody } {
   if (error instanceof RfbatchError) {
-    const problems = error instanceof ValidationError || error instanceof ConfigError ? error.problems : undefined;
+    const problems =
+      error instanceof ValidationError || error instanceof ConfigError ? error.problems : undefined;
     const status = /^unknown run /.test(error.message)
       ? 404
       : error.code === ErrorCode.validation || error.code === ErrorCode.source
@@ -35,8 +41,16 @@ export function toHttpError(error: unknown): { status: number; body: HttpErrorBo
     const code = (error as { code?: unknown }).code;
     return {
       status: statusCode,
-      body: { error: { code: typeof code === 'string' ? code : 'request.invalid', message: redactText((error as Error).message) } },
+      body: {
+        error: {
+          code: typeof code === 'string' ? code : 'request.invalid',
+          message: redactText((error as Error).message),
+        },
+      },
     };
   }
-  return { status: 500, body: { error: { code: 'internal', message: 'internal error (see the gateway log)' } } };
+  return {
+    status: 500,
+    body: { error: { code: 'internal', message: 'internal error (see the gateway log)' } },
+  };
 }

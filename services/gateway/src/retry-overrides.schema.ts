@@ -5,7 +5,12 @@ import type { RestartOverrides } from '@rfbatch/shared';
 export const RetryOverridesSchema = z.strictObject({
   machineType: z.enum(['cpu', 'gpu']).optional(),
   workersPerMachine: z.number().int().min(1).max(64).optional(),
-  processingTimeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600).optional(),
+  processingTimeoutSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .optional(),
   maxParallelTasks: z.number().int().min(1).max(10_000).optional(),
   maxImageFailureRate: z.number().min(0).max(1).optional(),
 });

@@ -60,7 +60,14 @@ export function runRow(state: RunState, spec: ResolvedRunSpec | undefined): RunR
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
     ...(state.finishedAt ? { finishedAt: state.finishedAt } : {}),
-    ...(spec ? { source: spec.source.kind === 'directory' ? spec.source.path : (spec.source.path ?? redactUrl(spec.source.url ?? '')) } : {}),
+    ...(spec
+      ? {
+          source:
+            spec.source.kind === 'directory'
+              ? spec.source.path
+              : (spec.source.path ?? redactUrl(spec.source.url ?? '')),
+        }
+      : {}),
     planned: state.counters.planned ?? 0,
     results: state.counters.results ?? 0,
     ...(state.error ? { error: state.error.message } : {}),

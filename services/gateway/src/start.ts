@@ -24,13 +24,19 @@ export function isLoopback(host: string): boolean {
  * Builds and starts the gateway. It refuses to listen beyond loopback without a token: an open submit
  * API on a network would let anyone start paid jobs.
  */
-export async function startGateway(ctx: ServiceContext, options: StartGatewayOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  ctx: ServiceContext,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
   const host = options.host ?? ctx.config.gateway.host;
   const port = options.port ?? ctx.config.gateway.port;
   const token = options.token ?? ctx.config.gateway.token;
   if (!isLoopback(host) && !token) {
     throw new ConfigError([
-      { path: 'RFBATCH_GATEWAY_TOKEN', message: `required when the gateway listens beyond loopback (RFBATCH_GATEWAY_HOST is "${host}")` },
+      {
+        path: 'RFBATCH_GATEWAY_TOKEN',
+        message: `required when the gateway listens beyond loopback (RFBATCH_GATEWAY_HOST is "${host}")`,
+      },
     ]);
   }
   const app = await buildGateway(ctx, options);

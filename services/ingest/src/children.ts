@@ -28,5 +28,9 @@ export function unitPayload(
   unit: PlanUnit,
 ): JobInput<'ingest', 'shard'> | JobInput<'ingest', 'files'> | JobInput<'ingest', 'references'> {
   const base = { runId, attempt, range: unit.range };
-  return name === 'shard' ? { ...base, shard: unit.n } : name === 'files' ? { ...base, group: unit.n } : { ...base, chunk: unit.n };
+  return name === 'shard'
+    ? { ...base, shard: unit.n }
+    : name === 'files'
+      ? { ...base, group: unit.n }
+      : { ...base, chunk: unit.n };
 }

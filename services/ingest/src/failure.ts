@@ -1,5 +1,12 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { ErrorCode, RfbatchError, toBullError, describeError, isControlFlow, type RunStore } from '@rfbatch/shared';
+import {
+  ErrorCode,
+  RfbatchError,
+  toBullError,
+  describeError,
+  isControlFlow,
+  type RunStore,
+} from '@rfbatch/shared';
 import type { JobContext } from './processor.js';
 
 /** Rate-limit bounces of one job before its 429s count as ordinary (retried, then final) failures. */
@@ -32,7 +39,11 @@ export async function handleProcessorError(
   runId: string | undefined,
 ): Promise<never> {
   if (isControlFlow(error)) throw error;
-  if (isRateLimited(error) && runId && (await rateLimitBounces(store, runId, jc.job)) <= MAX_RATE_LIMIT_BOUNCES) {
+  if (
+    isRateLimited(error) &&
+    runId &&
+    (await rateLimitBounces(store, runId, jc.job)) <= MAX_RATE_LIMIT_BOUNCES
+  ) {
     const waitMs = (error as { retryAfterMs?: number }).retryAfterMs ?? DEFAULT_RATE_LIMIT_MS;
     jc.log.warn({ waitMs }, 'the API asks us to slow down: pausing every worker of this queue');
     await jc.worker.rateLimit(waitMs);
@@ -40,7 +51,10 @@ export async function handleProcessorError(
   }
   const bull = toBullError(error);
   const final = bull instanceof UnrecoverableError || jc.job.attemptsMade + 1 >= (jc.job.opts.attempts ?? 1);
-  jc.log[final ? 'error' : 'warn']({ err: error, final }, final ? 'job failed for good' : 'job failed; it will be retried');
+  jc.log[final ? 'error' : 'warn'](
+    { err: error, final },
+    final ? 'job failed for good' : 'job failed; it will be retried',
+  );
   if (final && runId) {
     const child = jc.job.name !== 'plan' && jc.job.name !== 'intake';
     const message = child ? `${unitLabel(jc.job)}: ${messageOf(error)}` : messageOf(error);
@@ -55,7 +69,11 @@ export async function handleProcessorError(
 
 /** After this failure BullMQ will not run the job again. */
 export function isFinalFailure(job: Job, error: Error): boolean {
-  return error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  return (
+    error instanceof UnrecoverableError ||
+    error.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1)
+  );
 }
 
 function messageOf(error: unknown): string {
@@ -68,4 +86,3 @@ async function rateLimitBounces(store: RunStore, runId: string, job: Job): Promi
   await store.redis.expire(key, 7 * 24 * 3600);
   return n;
 }
-

@@ -32,7 +32,9 @@ export const filesProcessor: Processor<'ingest', 'files'> = async ({ runId, grou
     await store.markDone(runId, doneKey.file(entry.i));
     await store.incr(runId, 'filesUploaded');
     uploaded++;
-    await jc.job.updateProgress({ files: entries.length - todo.length + uploaded, totalFiles: entries.length }).catch(() => {});
+    await jc.job
+      .updateProgress({ files: entries.length - todo.length + uploaded, totalFiles: entries.length })
+      .catch(() => {});
   });
   await store.markDone(runId, doneKey.group(group));
   return { group, files: entries.length, uploaded };
@@ -49,14 +51,22 @@ async function uploadOne(
   const { client, store, metrics } = deps.ctx;
   const size = entry.size ?? 0;
   const now = await stat(path).catch((error: unknown) => {
-    throw new RfbatchError(ErrorCode.upload, `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`, {
-      hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
-    });
+    throw new RfbatchError(
+      ErrorCode.upload,
+      `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`,
+      {
+        hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
+      },
+    );
   });
   if (now.size !== size) {
-    throw new RfbatchError(ErrorCode.upload, `it changed size since planning (planned ${size} bytes, now ${now.size})`, {
-      hint: 'make sure nothing writes to the source folder during a run, then start a new run',
-    });
+    throw new RfbatchError(
+      ErrorCode.upload,
+      `it changed size since planning (planned ${size} bytes, now ${now.size})`,
+      {
+        hint: 'make sure nothing writes to the source folder during a run, then start a new run',
+      },
+    );
   }
   if (entry.kind === 'image') {
     // The client retries transient failures itself, re-reading the file each time.
@@ -66,17 +76,26 @@ async function uploadOne(
     return;
   }
   const progress = new ByteProgress(store, runId, undefined, size);
-  await withFreshUrl(deps.options.uploadTries, jc.log, `video ${entry.i}`, async () => {
-    const details = await client.requestVideoUploadUrl(batchId, entry.name);
-    const body = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
-    try {
-      await deps.upload(details, body, size, { onProgress: (n) => progress.add(n), ...(jc.signal ? { signal: jc.signal } : {}) });
-    } catch (error) {
-      body.destroy();
-      await progress.rollback();
-      throw error;
-    }
-  }, jc.signal);
+  await withFreshUrl(
+    deps.options.uploadTries,
+    jc.log,
+    `video ${entry.i}`,
+    async () => {
+      const details = await client.requestVideoUploadUrl(batchId, entry.name);
+      const body = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+      try {
+        await deps.upload(details, body, size, {
+          onProgress: (n) => progress.add(n),
+          ...(jc.signal ? { signal: jc.signal } : {}),
+        });
+      } catch (error) {
+        body.destroy();
+        await progress.rollback();
+        throw error;
+      }
+    },
+    jc.signal,
+  );
   await progress.commit(size);
   metrics?.inc(MetricName.bytesUploaded, {}, size);
 }
@@ -91,7 +110,9 @@ function nameTheFile(error: unknown, entry: ManifestEntry): Error {
       cause: error,
     });
   }
-  const wrapped = new Error(`"${entry.source}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  const wrapped = new Error(`"${entry.source}": ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
   return wrapped;
 }
 
@@ -99,7 +120,11 @@ function nameTheFile(error: unknown, entry: ManifestEntry): Error {
  * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the
  * running ones finish, then the first error is thrown.
  */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const lane = async () => {

@@ -1,5 +1,11 @@
 export { submitRun, enqueueIntake, type SubmitResult } from './submit.js';
-export { startIngest, ingestRateLimiter, assertHandlers, ingestProcessors, runsProcessors } from './service.js';
+export {
+  startIngest,
+  ingestRateLimiter,
+  assertHandlers,
+  ingestProcessors,
+  runsProcessors,
+} from './service.js';
 export { ingestOptionsFromEnv, resolveIngestOptions, type IngestOptions } from './options.js';
 export { planRun } from './planner.js';
 export { PlanFile, PlanUnit, readPlanFile } from './plan-file.js';

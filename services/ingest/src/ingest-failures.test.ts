@@ -2,7 +2,15 @@ import { appendFile, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManifestEntry, readJsonLines, runPaths, SkippedEntry, stageJobId, uploadToSignedUrl, ValidationError } from '@rfbatch/shared';
+import {
+  ManifestEntry,
+  readJsonLines,
+  runPaths,
+  SkippedEntry,
+  stageJobId,
+  uploadToSignedUrl,
+  ValidationError,
+} from '@rfbatch/shared';
 import { startHarness, type Harness } from './test-harness.js';
 import { pngBytes, writeTree } from './testing.js';
 
@@ -25,9 +33,14 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     const runId = await h.submit(h.spec({ kind: 'directory', path: missing }));
     const state = await h.waitFor(runId, ['failed']);
     expect(state.failedStage).toBe('plan');
-    expect(state.error).toMatchObject({ code: 'source.invalid', message: `folder "${missing}" does not exist` });
+    expect(state.error).toMatchObject({
+      code: 'source.invalid',
+      message: `folder "${missing}" does not exist`,
+    });
     expect(state.error?.hint).toContain('shared storage');
-    await expect.poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState()).toBe('failed');
+    await expect
+      .poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState())
+      .toBe('failed');
     const plan = await h.ctx.queues.ingest.getJob(stageJobId('plan', runId));
     expect(plan?.attemptsMade).toBe(1);
   });
@@ -38,17 +51,29 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     await mkdir(empty);
     const docs = join(h.dir, 'docs');
     await writeTree(docs, { 'a.txt': 'x', 'b.pdf': '%PDF', 'c.jpg': 'not a jpeg' });
-    const [e, d] = await Promise.all([h.submit(h.spec({ kind: 'directory', path: empty })), h.submit(h.spec({ kind: 'directory', path: docs }))]);
-    expect((await h.waitFor(e, ['failed'])).error?.message).toBe(`folder "${empty}" has no images to upload (it is empty)`);
+    const [e, d] = await Promise.all([
+      h.submit(h.spec({ kind: 'directory', path: empty })),
+      h.submit(h.spec({ kind: 'directory', path: docs })),
+    ]);
+    expect((await h.waitFor(e, ['failed'])).error?.message).toBe(
+      `folder "${empty}" has no images to upload (it is empty)`,
+    );
     const state = await h.waitFor(d, ['failed']);
-    expect(state.error?.message).toMatch(new RegExp(`^folder "${docs}" has no images to upload: 3 skipped \\(3 not-media\\); see .*skipped\\.jsonl$`));
+    expect(state.error?.message).toMatch(
+      new RegExp(
+        `^folder "${docs}" has no images to upload: 3 skipped \\(3 not-media\\); see .*skipped\\.jsonl$`,
+      ),
+    );
     expect((await skippedOf(h, d)).map((s) => s.source)).toEqual(['a.txt', 'b.pdf', 'c.jpg']);
   });
 
   it('skips a 0-byte image, an unreadable file, a 25 MiB image and a symlink loop, and ingests the rest', async () => {
     h = await startHarness();
     const src = join(h.dir, 'src');
-    await writeTree(src, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`ok/${i}.png`, pngBytes(i)])));
+    await writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`ok/${i}.png`, pngBytes(i)])),
+    );
     await writeFile(join(src, 'zero.png'), Buffer.alloc(0));
     const big = await open(join(src, 'huge.png'), 'w');
     await big.write(pngBytes(1));
@@ -72,7 +97,9 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
       ['unreadable.png', 'unreadable'],
       ['zero.png', 'empty'],
     ]);
-    expect(state.warnings[0]).toMatch(/^4 source file\(s\) skipped \(.*\); the full list is in .*skipped\.jsonl$/);
+    expect(state.warnings[0]).toMatch(
+      /^4 source file\(s\) skipped \(.*\); the full list is in .*skipped\.jsonl$/,
+    );
     expect(state.warnings).toContain('skipped "zero.png": empty (0 bytes)');
     const spec = await h.ctx.store.spec(runId);
     expect(await h.ctx.client.countBatch(spec.batchId)).toBe(40);
@@ -105,16 +132,22 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     const runId = await h.submit(h.spec({ kind: 'directory', path: src.dir }));
     const state = await h.waitFor(runId, ['failed']);
     expect(state.failedStage).toBe('upload');
-    expect(state.error?.message).toMatch(/^shard 0: "z-last\.png" changed size (since planning|while it was read) \(planned \d+ bytes, now \d+\); its shard was not uploaded$/);
+    expect(state.error?.message).toMatch(
+      /^shard 0: "z-last\.png" changed size (since planning|while it was read) \(planned \d+ bytes, now \d+\); its shard was not uploaded$/,
+    );
     const spec = await h.ctx.store.spec(runId);
     expect(h.emulator.state().batches.find((b) => b.batchId === spec.batchId)?.count ?? 0).toBe(0);
     // The parent was woken by the failed child and failed too: nothing waits forever.
-    await expect.poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState()).toBe('failed');
+    await expect
+      .poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState())
+      .toBe('failed');
   });
 
   it('rejects an invalid batch id when the run is submitted', async () => {
     h = await startHarness({ startService: false });
-    const error = await h.submit(h.spec({ kind: 'directory', path: h.dir }, { batchId: 'Bad Batch!' })).catch((e: unknown) => e);
+    const error = await h
+      .submit(h.spec({ kind: 'directory', path: h.dir }, { batchId: 'Bad Batch!' }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).problems).toEqual([
       { path: 'batchId', message: expect.stringContaining('batch id "Bad Batch!" breaks the rule') },
@@ -122,7 +155,10 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
   });
 
   it('fails fast on a wrong API key, before scanning or uploading, without retries', async () => {
-    h = await startHarness({ emulator: { apiKeys: ['the-right-key'] }, env: { ROBOFLOW_API_KEY: 'a-wrong-key' } });
+    h = await startHarness({
+      emulator: { apiKeys: ['the-right-key'] },
+      env: { ROBOFLOW_API_KEY: 'a-wrong-key' },
+    });
     const src = join(h.dir, 'src');
     await writeTree(src, { 'a.png': pngBytes(1) });
     const runId = await h.submit(h.spec({ kind: 'directory', path: src }));
@@ -130,18 +166,30 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     expect(state.failedStage).toBe('plan');
     expect(state.error?.code).toBe('api.unauthorized');
     expect(JSON.stringify(state)).not.toContain('a-wrong-key');
-    await expect.poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState()).toBe('failed');
+    await expect
+      .poll(async () => (await h!.ctx.queues.ingest.getJob(stageJobId('plan', runId)))?.getState())
+      .toBe('failed');
     const plan = await h.ctx.queues.ingest.getJob(stageJobId('plan', runId));
     expect(plan?.attemptsMade).toBe(1);
-    expect(await readJsonLines(runPaths(h.workDir, runId).manifest, ManifestEntry).next().catch(() => 'no manifest')).toBe('no manifest');
+    expect(
+      await readJsonLines(runPaths(h.workDir, runId).manifest, ManifestEntry)
+        .next()
+        .catch(() => 'no manifest'),
+    ).toBe('no manifest');
   });
 
   it('fails a malformed intake payload at once with the field errors', async () => {
     h = await startHarness();
-    const job = await h.ctx.queues.runs.add('intake', { spec: { source: { kind: 'directory' }, workflow: {} } }, { jobId: 'bad-intake' });
+    const job = await h.ctx.queues.runs.add(
+      'intake',
+      { spec: { source: { kind: 'directory' }, workflow: {} } },
+      { jobId: 'bad-intake' },
+    );
     await expect.poll(() => job.getState(), { timeout: 10_000 }).toBe('failed');
     const failed = await h.ctx.queues.runs.getJob('bad-intake');
     expect(failed?.attemptsMade).toBe(1);
-    expect(failed?.failedReason).toMatch(/^malformed runs\/intake job bad-intake: .*spec\.source\.path.*spec\.output/);
+    expect(failed?.failedReason).toMatch(
+      /^malformed runs\/intake job bad-intake: .*spec\.source\.path.*spec\.output/,
+    );
   });
 });

@@ -30,11 +30,19 @@ describe('ingest notifications', () => {
     const secret = 'webhook-secret-0123456789';
     try {
       h = await startHarness({
-        env: { RFBATCH_PUBLIC_URL: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`, RFBATCH_WEBHOOK_SECRET: secret },
+        env: {
+          RFBATCH_PUBLIC_URL: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`,
+          RFBATCH_WEBHOOK_SECRET: secret,
+        },
       });
       const src = join(h.dir, 'src');
-      await writeTree(src, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${i}.png`, pngBytes(i)])));
-      const runId = await h.submit(h.spec({ kind: 'directory', path: src }, { upload: { shardMaxImages: 20 } }));
+      await writeTree(
+        src,
+        Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${i}.png`, pngBytes(i)])),
+      );
+      const runId = await h.submit(
+        h.spec({ kind: 'directory', path: src }, { upload: { shardMaxImages: 20 } }),
+      );
       const state = await h.waitFor(runId, ['verifying']);
       // The config member is not an item: exactly the 40 images count.
       const spec = await h.ctx.store.spec(runId);
@@ -43,7 +51,11 @@ describe('ingest notifications', () => {
       await expect.poll(() => received.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
       for (const r of received) {
         expect(r.path).toBe(`/webhooks/roboflow/${secret}`);
-        expect(r.payload).toMatchObject({ type: 'roboflow-data-staging-notification-v1', ingest_id: `rfb-${runId}`, batch_id: spec.batchId });
+        expect(r.payload).toMatchObject({
+          type: 'roboflow-data-staging-notification-v1',
+          ingest_id: `rfb-${runId}`,
+          batch_id: spec.batchId,
+        });
       }
       // The secret went to the API inside the tar, never into Redis.
       const keys = await h.ctx.connection.keys(`${h.prefix}:*`);

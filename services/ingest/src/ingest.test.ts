@@ -23,7 +23,8 @@ describe('ingest against the emulator', () => {
     const long = 'a-very-long-folder-name-'.repeat(6);
     for (let i = 0; i < 1234; i++) {
       const folder = ['cats', 'dogs/inner', 'ünïcødé 文件夹', `${long}/${long}`][i % 4]!;
-      const base = i % 3 === 0 ? 'same name.png' : i % 3 === 1 ? `photo ${i}.png` : `${'é'.repeat(40)}-${i}.png`;
+      const base =
+        i % 3 === 0 ? 'same name.png' : i % 3 === 1 ? `photo ${i}.png` : `${'é'.repeat(40)}-${i}.png`;
       files[`${folder}/${Math.floor(i / 12)}/${base}`] = pngBytes(i);
     }
     await writeTree(src, files);
@@ -31,7 +32,14 @@ describe('ingest against the emulator', () => {
     const state = await h.waitFor(runId, ['verifying']);
 
     expect(state.uploadMode).toBe('shards');
-    expect(state.counters).toMatchObject({ planned: 1234, expected: 1234, filesUploaded: 1234, shardsTotal: 3, shardsUploaded: 3, skipped: 0 });
+    expect(state.counters).toMatchObject({
+      planned: 1234,
+      expected: 1234,
+      filesUploaded: 1234,
+      shardsTotal: 3,
+      shardsUploaded: 3,
+      skipped: 0,
+    });
     const bytes = Object.values(files).reduce((s, b) => s + b.length, 0);
     expect(state.counters.bytesUploaded).toBe(bytes);
     expect(state.counters.bytesTotal).toBe(bytes);
@@ -54,7 +62,10 @@ describe('ingest against the emulator', () => {
   it('uploads ≤32 images one by one into a simple batch', async () => {
     h = await startHarness();
     const src = join(h.dir, 'src');
-    await writeTree(src, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`d${i % 2}/x${i >> 1}.png`, pngBytes(i)])));
+    await writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`d${i % 2}/x${i >> 1}.png`, pngBytes(i)])),
+    );
     const runId = await h.submit(h.spec({ kind: 'directory', path: src }, { upload: { filesPerJob: 6 } }));
     const state = await h.waitFor(runId, ['verifying']);
     expect(state.uploadMode).toBe('single');
@@ -67,14 +78,21 @@ describe('ingest against the emulator', () => {
   it('uploads videos through signed URLs', async () => {
     h = await startHarness();
     const src = join(h.dir, 'videos');
-    await writeTree(src, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`v/clip ${i}.mp4`, fakeMp4(64 * 1024, i)])));
-    const runId = await h.submit(h.spec({ kind: 'directory', path: src, media: 'videos' }, { upload: { filesPerJob: 2 } }));
+    await writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`v/clip ${i}.mp4`, fakeMp4(64 * 1024, i)])),
+    );
+    const runId = await h.submit(
+      h.spec({ kind: 'directory', path: src, media: 'videos' }, { upload: { filesPerJob: 2 } }),
+    );
     const state = await h.waitFor(runId, ['verifying']);
     expect(state.uploadMode).toBe('videos');
     expect(state.counters).toMatchObject({ expected: 5, filesUploaded: 5, bytesUploaded: 5 * 64 * 1024 });
     const spec = await h.ctx.store.spec(runId);
     expect(await h.ctx.client.countBatch(spec.batchId)).toBe(5);
-    expect((await h.batchNames(spec.batchId)).sort()).toEqual((await h.manifest(runId)).map((e) => e.name).sort());
+    expect((await h.batchNames(spec.batchId)).sort()).toEqual(
+      (await h.manifest(runId)).map((e) => e.name).sort(),
+    );
   });
 
   it('ingests a references file in chunks with deterministic ingest ids, keeping the urls out of Redis', async () => {
@@ -87,7 +105,9 @@ describe('ingest against the emulator', () => {
       h = await startHarness();
       const port = (images.address() as AddressInfo).port;
       const refs = join(h.dir, 'refs.jsonl');
-      const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ name: `ref ${i}.png`, url: `http://127.0.0.1:${port}/img/${i}.png?sig=secret${i}` }));
+      const lines = Array.from({ length: 30 }, (_, i) =>
+        JSON.stringify({ name: `ref ${i}.png`, url: `http://127.0.0.1:${port}/img/${i}.png?sig=secret${i}` }),
+      );
       await writeFile(refs, `${lines.join('\n')}\n`);
       const runId = await h.submit(h.spec({ kind: 'references', path: refs }));
       const state = await h.waitFor(runId, ['verifying']);
@@ -96,12 +116,22 @@ describe('ingest against the emulator', () => {
       const spec = await h.ctx.store.spec(runId);
       await expect.poll(() => h!.ctx.client.countBatch(spec.batchId), { timeout: 10_000 }).toBe(30);
       const chunk = await h.ctx.queues.ingest.getJob(stageJobId('references', runId, 0, 0));
-      expect(chunk?.returnvalue).toMatchObject({ chunk: 0, references: 30, ingestId: `rfb-${runId}-0`, duplicated: false });
+      expect(chunk?.returnvalue).toMatchObject({
+        chunk: 0,
+        references: 30,
+        ingestId: `rfb-${runId}-0`,
+        duplicated: false,
+      });
       // No signed url reached Redis: not in job data, return values or run state.
       const keys = await h.ctx.connection.keys(`${h.prefix}:*`);
       for (const key of keys) {
         const type = await h.ctx.connection.type(key);
-        const dump = type === 'hash' ? JSON.stringify(await h.ctx.connection.hgetall(key)) : type === 'list' ? JSON.stringify(await h.ctx.connection.lrange(key, 0, -1)) : '';
+        const dump =
+          type === 'hash'
+            ? JSON.stringify(await h.ctx.connection.hgetall(key))
+            : type === 'list'
+              ? JSON.stringify(await h.ctx.connection.lrange(key, 0, -1))
+              : '';
         expect(dump).not.toContain('secret');
       }
     } finally {
@@ -127,7 +157,12 @@ describe('ingest against the emulator', () => {
     const src = join(h.dir, 'src');
     await writeTree(src, { 'a.png': pngBytes(1) });
     // No run, batch or job id given: resolving appends them, so the stored spec's key order is not the schema's.
-    const runId = await h.submit(h.spec({ kind: 'directory', path: src }, { workflow: { workflowId: 'wf', parameters: { b: 2, a: 1 } } }));
+    const runId = await h.submit(
+      h.spec(
+        { kind: 'directory', path: src },
+        { workflow: { workflowId: 'wf', parameters: { b: 2, a: 1 } } },
+      ),
+    );
     await h.waitFor(runId, ['verifying']);
     expect(capture.lines.some((l) => l.includes('run accepted; planning'))).toBe(true);
     expect(capture.lines.filter((l) => l.includes('another spec'))).toEqual([]);
@@ -143,7 +178,13 @@ describe('ingest against the emulator', () => {
     // Replace the queued intake by one that carries another Workflow under the same run id.
     await h.ctx.queues.runs.remove(stageJobId('intake', 'differs'));
     const other = resolveRunSpec(RunSpecSchema.parse({ ...spec, workflow: { workflowId: 'another-wf' } }));
-    await enqueue(h.ctx.queues, 'runs', 'intake', { spec: other }, { jobId: stageJobId('intake', 'differs') });
+    await enqueue(
+      h.ctx.queues,
+      'runs',
+      'intake',
+      { spec: other },
+      { jobId: stageJobId('intake', 'differs') },
+    );
     const service = await startIngest(h.ctx);
     try {
       await h.waitFor('differs', ['verifying']);

@@ -9,7 +9,10 @@ import type { Processor } from './processor.js';
 export function runIdForJob(jobId: string | undefined): string {
   const plain = (jobId ?? '').toLowerCase();
   if (RUN_ID_RULE.test(plain)) return plain;
-  return `r-${createHash('sha256').update(jobId ?? '').digest('hex').slice(0, 20)}`;
+  return `r-${createHash('sha256')
+    .update(jobId ?? '')
+    .digest('hex')
+    .slice(0, 20)}`;
 }
 
 /**
@@ -32,7 +35,13 @@ export const intakeProcessor: Processor<'runs', 'intake'> = async ({ spec }, jc,
     jc.log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
   }
   await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
-  await enqueue(queues, 'ingest', 'plan', { runId, attempt: state.attempt }, { jobId: stageJobId('plan', runId, state.attempt) });
+  await enqueue(
+    queues,
+    'ingest',
+    'plan',
+    { runId, attempt: state.attempt },
+    { jobId: stageJobId('plan', runId, state.attempt) },
+  );
   await store.setStatus(runId, 'planning');
   jc.log.info({ runId }, 'run accepted; planning');
   return { runId, started: true };

@@ -101,7 +101,13 @@ export class ManifestWriter {
     }
     const unit = this.current?.n ?? this.units.length;
     const i = this.count;
-    const entry: ManifestEntry = { i, source: item.source, name: remoteName(item.source, i), kind: item.kind, unit };
+    const entry: ManifestEntry = {
+      i,
+      source: item.source,
+      name: remoteName(item.source, i),
+      kind: item.kind,
+      unit,
+    };
     if (item.size !== undefined) entry.size = item.size;
     if (item.mtimeMs !== undefined) entry.mtimeMs = item.mtimeMs;
     if (item.url !== undefined) entry.url = item.url;

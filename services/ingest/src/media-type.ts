@@ -16,7 +16,8 @@ const SIGNATURES: Record<string, { label: string; test: (b: Uint8Array) => boole
   bmp: { label: 'BMP', test: (b) => ascii(b, 0, 'BM') },
   jp2: {
     label: 'JPEG 2000',
-    test: (b) => bytes(b, 0, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20]) || bytes(b, 0, [0xff, 0x4f, 0xff, 0x51]),
+    test: (b) =>
+      bytes(b, 0, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20]) || bytes(b, 0, [0xff, 0x4f, 0xff, 0x51]),
   },
   isobmff: {
     label: 'MP4/QuickTime',

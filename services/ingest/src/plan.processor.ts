@@ -47,11 +47,21 @@ export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attemp
     await store.setStatus(runId, 'planning');
     await store.stageStarted(runId, 'plan');
     await preflight(client, store, runId, spec);
-    plan = (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
+    plan =
+      (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
     await recordPlan(store, runId, plan, config.workDir);
     await store.markDone(runId, PLAN_DONE);
     await store.stageEnded(runId, 'plan');
-    jc.log.info({ mode: plan.mode, files: plan.files, bytes: plan.bytes, units: plan.units.length, skipped: plan.skipped }, 'planned');
+    jc.log.info(
+      {
+        mode: plan.mode,
+        files: plan.files,
+        bytes: plan.bytes,
+        units: plan.units.length,
+        skipped: plan.skipped,
+      },
+      'planned',
+    );
   } else {
     plan = await requirePlan(config.workDir, runId);
   }
@@ -78,7 +88,12 @@ export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attemp
  * A wrong API key, a workspace without batch processing (402) or a job id taken by another job fails
  * here, before any scan or upload (preflight.ts); what is only worth knowing becomes a run warning.
  */
-async function preflight(client: RoboflowClient, store: RunStore, runId: string, spec: ResolvedRunSpec): Promise<void> {
+async function preflight(
+  client: RoboflowClient,
+  store: RunStore,
+  runId: string,
+  spec: ResolvedRunSpec,
+): Promise<void> {
   const found = await assertRemotePreflight(client, spec);
   for (const warning of found.warnings) await store.warn(runId, warning.message);
 }
@@ -97,7 +112,10 @@ async function recordPlan(store: RunStore, runId: string, plan: PlanFile, workDi
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ');
   const skippedPath = runPaths(workDir, runId).skipped;
-  await store.warn(runId, `${plan.skipped} source file(s) skipped (${reasons}); the full list is in ${skippedPath}`);
+  await store.warn(
+    runId,
+    `${plan.skipped} source file(s) skipped (${reasons}); the full list is in ${skippedPath}`,
+  );
   let shown = 0;
   for await (const s of readJsonLines(skippedPath, SkippedEntry)) {
     if (shown++ >= SKIPPED_WARNINGS) break;
@@ -106,7 +124,14 @@ async function recordPlan(store: RunStore, runId: string, plan: PlanFile, workDi
 }
 
 /** Adds one child per unit not yet checkpointed, under deterministic ids (adding twice is a no-op). */
-async function addChildren(parent: Job, queue: Queue, store: RunStore, runId: string, attempt: number, plan: PlanFile): Promise<number> {
+async function addChildren(
+  parent: Job,
+  queue: Queue,
+  store: RunStore,
+  runId: string,
+  attempt: number,
+  plan: PlanFile,
+): Promise<number> {
   const name = unitJobName(plan.mode);
   const done = new Set(await store.redis.smembers(store.key(runId, 'done')));
   const pending = plan.units.filter((u) => !done.has(unitDoneKey(name, u.n)));
@@ -136,7 +161,10 @@ async function failOnFailedChildren(jc: JobContext, store: RunStore, runId: stri
   const more = keys.length > 1 ? ` (${keys.length - 1} more upload job(s) failed too)` : '';
   const message = `upload job ${first.slice(first.lastIndexOf(':') + 1)} failed: ${failures[first]}${more}`;
   // A no-op when the child already failed the run with its own, more precise error.
-  await store.fail(runId, 'upload', { code: ErrorCode.upload, message, hint: 'fix the cause, then retry the run: finished uploads are kept' });
+  await store.fail(runId, 'upload', {
+    code: ErrorCode.upload,
+    message,
+    hint: 'fix the cause, then retry the run: finished uploads are kept',
+  });
   throw new UnrecoverableError(message);
 }
-

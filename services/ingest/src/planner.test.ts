@@ -47,7 +47,10 @@ async function manifest(runId = 'plan-test') {
 
 describe('planRun', () => {
   it('uses single uploads up to the threshold', async () => {
-    await writeTree(src, Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`d${i % 2}/x${i >> 1}.png`, pngBytes(i)])));
+    await writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`d${i % 2}/x${i >> 1}.png`, pngBytes(i)])),
+    );
     const plan = await planRun(spec(), work);
     expect(plan.mode).toBe('single');
     expect(plan.files).toBe(32);
@@ -69,7 +72,8 @@ describe('planRun', () => {
     expect(new Set(all.map((e) => e.name)).size).toBe(75);
     for (const unit of plan.units) {
       const lines: ManifestEntry[] = [];
-      for await (const e of readJsonLines(runPaths(work, 'plan-test').manifest, ManifestEntry, unit.range)) lines.push(e);
+      for await (const e of readJsonLines(runPaths(work, 'plan-test').manifest, ManifestEntry, unit.range))
+        lines.push(e);
       expect(lines).toHaveLength(unit.count);
       expect(lines.every((e) => e.unit === unit.n)).toBe(true);
       expect(lines.reduce((s, e) => s + e.size!, 0)).toBe(unit.bytes);
@@ -86,7 +90,9 @@ describe('planRun', () => {
 
   it('records skipped files and fails when nothing is left', async () => {
     await writeTree(src, { 'a.txt': 'x', 'b.png': Buffer.alloc(0) });
-    await expect(planRun(spec(), work)).rejects.toThrow(/has no images to upload: 2 skipped \((1 not-media, 1 empty|1 empty, 1 not-media)\)/);
+    await expect(planRun(spec(), work)).rejects.toThrow(
+      /has no images to upload: 2 skipped \((1 not-media, 1 empty|1 empty, 1 not-media)\)/,
+    );
     const skipped: SkippedEntry[] = [];
     for await (const s of readJsonLines(runPaths(work, 'plan-test').skipped, SkippedEntry)) skipped.push(s);
     expect(skipped.map((s) => s.reason).sort()).toEqual(['empty', 'not-media']);
@@ -97,25 +103,45 @@ describe('planRun', () => {
     await writeTree(src, {});
     await writeTree(dir, { 'src/.keep-dir/': '' }).catch(() => undefined);
     await rm(join(src, '.keep-dir'), { recursive: true, force: true });
-    await expect(planRun(spec(), work)).rejects.toThrow(`folder "${src}" has no images to upload (it is empty)`);
+    await expect(planRun(spec(), work)).rejects.toThrow(
+      `folder "${src}" has no images to upload (it is empty)`,
+    );
   });
 
   it('plans videos in groups', async () => {
-    await writeTree(src, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`v${i}.mp4`, fakeMp4(4096, i)])));
-    const plan = await planRun(spec({ source: { kind: 'directory', path: src, media: 'videos' }, upload: { filesPerJob: 2 } }), work);
+    await writeTree(
+      src,
+      Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`v${i}.mp4`, fakeMp4(4096, i)])),
+    );
+    const plan = await planRun(
+      spec({ source: { kind: 'directory', path: src, media: 'videos' }, upload: { filesPerJob: 2 } }),
+      work,
+    );
     expect(plan).toMatchObject({ mode: 'videos', kind: 'video', files: 5 });
     expect(plan.units.map((u) => u.count)).toEqual([2, 2, 1]);
   });
 
   it('plans a references file, keeping urls in the manifest only and reporting bad lines', async () => {
     const refs = join(dir, 'refs.jsonl');
-    const lines = Array.from({ length: 5 }, (_, i) => JSON.stringify({ name: `img ${i}.jpg`, url: `https://store.example/${i}.jpg?sig=s${i}` }));
-    lines.splice(2, 0, '{"name": "", "url": "https://x.example/a.jpg"}', 'not json', '{"name":"n.jpg","url":"ftp://x"}');
+    const lines = Array.from({ length: 5 }, (_, i) =>
+      JSON.stringify({ name: `img ${i}.jpg`, url: `https://store.example/${i}.jpg?sig=s${i}` }),
+    );
+    lines.splice(
+      2,
+      0,
+      '{"name": "", "url": "https://x.example/a.jpg"}',
+      'not json',
+      '{"name":"n.jpg","url":"ftp://x"}',
+    );
     await writeFile(refs, `${lines.join('\n')}\n\n`);
     const plan = await planRun(spec({ source: { kind: 'references', path: refs } }), work);
     expect(plan).toMatchObject({ mode: 'references', files: 5, skipped: 3, bytes: 0 });
     const all = await manifest();
-    expect(all[0]).toMatchObject({ source: 'img 0.jpg', name: 'img_0-0.jpg', url: 'https://store.example/0.jpg?sig=s0' });
+    expect(all[0]).toMatchObject({
+      source: 'img 0.jpg',
+      name: 'img_0-0.jpg',
+      url: 'https://store.example/0.jpg?sig=s0',
+    });
     const skippedText = await readFile(runPaths(work, 'plan-test').skipped, 'utf8');
     expect(skippedText).not.toContain('x.example');
     expect(skippedText).toContain('"source":"line 3"');

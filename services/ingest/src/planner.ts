@@ -34,13 +34,21 @@ export async function planRun(spec: ResolvedRunSpec, workDir: string): Promise<P
   const skipped = await SkippedWriter.create(paths.skipped);
   let planned: Omit<PlanFile, 'skipped' | 'skippedByReason' | 'version'>;
   try {
-    planned = spec.source.kind === 'directory' ? await planDirectory(spec, paths, skipped) : await planReferences(spec, paths, skipped);
+    planned =
+      spec.source.kind === 'directory'
+        ? await planDirectory(spec, paths, skipped)
+        : await planReferences(spec, paths, skipped);
   } catch (error) {
     await skipped.discard();
     throw error;
   }
   await skipped.commit();
-  const plan: PlanFile = { version: 1, ...planned, skipped: skipped.count, skippedByReason: skipped.byReason };
+  const plan: PlanFile = {
+    version: 1,
+    ...planned,
+    skipped: skipped.count,
+    skippedByReason: skipped.byReason,
+  };
   if (plan.files === 0) throw nothingToUpload(spec, plan, paths);
   await writePlanFile(paths.plan, plan);
   return plan;
@@ -48,7 +56,11 @@ export async function planRun(spec: ResolvedRunSpec, workDir: string): Promise<P
 
 type Planned = Omit<PlanFile, 'skipped' | 'skippedByReason' | 'version'>;
 
-async function planDirectory(spec: ResolvedRunSpec, paths: RunPaths, skipped: SkippedWriter): Promise<Planned> {
+async function planDirectory(
+  spec: ResolvedRunSpec,
+  paths: RunPaths,
+  skipped: SkippedWriter,
+): Promise<Planned> {
   const source = spec.source as Extract<ResolvedRunSpec['source'], { kind: 'directory' }>;
   const kind = source.media === 'images' ? 'image' : 'video';
   const upload = spec.upload;
@@ -58,10 +70,19 @@ async function planDirectory(spec: ResolvedRunSpec, paths: RunPaths, skipped: Sk
   let writer: ManifestWriter | undefined;
   let mode: UploadMode = source.media === 'images' ? 'single' : 'videos';
   let seen = 0;
-  const item = (f: ScannedFile): ManifestItem => ({ source: f.source, kind, size: f.size, mtimeMs: f.mtimeMs });
+  const item = (f: ScannedFile): ManifestItem => ({
+    source: f.source,
+    kind,
+    size: f.size,
+    mtimeMs: f.mtimeMs,
+  });
 
   try {
-    for await (const found of scanDirectory(source.path, { media: source.media, recursive: source.recursive, include: source.include })) {
+    for await (const found of scanDirectory(source.path, {
+      media: source.media,
+      recursive: source.recursive,
+      include: source.include,
+    })) {
       seen++;
       if (found.type === 'skipped') {
         await skipped.add(found.entry);
@@ -84,10 +105,22 @@ async function planDirectory(spec: ResolvedRunSpec, paths: RunPaths, skipped: Sk
     throw error;
   }
   const units = await writer.commit();
-  return { mode, kind, root: resolve(source.path), files: writer.files, bytes: writer.totalBytes, seen, units };
+  return {
+    mode,
+    kind,
+    root: resolve(source.path),
+    files: writer.files,
+    bytes: writer.totalBytes,
+    seen,
+    units,
+  };
 }
 
-async function planReferences(spec: ResolvedRunSpec, paths: RunPaths, skipped: SkippedWriter): Promise<Planned> {
+async function planReferences(
+  spec: ResolvedRunSpec,
+  paths: RunPaths,
+  skipped: SkippedWriter,
+): Promise<Planned> {
   const source = spec.source as Extract<ResolvedRunSpec['source'], { kind: 'references' }>;
   const kind = source.media === 'images' ? 'image' : 'video';
   const writer = await ManifestWriter.create(paths.manifest, limitsFor('references', spec));
@@ -110,7 +143,11 @@ async function planReferences(spec: ResolvedRunSpec, paths: RunPaths, skipped: S
   return { mode: 'references', kind, files: writer.files, bytes: 0, seen, units };
 }
 
-async function addReference(writer: ManifestWriter, text: string, kind: 'image' | 'video'): Promise<string | undefined> {
+async function addReference(
+  writer: ManifestWriter,
+  text: string,
+  kind: 'image' | 'video',
+): Promise<string | undefined> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -133,7 +170,8 @@ function limitsFor(mode: UploadMode, spec: ResolvedRunSpec): UnitLimits {
       return { maxItems: u.filesPerJob, maxBytes: u.shardMaxBytes };
     case 'references':
       return {
-        maxItems: spec.source.media === 'images' ? MAX_REFERENCES_PER_REQUEST : MAX_VIDEO_REFERENCES_PER_REQUEST,
+        maxItems:
+          spec.source.media === 'images' ? MAX_REFERENCES_PER_REQUEST : MAX_VIDEO_REFERENCES_PER_REQUEST,
         maxBytes: Number.POSITIVE_INFINITY,
       };
   }
@@ -145,7 +183,8 @@ function nothingToUpload(spec: ResolvedRunSpec, plan: PlanFile, paths: RunPaths)
   const reasons = Object.entries(plan.skippedByReason)
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ');
-  const why = plan.seen === 0 ? ' (it is empty)' : `: ${plan.skipped} skipped (${reasons}); see ${paths.skipped}`;
+  const why =
+    plan.seen === 0 ? ' (it is empty)' : `: ${plan.skipped} skipped (${reasons}); see ${paths.skipped}`;
   const hint =
     spec.source.kind === 'directory'
       ? `put ${media === 'images' ? 'jpg, png, webp, bmp or jp2' : 'mp4, mov, avi, mkv, flv, wmv or m4v'} files in it (check "include" and "recursive")`

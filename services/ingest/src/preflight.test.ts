@@ -29,7 +29,12 @@ let images40: string;
 let n = 0;
 
 beforeAll(async () => {
-  em = await startEmulator({ indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 5, apiKeys: ['good-key'] });
+  em = await startEmulator({
+    indexingDelayMs: 0,
+    processingMsPerItem: 0,
+    jobStartDelayMs: 5,
+    apiKeys: ['good-key'],
+  });
   client = createRoboflowClient({ apiUrl: em.url, apiKey: 'good-key', retry: { maxAttempts: 1 } });
   dir = await mkdtemp(join(tmpdir(), 'rfb-preflight-'));
   config = loadConfig({ ROBOFLOW_API_URL: em.url, ROBOFLOW_API_KEY: 'good-key' });
@@ -50,7 +55,15 @@ afterEach(() => {
 });
 
 function specOf(source: RunSpecInput['source'], extra: Partial<RunSpecInput> = {}): ResolvedRunSpec {
-  return resolveRunSpec(RunSpecSchema.parse({ runId: `pf-${n++}`, source, workflow: { workflowId: 'wf' }, output: { dir: join(dir, 'out') }, ...extra }));
+  return resolveRunSpec(
+    RunSpecSchema.parse({
+      runId: `pf-${n++}`,
+      source,
+      workflow: { workflowId: 'wf' },
+      output: { dir: join(dir, 'out') },
+      ...extra,
+    }),
+  );
 }
 const check = (report: PreflightReport, name: string) => report.checks.find((c) => c.name === name);
 
@@ -113,7 +126,11 @@ describe('preflight report', () => {
   it('a refused key (401) and a missing key are problems that skip every remote check', async () => {
     const bad = createRoboflowClient({ apiUrl: em.url, apiKey: 'wrong-key', retry: { maxAttempts: 1 } });
     try {
-      const report = await preflight(specOf({ kind: 'directory', path: images40 }), { client: bad, config, plan: false });
+      const report = await preflight(specOf({ kind: 'directory', path: images40 }), {
+        client: bad,
+        config,
+        plan: false,
+      });
       expect(report.ok).toBe(false);
       expect(report.problems.map((p) => p.code)).toEqual(['api.unauthorized']);
       expect(report.problems[0]?.fix).toMatch(/ROBOFLOW_API_KEY/);
@@ -121,36 +138,63 @@ describe('preflight report', () => {
     } finally {
       await bad.close();
     }
-    const none = await preflight(specOf({ kind: 'directory', path: images40 }), { client: undefined, config, plan: false });
+    const none = await preflight(specOf({ kind: 'directory', path: images40 }), {
+      client: undefined,
+      config,
+      plan: false,
+    });
     expect(none.problems).toEqual([expect.objectContaining({ message: 'ROBOFLOW_API_KEY is not set' })]);
     expect(none.plan).toBeNull();
   });
 
   it('a missing folder, an empty folder and a missing references file are problems that say what to do', async () => {
-    const missing = await preflight(specOf({ kind: 'directory', path: join(dir, 'nope') }), { client, config });
+    const missing = await preflight(specOf({ kind: 'directory', path: join(dir, 'nope') }), {
+      client,
+      config,
+    });
     expect(missing.ok).toBe(false);
     expect(missing.problems).toEqual([
-      { code: 'source.invalid', message: `folder "${join(dir, 'nope')}" does not exist`, fix: expect.stringMatching(/give a folder/) },
+      {
+        code: 'source.invalid',
+        message: `folder "${join(dir, 'nope')}" does not exist`,
+        fix: expect.stringMatching(/give a folder/),
+      },
     ]);
     const empty = join(dir, 'empty');
     await mkdir(empty, { recursive: true });
     const report = await preflight(specOf({ kind: 'directory', path: empty }), { client, config });
     expect(report.problems[0]?.message).toBe(`folder "${empty}" has no images to upload (it is empty)`);
     expect(check(report, 'source')?.status).toBe('problem');
-    const refs = await preflight(specOf({ kind: 'references', path: join(dir, 'refs.jsonl') }), { client, config });
+    const refs = await preflight(specOf({ kind: 'references', path: join(dir, 'refs.jsonl') }), {
+      client,
+      config,
+    });
     expect(refs.problems[0]?.message).toMatch(/references file ".*refs\.jsonl" does not exist/);
   });
 
   it('a job id taken by another definition is a problem; the same definition is a warning', async () => {
-    await client.uploadImage('other-batch', 'x.png', { stream: () => Readable.from([pngBytes(1)]), size: pngBytes(1).length });
+    await client.uploadImage('other-batch', 'x.png', {
+      stream: () => Readable.from([pngBytes(1)]),
+      size: pngBytes(1).length,
+    });
     await client.startJob('taken-id', imageJobBody('other-batch') as JobBody);
     const spec = specOf({ kind: 'directory', path: images40 }, { jobId: 'taken-id' });
     const report = await preflight(spec, { client, config, plan: false });
     expect(report.problems).toEqual([
-      expect.objectContaining({ code: 'api.conflict', message: expect.stringMatching(/^job id "taken-id" is taken by a job with a different definition \(batch "other-batch", Workflow "detect-things"\)/) }),
+      expect.objectContaining({
+        code: 'api.conflict',
+        message: expect.stringMatching(
+          /^job id "taken-id" is taken by a job with a different definition \(batch "other-batch", Workflow "detect-things"\)/,
+        ),
+      }),
     ]);
     // With the body the run would send, an identical definition means "follow the existing job".
-    const same = await preflight(spec, { client, config, plan: false, jobBody: () => imageJobBody('other-batch') as JobBody });
+    const same = await preflight(spec, {
+      client,
+      config,
+      plan: false,
+      jobBody: () => imageJobBody('other-batch') as JobBody,
+    });
     expect(same.ok).toBe(true);
     expect(same.warnings.map((w) => w.code)).toEqual(['job.exists']);
   });
@@ -159,36 +203,70 @@ describe('preflight report', () => {
     const small = join(dir, 'small');
     await writeTree(small, { 'a.png': pngBytes(1), 'b.png': pngBytes(2) });
     // other-batch is a simple batch (single uploads); 40 images go as tar shards.
-    const mismatch = await preflight(specOf({ kind: 'directory', path: images40 }, { batchId: 'other-batch' }), { client, config });
+    const mismatch = await preflight(
+      specOf({ kind: 'directory', path: images40 }, { batchId: 'other-batch' }),
+      { client, config },
+    );
     expect(mismatch.problems.map((p) => p.code)).toEqual(['batch.kind_mismatch']);
     await em.setBatchExpiry('other-batch', new Date(Date.now() + 3 * 3600_000));
-    const fits = await preflight(specOf({ kind: 'directory', path: small }, { batchId: 'other-batch' }), { client, config });
+    const fits = await preflight(specOf({ kind: 'directory', path: small }, { batchId: 'other-batch' }), {
+      client,
+      config,
+    });
     expect(fits.ok).toBe(true);
     expect(fits.warnings.map((w) => w.code)).toEqual(['batch.exists', 'batch.expiring']);
     expect(fits.warnings[1]?.message).toMatch(/^batch "other-batch" expires in 1[78]\d min/);
   });
 
   it('webhooks: a warning when the API will drop ingest notifications (simple batch); none for tar shards', async () => {
-    const hooked = loadConfig({ ROBOFLOW_API_URL: em.url, ROBOFLOW_API_KEY: 'good-key', RFBATCH_PUBLIC_URL: 'https://hooks.example', RFBATCH_WEBHOOK_SECRET: 'a-webhook-secret-of-16+' });
+    const hooked = loadConfig({
+      ROBOFLOW_API_URL: em.url,
+      ROBOFLOW_API_KEY: 'good-key',
+      RFBATCH_PUBLIC_URL: 'https://hooks.example',
+      RFBATCH_WEBHOOK_SECRET: 'a-webhook-secret-of-16+',
+    });
     const small = join(dir, 'small');
-    const simple = await preflight(specOf({ kind: 'directory', path: small }), { client, config: hooked, plan: true });
-    expect(simple.plan).toMatchObject({ uploadMode: 'single', batchType: 'simple-batch', webhooks: { configured: true, ingest: false, job: true } });
-    expect(simple.warnings.find((w) => w.code === 'webhooks.dropped')?.message).toMatch(/no ingest notifications for a simple batch \(2 images by single upload\)/);
-    const sharded = await preflight(specOf({ kind: 'directory', path: images40 }), { client, config: hooked });
+    const simple = await preflight(specOf({ kind: 'directory', path: small }), {
+      client,
+      config: hooked,
+      plan: true,
+    });
+    expect(simple.plan).toMatchObject({
+      uploadMode: 'single',
+      batchType: 'simple-batch',
+      webhooks: { configured: true, ingest: false, job: true },
+    });
+    expect(simple.warnings.find((w) => w.code === 'webhooks.dropped')?.message).toMatch(
+      /no ingest notifications for a simple batch \(2 images by single upload\)/,
+    );
+    const sharded = await preflight(specOf({ kind: 'directory', path: images40 }), {
+      client,
+      config: hooked,
+    });
     expect(sharded.plan?.webhooks).toEqual({ configured: true, ingest: true, job: true });
     expect(sharded.warnings.map((w) => w.code)).not.toContain('webhooks.dropped');
   });
 
   it('a processing timeout below the estimated need is a warning with the budget to use; one above it is not', async () => {
-    const report = await preflight(specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 60 }), { client, config });
+    const report = await preflight(
+      specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 60 }),
+      { client, config },
+    );
     expect(report.ok).toBe(true);
     // 40 images × an assumed 1 s on cpu × 2 = 80 s needed; 600 s suggested (rounded, at least 10 min).
-    expect(report.plan?.timeoutBudget).toMatchObject({ neededSeconds: 80, estimatedSeconds: 600, configuredSeconds: 60 });
+    expect(report.plan?.timeoutBudget).toMatchObject({
+      neededSeconds: 80,
+      estimatedSeconds: 600,
+      configuredSeconds: 60,
+    });
     const w = report.warnings.find((x) => x.code === 'timeout.short');
     expect(w?.message).toMatch(/processingTimeoutSeconds of 60 s is below the estimated 80 s/);
     expect(w?.fix).toMatch(/--timeout 600/);
     expect(check(report, 'timeout')?.status).toBe('warning');
-    const enough = await preflight(specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 120 }), { client, config, plan: true });
+    const enough = await preflight(
+      specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 120 }),
+      { client, config, plan: true },
+    );
     expect(enough.warnings.map((x) => x.code)).not.toContain('timeout.short');
   });
 });
@@ -196,7 +274,10 @@ describe('preflight report', () => {
 describe('assertRemotePreflight (the plan step of a real run)', () => {
   it('fails at once (not retryable) on 402, naming the plan; passes a good workspace', async () => {
     const spec = specOf({ kind: 'directory', path: images40 });
-    await expect(assertRemotePreflight(client, spec)).resolves.toMatchObject({ workspace: 'local', problems: [] });
+    await expect(assertRemotePreflight(client, spec)).resolves.toMatchObject({
+      workspace: 'local',
+      problems: [],
+    });
     em.setFaults({ paymentRequired: true });
     const error = await assertRemotePreflight(client, spec).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RfbatchError);
@@ -208,7 +289,9 @@ describe('assertRemotePreflight (the plan step of a real run)', () => {
 
   it('rethrows a transient API error as it is, so the step is retried', async () => {
     em.setFaults({ serverErrorRate: 1, serverErrorStatuses: [503], pathPrefix: '/batch-processing/' });
-    const error = await assertRemotePreflight(client, specOf({ kind: 'directory', path: images40 })).catch((e: unknown) => e);
+    const error = await assertRemotePreflight(client, specOf({ kind: 'directory', path: images40 })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ status: 503, retryable: true });
     em.setFaults({ pathPrefix: '' });
   });

@@ -51,7 +51,18 @@ export const PreflightIssue = z.object({
 export type PreflightIssue = z.infer<typeof PreflightIssue>;
 
 export const PreflightCheck = z.object({
-  name: z.enum(['api-key', 'workspace', 'batch-processing', 'credits', 'ids', 'job-id', 'batch', 'source', 'webhooks', 'timeout']),
+  name: z.enum([
+    'api-key',
+    'workspace',
+    'batch-processing',
+    'credits',
+    'ids',
+    'job-id',
+    'batch',
+    'source',
+    'webhooks',
+    'timeout',
+  ]),
   status: z.enum(['ok', 'problem', 'warning', 'skipped']),
   detail: z.string(),
 });
@@ -172,7 +183,8 @@ export async function remotePreflight(
   options: { jobBody?: (workspace: string) => JobBody; mode?: UploadMode; now?: Date } = {},
 ): Promise<RemoteFindings> {
   const found: RemoteFindings = { workspace: null, checks: [], problems: [], warnings: [], transient: [] };
-  const skip = (names: PreflightCheck['name'][], why: string) => names.forEach((name) => found.checks.push({ name, status: 'skipped', detail: why }));
+  const skip = (names: PreflightCheck['name'][], why: string) =>
+    names.forEach((name) => found.checks.push({ name, status: 'skipped', detail: why }));
   const fail = (name: PreflightCheck['name'], error: unknown, what: string) => {
     const problem = apiProblem(error, what, found.workspace);
     found.problems.push(problem);
@@ -195,7 +207,11 @@ export async function remotePreflight(
 
   try {
     found.workspace = await client.workspace();
-    found.checks.push({ name: 'workspace', status: 'ok', detail: `the key belongs to workspace "${found.workspace}"` });
+    found.checks.push({
+      name: 'workspace',
+      status: 'ok',
+      detail: `the key belongs to workspace "${found.workspace}"`,
+    });
   } catch (error) {
     fail('workspace', error, 'discovering the workspace of the API key');
     skip([...later], 'the workspace is unknown');
@@ -205,16 +221,24 @@ export async function remotePreflight(
   // The plan gate: any batch-processing call answers 402 for a workspace without it; one page of one job is the cheapest.
   try {
     for await (const _job of client.listJobs({ pageSize: 1 })) break;
-    found.checks.push({ name: 'batch-processing', status: 'ok', detail: `workspace "${found.workspace}" can run batch jobs` });
+    found.checks.push({
+      name: 'batch-processing',
+      status: 'ok',
+      detail: `workspace "${found.workspace}" can run batch jobs`,
+    });
   } catch (error) {
     fail('batch-processing', error, 'checking that the workspace can run batch jobs');
-    skip(['credits', 'job-id', 'batch'], status(error) === 402 ? 'batch processing is not enabled' : 'the batch-processing API did not answer');
+    skip(
+      ['credits', 'job-id', 'batch'],
+      status(error) === 402 ? 'batch processing is not enabled' : 'the batch-processing API did not answer',
+    );
     return found;
   }
   found.checks.push({
     name: 'credits',
     status: 'skipped',
-    detail: 'the API has no call that shows credits before a job starts; a workspace out of credits gets 429 when the job starts',
+    detail:
+      'the API has no call that shows credits before a job starts; a workspace out of credits gets 429 when the job starts',
   });
 
   await checkJobId(client, spec, options.jobBody, found);
@@ -222,7 +246,12 @@ export async function remotePreflight(
   return found;
 }
 
-async function checkJobId(client: RoboflowClient, spec: ResolvedRunSpec, jobBody: PreflightOptions['jobBody'], found: RemoteFindings): Promise<void> {
+async function checkJobId(
+  client: RoboflowClient,
+  spec: ResolvedRunSpec,
+  jobBody: PreflightOptions['jobBody'],
+  found: RemoteFindings,
+): Promise<void> {
   let existing;
   try {
     existing = (await client.getJob(spec.jobId)).job;
@@ -231,20 +260,30 @@ async function checkJobId(client: RoboflowClient, spec: ResolvedRunSpec, jobBody
       found.checks.push({ name: 'job-id', status: 'ok', detail: `job id "${spec.jobId}" is free` });
       return;
     }
-    found.problems.push(apiProblem(error, `checking whether job id "${spec.jobId}" is free`, found.workspace));
+    found.problems.push(
+      apiProblem(error, `checking whether job id "${spec.jobId}" is free`, found.workspace),
+    );
     found.checks.push({ name: 'job-id', status: 'problem', detail: describeError(error) });
     if (isRetryable(error)) found.transient.push(error);
     return;
   }
   if (!existing) {
-    found.checks.push({ name: 'job-id', status: 'warning', detail: `job "${spec.jobId}" exists, but its definition could not be read` });
+    found.checks.push({
+      name: 'job-id',
+      status: 'warning',
+      detail: `job "${spec.jobId}" exists, but its definition could not be read`,
+    });
     return;
   }
-  const def = existing.jobDefinition as { jobInput?: { batchId?: unknown }; processingSpecification?: { workflowId?: unknown } };
+  const def = existing.jobDefinition as {
+    jobInput?: { batchId?: unknown };
+    processingSpecification?: { workflowId?: unknown };
+  };
   const wanted = jobBody && found.workspace ? jobBody(found.workspace) : undefined;
   const same = wanted
     ? sameJson(existing.jobDefinition, wanted)
-    : def.jobInput?.batchId === spec.batchId && def.processingSpecification?.workflowId === spec.workflow.workflowId;
+    : def.jobInput?.batchId === spec.batchId &&
+      def.processingSpecification?.workflowId === spec.workflow.workflowId;
   if (!same) {
     const was = `batch "${String(def.jobInput?.batchId)}", Workflow "${String(def.processingSpecification?.workflowId)}"`;
     const message = `job id "${spec.jobId}" is taken by a job with a different definition (${was}); starting this run's job would answer 409`;
@@ -262,18 +301,31 @@ async function checkJobId(client: RoboflowClient, spec: ResolvedRunSpec, jobBody
   found.warnings.push({
     code: 'job.exists',
     message: detail,
-    fix: state === 'failed' ? `after this run fails at the job, \`rfbatch retry <run>\` restarts it; or choose another --job-id` : 'choose another --job-id to process the source again',
+    fix:
+      state === 'failed'
+        ? `after this run fails at the job, \`rfbatch retry <run>\` restarts it; or choose another --job-id`
+        : 'choose another --job-id to process the source again',
   });
 }
 
 /** The batch the run uploads to: new, or an existing one (then its kind must fit and its items count). */
-async function checkBatch(client: RoboflowClient, spec: ResolvedRunSpec, mode: UploadMode | undefined, now: Date, found: RemoteFindings): Promise<void> {
+async function checkBatch(
+  client: RoboflowClient,
+  spec: ResolvedRunSpec,
+  mode: UploadMode | undefined,
+  now: Date,
+  found: RemoteFindings,
+): Promise<void> {
   let batch;
   try {
     batch = await client.getBatch(spec.batchId);
   } catch (error) {
     if (status(error) === 404) {
-      found.checks.push({ name: 'batch', status: 'ok', detail: `batch "${spec.batchId}" is new (the first upload creates it)` });
+      found.checks.push({
+        name: 'batch',
+        status: 'ok',
+        detail: `batch "${spec.batchId}" is new (the first upload creates it)`,
+      });
       return;
     }
     found.problems.push(apiProblem(error, `reading batch "${spec.batchId}"`, found.workspace));
@@ -284,7 +336,11 @@ async function checkBatch(client: RoboflowClient, spec: ResolvedRunSpec, mode: U
   const wanted = mode === undefined ? undefined : batchTypeOf(mode);
   if (wanted && batch.batchType !== wanted) {
     const message = `batch "${spec.batchId}" exists as a ${batch.batchType}, but this run's ${mode} uploads make a ${wanted}; the API refuses to mix them`;
-    found.problems.push({ code: 'batch.kind_mismatch', message, fix: 'give the run another batch id (--batch-id), or leave it out to derive one from the run id' });
+    found.problems.push({
+      code: 'batch.kind_mismatch',
+      message,
+      fix: 'give the run another batch id (--batch-id), or leave it out to derive one from the run id',
+    });
     found.checks.push({ name: 'batch', status: 'problem', detail: message });
     return;
   }
@@ -324,7 +380,9 @@ export async function assertRemotePreflight(
   if (found.transient.length) throw found.transient[0];
   if (found.problems.length === 0) return found;
   const first = found.problems[0]!;
-  const code = (Object.values(ErrorCode) as string[]).includes(first.code) ? (first.code as ErrorCode) : ErrorCode.run;
+  const code = (Object.values(ErrorCode) as string[]).includes(first.code)
+    ? (first.code as ErrorCode)
+    : ErrorCode.run;
   const message = `preflight failed before any upload: ${found.problems.map((p) => p.message).join('; ')}`;
   throw new RfbatchError(code, message, { hint: found.problems.map((p) => p.fix).join('; ') });
 }
@@ -343,7 +401,9 @@ async function skippedExamples(workDir: string, runId: string): Promise<SkippedE
 }
 
 /** Scans and plans the source exactly as the plan step will, into a throw-away work dir. */
-async function localPlan(spec: ResolvedRunSpec): Promise<{ plan: PlanFile; skipped: SkippedEntry[] } | { error: unknown }> {
+async function localPlan(
+  spec: ResolvedRunSpec,
+): Promise<{ plan: PlanFile; skipped: SkippedEntry[] } | { error: unknown }> {
   const workDir = await mkdtemp(join(tmpdir(), 'rfbatch-preflight-'));
   try {
     const plan = await planRun(spec, workDir);
@@ -357,7 +417,10 @@ async function localPlan(spec: ResolvedRunSpec): Promise<{ plan: PlanFile; skipp
 
 function sourceLabel(spec: ResolvedRunSpec): string {
   if (spec.source.kind === 'directory') return spec.source.path;
-  return spec.source.path ?? (spec.source.url ? new URL(spec.source.url).origin + new URL(spec.source.url).pathname : '');
+  return (
+    spec.source.path ??
+    (spec.source.url ? new URL(spec.source.url).origin + new URL(spec.source.url).pathname : '')
+  );
 }
 
 /** Everything checked before a byte is uploaded, in one report. Never uploads, never creates anything remotely. */
@@ -367,10 +430,23 @@ export async function preflight(spec: ResolvedRunSpec, options: PreflightOptions
   const warnings: PreflightIssue[] = [];
 
   const idProblems = [
-    ...(BatchIdSchema.safeParse(spec.batchId).success ? [] : [`batch id ${JSON.stringify(spec.batchId)} breaks the API's rule: 1 to 64 characters of a-z, 0-9, "_" and "-"`]),
-    ...(JobIdSchema.safeParse(spec.jobId).success ? [] : [`job id ${JSON.stringify(spec.jobId)} breaks the API's rule: 1 to 20 characters of a-z, 0-9, "_" and "-"`]),
+    ...(BatchIdSchema.safeParse(spec.batchId).success
+      ? []
+      : [
+          `batch id ${JSON.stringify(spec.batchId)} breaks the API's rule: 1 to 64 characters of a-z, 0-9, "_" and "-"`,
+        ]),
+    ...(JobIdSchema.safeParse(spec.jobId).success
+      ? []
+      : [
+          `job id ${JSON.stringify(spec.jobId)} breaks the API's rule: 1 to 20 characters of a-z, 0-9, "_" and "-"`,
+        ]),
   ];
-  for (const message of idProblems) problems.push({ code: ErrorCode.validation, message, fix: 'fix --batch-id / --job-id, or leave them out to derive them from the run id' });
+  for (const message of idProblems)
+    problems.push({
+      code: ErrorCode.validation,
+      message,
+      fix: 'fix --batch-id / --job-id, or leave them out to derive them from the run id',
+    });
   checks.push(
     idProblems.length
       ? { name: 'ids', status: 'problem', detail: idProblems.join('; ') }
@@ -383,9 +459,20 @@ export async function preflight(spec: ResolvedRunSpec, options: PreflightOptions
     const planned = await localPlan(spec);
     if ('error' in planned) {
       const error = planned.error;
-      const hint = error instanceof RfbatchError && error.hint ? error.hint : 'check the source path and that this process can read it';
-      problems.push({ code: error instanceof RfbatchError ? error.code : ErrorCode.source, message: error instanceof Error ? error.message : String(error), fix: hint });
-      checks.push({ name: 'source', status: 'problem', detail: error instanceof Error ? error.message : String(error) });
+      const hint =
+        error instanceof RfbatchError && error.hint
+          ? error.hint
+          : 'check the source path and that this process can read it';
+      problems.push({
+        code: error instanceof RfbatchError ? error.code : ErrorCode.source,
+        message: error instanceof Error ? error.message : String(error),
+        fix: hint,
+      });
+      checks.push({
+        name: 'source',
+        status: 'problem',
+        detail: error instanceof Error ? error.message : String(error),
+      });
     } else {
       plan = planSummary(spec, planned.plan, planned.skipped, options.config);
       mode = plan.uploadMode;
@@ -421,7 +508,12 @@ export async function preflight(spec: ResolvedRunSpec, options: PreflightOptions
   });
 }
 
-function planSummary(spec: ResolvedRunSpec, plan: PlanFile, skipped: SkippedEntry[], config: Config): PreflightPlan {
+function planSummary(
+  spec: ResolvedRunSpec,
+  plan: PlanFile,
+  skipped: SkippedEntry[],
+  config: Config,
+): PreflightPlan {
   const configured = webhookUrl(config) !== undefined;
   const largest = plan.units.reduce((m, u) => Math.max(m, u.count), 0);
   // Tar shards carry notification_config.json and reference ingests take notificationsURL; the API sends
@@ -451,7 +543,12 @@ function planSummary(spec: ResolvedRunSpec, plan: PlanFile, skipped: SkippedEntr
     shards: plan.mode === 'shards' ? plan.units.length : 0,
     largestUnitItems: largest,
     webhooks: { configured, ingest: ingestHooks, job: configured },
-    timeoutBudget: { estimatedSeconds: budget.seconds, neededSeconds: budget.neededSeconds, configuredSeconds: spec.processingTimeoutSeconds ?? null, basis: budget.basis },
+    timeoutBudget: {
+      estimatedSeconds: budget.seconds,
+      neededSeconds: budget.neededSeconds,
+      configuredSeconds: spec.processingTimeoutSeconds ?? null,
+      basis: budget.basis,
+    },
   };
 }
 
@@ -461,7 +558,10 @@ function planWarnings(spec: ResolvedRunSpec, plan: PreflightPlan): PreflightIssu
     const reasons = Object.entries(plan.skippedByReason)
       .map(([reason, n]) => `${n} ${reason}`)
       .join(', ');
-    const shown = plan.skippedExamples.slice(0, 3).map((s) => `"${s.source}" (${s.reason})`).join(', ');
+    const shown = plan.skippedExamples
+      .slice(0, 3)
+      .map((s) => `"${s.source}" (${s.reason})`)
+      .join(', ');
     out.push({
       code: 'source.skipped',
       message: `${plan.skipped} of ${plan.seen} source entries will be skipped (${reasons}), e.g. ${shown}`,
@@ -476,11 +576,17 @@ function planWarnings(spec: ResolvedRunSpec, plan: PreflightPlan): PreflightIssu
     });
   }
   if (plan.webhooks.configured && !plan.webhooks.ingest) {
-    const why = plan.uploadMode === 'single' ? `a simple batch (${plan.files} images by single upload)` : 'local video uploads';
+    const why =
+      plan.uploadMode === 'single'
+        ? `a simple batch (${plan.files} images by single upload)`
+        : 'local video uploads';
     out.push({
       code: 'webhooks.dropped',
       message: `the API sends no ingest notifications for ${why}: indexing is followed by polling only (the job's completion webhook still fires)`,
-      fix: plan.uploadMode === 'single' ? `more than ${spec.upload.singleUploadMaxImages} images go as tar shards, which do notify` : 'nothing to fix; polling finishes the run',
+      fix:
+        plan.uploadMode === 'single'
+          ? `more than ${spec.upload.singleUploadMaxImages} images go as tar shards, which do notify`
+          : 'nothing to fix; polling finishes the run',
     });
   }
   const { estimatedSeconds, neededSeconds, configuredSeconds } = plan.timeoutBudget;
@@ -495,14 +601,33 @@ function planWarnings(spec: ResolvedRunSpec, plan: PreflightPlan): PreflightIssu
 }
 
 function webhookCheck(plan: PreflightPlan): PreflightCheck {
-  if (!plan.webhooks.configured) return { name: 'webhooks', status: 'ok', detail: 'no public gateway URL (RFBATCH_PUBLIC_URL): progress is polled' };
-  if (!plan.webhooks.ingest) return { name: 'webhooks', status: 'warning', detail: `the job webhook fires; ingest notifications do not (${plan.uploadMode} uploads)` };
+  if (!plan.webhooks.configured)
+    return {
+      name: 'webhooks',
+      status: 'ok',
+      detail: 'no public gateway URL (RFBATCH_PUBLIC_URL): progress is polled',
+    };
+  if (!plan.webhooks.ingest)
+    return {
+      name: 'webhooks',
+      status: 'warning',
+      detail: `the job webhook fires; ingest notifications do not (${plan.uploadMode} uploads)`,
+    };
   return { name: 'webhooks', status: 'ok', detail: 'ingest and job webhooks fire (polling still decides)' };
 }
 
 function timeoutCheck(plan: PreflightPlan): PreflightCheck {
   const { estimatedSeconds, neededSeconds, configuredSeconds, basis } = plan.timeoutBudget;
-  if (configuredSeconds === null) return { name: 'timeout', status: 'ok', detail: `not set (the API's default applies); ${estimatedSeconds} s should fit: ${basis}` };
+  if (configuredSeconds === null)
+    return {
+      name: 'timeout',
+      status: 'ok',
+      detail: `not set (the API's default applies); ${estimatedSeconds} s should fit: ${basis}`,
+    };
   const status = configuredSeconds < neededSeconds ? 'warning' : 'ok';
-  return { name: 'timeout', status, detail: `${configuredSeconds} s set, about ${neededSeconds} s needed (${estimatedSeconds} s suggested)` };
+  return {
+    name: 'timeout',
+    status,
+    detail: `${configuredSeconds} s set, about ${neededSeconds} s needed (${estimatedSeconds} s suggested)`,
+  };
 }

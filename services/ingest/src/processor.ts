@@ -1,5 +1,13 @@
 import type { Job, Worker } from 'bullmq';
-import type { JobData, JobName, Logger, QueueName, ServiceContext, Stage, UploadToSignedUrl } from '@rfbatch/shared';
+import type {
+  JobData,
+  JobName,
+  Logger,
+  QueueName,
+  ServiceContext,
+  Stage,
+  UploadToSignedUrl,
+} from '@rfbatch/shared';
 import type { ResolvedIngestOptions } from './options.js';
 
 /** What every ingest processor may use. */

@@ -26,7 +26,8 @@ async function openLocal(path: string): Promise<Readable> {
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (error: NodeJS.ErrnoException) => {
-      const what = error.code === 'ENOENT' ? 'does not exist' : `cannot be read (${error.code ?? error.message})`;
+      const what =
+        error.code === 'ENOENT' ? 'does not exist' : `cannot be read (${error.code ?? error.message})`;
       reject(
         new RfbatchError(ErrorCode.source, `references file "${path}" ${what}`, {
           hint: 'give a JSONL file of {"name": ..., "url": ...} lines that the ingest workers can read',

@@ -9,7 +9,11 @@ import { webhookUrl } from './webhook.js';
  * ingestId is derived from the run and the chunk, so a retry after a lost answer is recognised by the
  * API as a duplicate. The urls (credentials) go only into the request body, never into the result.
  */
-export const referencesProcessor: Processor<'ingest', 'references'> = async ({ runId, chunk, range }, jc, { ctx }) => {
+export const referencesProcessor: Processor<'ingest', 'references'> = async (
+  { runId, chunk, range },
+  jc,
+  { ctx },
+) => {
   const { store, client, config } = ctx;
   if (await store.isTerminal(runId)) return { chunk, skipped: 'run finished' };
   if (await store.isDone(runId, doneKey.chunk(chunk))) return { chunk, skipped: 'already ingested' };
@@ -24,10 +28,21 @@ export const referencesProcessor: Processor<'ingest', 'references'> = async ({ r
   };
   const response =
     plan.kind === 'image'
-      ? await client.ingestImageReferences(spec.batchId, { imageReferences: references, ...common } satisfies ImageReferencesRequest)
+      ? await client.ingestImageReferences(spec.batchId, {
+          imageReferences: references,
+          ...common,
+        } satisfies ImageReferencesRequest)
       : await client.ingestVideoReferences(spec.batchId, { videoReferences: references, ...common });
-  jc.log.info({ chunk, references: references.length, duplicated: response.duplicated ?? false }, 'references ingested');
+  jc.log.info(
+    { chunk, references: references.length, duplicated: response.duplicated ?? false },
+    'references ingested',
+  );
   await store.markDone(runId, doneKey.chunk(chunk));
   await store.incr(runId, 'filesUploaded', references.length);
-  return { chunk, references: references.length, ingestId: response.ingestId, duplicated: response.duplicated ?? false };
+  return {
+    chunk,
+    references: references.length,
+    ingestId: response.ingestId,
+    duplicated: response.duplicated ?? false,
+  };
 };

@@ -15,7 +15,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function collect(it: AsyncIterable<ScanItem>): Promise<{ files: ScannedFile[]; skipped: SkippedEntry[] }> {
+async function collect(
+  it: AsyncIterable<ScanItem>,
+): Promise<{ files: ScannedFile[]; skipped: SkippedEntry[] }> {
   const files: ScannedFile[] = [];
   const skipped: SkippedEntry[] = [];
   for await (const item of it) {
@@ -50,7 +52,10 @@ describe('scanDirectory', () => {
   });
 
   it('skips images over the size limit', async () => {
-    await writeTree(root, { 'big.png': Buffer.concat([pngBytes(1), Buffer.alloc(2048)]), 'ok.png': pngBytes(2) });
+    await writeTree(root, {
+      'big.png': Buffer.concat([pngBytes(1), Buffer.alloc(2048)]),
+      'ok.png': pngBytes(2),
+    });
     const { files, skipped } = await collect(scanDirectory(root, { media: 'images', maxImageBytes: 1024 }));
     expect(files.map((f) => f.source)).toEqual(['ok.png']);
     expect(skipped[0]).toMatchObject({ source: 'big.png', reason: 'too-large' });
@@ -85,10 +90,18 @@ describe('scanDirectory', () => {
   });
 
   it('does not descend when recursive is false, and honours include', async () => {
-    await writeTree(root, { 'a.png': pngBytes(1), 'b.jpg': Buffer.from([0xff, 0xd8, 0xff, 0]), 'sub/c.png': pngBytes(3) });
-    const { files, skipped } = await collect(scanDirectory(root, { media: 'images', recursive: false, include: ['PNG'] }));
+    await writeTree(root, {
+      'a.png': pngBytes(1),
+      'b.jpg': Buffer.from([0xff, 0xd8, 0xff, 0]),
+      'sub/c.png': pngBytes(3),
+    });
+    const { files, skipped } = await collect(
+      scanDirectory(root, { media: 'images', recursive: false, include: ['PNG'] }),
+    );
     expect(files.map((f) => f.source)).toEqual(['a.png']);
-    expect(skipped).toEqual([{ source: 'b.jpg', reason: 'not-media', detail: '.jpg is not a kept images extension' }]);
+    expect(skipped).toEqual([
+      { source: 'b.jpg', reason: 'not-media', detail: '.jpg is not a kept images extension' },
+    ]);
   });
 
   it('keeps videos in a video run', async () => {
@@ -100,7 +113,9 @@ describe('scanDirectory', () => {
 
   it('fails clearly when the folder is missing or is a file', async () => {
     const missing = join(root, 'nope');
-    await expect(collect(scanDirectory(missing, { media: 'images' }))).rejects.toThrow(`folder "${missing}" does not exist`);
+    await expect(collect(scanDirectory(missing, { media: 'images' }))).rejects.toThrow(
+      `folder "${missing}" does not exist`,
+    );
     const file = join(root, 'f.png');
     await writeFile(file, pngBytes(1));
     const error = await collect(scanDirectory(file, { media: 'images' })).catch((e: unknown) => e);

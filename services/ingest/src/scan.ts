@@ -36,7 +36,8 @@ interface PendingDir {
 /** Folder entries examined between two turns of the event loop. */
 const BATCH = 128;
 
-const HINT = 'give a folder the ingest workers can read (on shared storage when workers run on several hosts)';
+const HINT =
+  'give a folder the ingest workers can read (on shared storage when workers run on several hosts)';
 
 /**
  * Walks `root` as a stream: folders are read entry by entry (never listed whole) and only the folders
@@ -62,11 +63,19 @@ export async function* scanDirectory(root: string, options: ScanOptions): AsyncG
   const candidate = (source: string, path: string, st: Stats): ScanItem => {
     const ext = extensionOf(source);
     if (!allowed.has(ext)) {
-      return skip(source, 'not-media', ext ? `.${ext} is not a kept ${options.media} extension` : 'no file extension');
+      return skip(
+        source,
+        'not-media',
+        ext ? `.${ext} is not a kept ${options.media} extension` : 'no file extension',
+      );
     }
     if (st.size === 0) return skip(source, 'empty', '0 bytes');
     if (options.media === 'images' && st.size > maxImageBytes) {
-      return skip(source, 'too-large', `${st.size} bytes, over the ${maxImageBytes}-byte limit for one image`);
+      return skip(
+        source,
+        'too-large',
+        `${st.size} bytes, over the ${maxImageBytes}-byte limit for one image`,
+      );
     }
     let head: Uint8Array;
     try {
@@ -106,7 +115,11 @@ export async function* scanDirectory(root: string, options: ScanOptions): AsyncG
     const id = idOf(target);
     if (dir.chain.includes(id)) return skip(source, 'symlink-loop', 'links to a folder above it');
     if (visited.has(id)) {
-      return skip(source, 'duplicate', entry.isDirectory() ? 'already scanned through a symbolic link' : 'links to a folder already scanned');
+      return skip(
+        source,
+        'duplicate',
+        entry.isDirectory() ? 'already scanned through a symbolic link' : 'links to a folder already scanned',
+      );
     }
     visited.add(id);
     return { abs: path, rel: source, chain: [...dir.chain, id] };
@@ -150,10 +163,16 @@ async function statRoot(root: string, absRoot: string): Promise<Stats> {
     st = await stat(absRoot);
   } catch (error) {
     const code = errorCode(error);
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code})`;
+    const what =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'cannot be read (permission denied)'
+          : `cannot be read (${code})`;
     throw new RfbatchError(ErrorCode.source, `folder "${root}" ${what}`, { hint: HINT });
   }
-  if (!st.isDirectory()) throw new RfbatchError(ErrorCode.source, `"${root}" is not a folder`, { hint: HINT });
+  if (!st.isDirectory())
+    throw new RfbatchError(ErrorCode.source, `"${root}" is not a folder`, { hint: HINT });
   return st;
 }
 

@@ -41,7 +41,9 @@ export function assertHandlers(queue: QueueName, processors: Record<string, unkn
   const missing = expected.filter((n) => typeof processors[n] !== 'function');
   const extra = actual.filter((n) => !expected.includes(n));
   if (missing.length || extra.length) {
-    throw new Error(`queue "${queue}" handlers do not match the job catalog: missing [${missing}], unknown [${extra}]`);
+    throw new Error(
+      `queue "${queue}" handlers do not match the job catalog: missing [${missing}], unknown [${extra}]`,
+    );
   }
 }
 
@@ -75,7 +77,11 @@ function createWorker<Q extends 'runs' | 'ingest'>(
         stage: stageOf(queue, job.name),
       };
       try {
-        return await (handler as (d: typeof data, jc: JobContext, deps: IngestDeps) => Promise<unknown>)(data, jc, deps);
+        return await (handler as (d: typeof data, jc: JobContext, deps: IngestDeps) => Promise<unknown>)(
+          data,
+          jc,
+          deps,
+        );
       } catch (error) {
         return handleProcessorError(error, jc, ctx.store, runId);
       }
@@ -138,7 +144,10 @@ export const startIngest: StartService = async (ctx: ServiceContext, options: In
  * worker stops taking new jobs for that long (in-flight requests wait in the client's own backoff).
  * The client is made before the queues, hence `attach`.
  */
-export function ingestRateLimiter(): { onRateLimited: (retryAfterMs: number) => void; attach(queues: Queues): void } {
+export function ingestRateLimiter(): {
+  onRateLimited: (retryAfterMs: number) => void;
+  attach(queues: Queues): void;
+} {
   let target: Queues | undefined;
   return {
     onRateLimited(retryAfterMs) {

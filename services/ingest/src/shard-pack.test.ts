@@ -60,7 +60,9 @@ describe('tarSize + packShard', () => {
     const packed = packShard(members, (n) => (fileBytes += n));
     const bytes = await drain(packed.stream);
     expect(bytes.length).toBe(packed.size);
-    expect(packed.size).toBe(tarSize(members.map((m) => ({ name: m.name, size: 'data' in m ? m.data.length : m.size }))));
+    expect(packed.size).toBe(
+      tarSize(members.map((m) => ({ name: m.name, size: 'data' in m ? m.data.length : m.size }))),
+    );
     expect(fileBytes).toBe(Object.values(files).reduce((s, b) => s + b.length, 0));
     const back = await untar(bytes);
     expect(back.size).toBe(members.length);
@@ -83,7 +85,9 @@ describe('tarSize + packShard', () => {
     const packed = packShard(members);
     const error = await drain(packed.stream).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/^"sub\/b\.png" changed size since planning \(planned \d+ bytes, now \d+\)/);
+    expect((error as Error).message).toMatch(
+      /^"sub\/b\.png" changed size since planning \(planned \d+ bytes, now \d+\)/,
+    );
   });
 
   it('fails when a file disappeared', async () => {

@@ -34,7 +34,9 @@ const openFd = promisify(open);
 const fstatFd = promisify(fstat);
 const closeFd = promisify(close);
 const readFd = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
+  new Promise<number>((resolve, reject) =>
+    read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))),
+  );
 const CHUNK_BYTES = 1024 * 1024;
 
 /**
@@ -46,11 +48,17 @@ const CHUNK_BYTES = 1024 * 1024;
 export function packShard(members: readonly TarMember[], onFileBytes?: (bytes: number) => void): PackedShard {
   const size = tarSize(members.map((m) => ({ name: m.name, size: 'data' in m ? m.data.length : m.size })));
   const pack = tar.pack();
-  fill(pack, members, onFileBytes).catch((error: unknown) => pack.destroy(error instanceof Error ? error : new Error(String(error))));
+  fill(pack, members, onFileBytes).catch((error: unknown) =>
+    pack.destroy(error instanceof Error ? error : new Error(String(error))),
+  );
   return { stream: Readable.from(pack, { objectMode: false }), size };
 }
 
-async function fill(pack: tar.Pack, members: readonly TarMember[], onFileBytes?: (bytes: number) => void): Promise<void> {
+async function fill(
+  pack: tar.Pack,
+  members: readonly TarMember[],
+  onFileBytes?: (bytes: number) => void,
+): Promise<void> {
   const ahead: Array<Promise<Buffer | undefined>> = [];
   let next = 0;
   let aheadBytes = 0;
@@ -58,7 +66,8 @@ async function fill(pack: tar.Pack, members: readonly TarMember[], onFileBytes?:
     while (next < members.length && ahead.length < READ_AHEAD_FILES && aheadBytes < READ_AHEAD_BYTES) {
       const member = members[next++]!;
       if ('data' in member) ahead.push(Promise.resolve(member.data));
-      else if (member.size > SMALL_FILE_BYTES) ahead.push(Promise.resolve(undefined)); // streamed at its turn
+      else if (member.size > SMALL_FILE_BYTES)
+        ahead.push(Promise.resolve(undefined)); // streamed at its turn
       else {
         aheadBytes += member.size;
         const loading = readWhole(member);
@@ -91,10 +100,14 @@ async function openChecked(member: FileMember): Promise<number> {
   try {
     fd = await openFd(member.path, 'r');
   } catch (error) {
-    throw new RfbatchError(ErrorCode.upload, `cannot read "${member.source}" (${(error as NodeJS.ErrnoException).code ?? error})`, {
-      hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
-      cause: error,
-    });
+    throw new RfbatchError(
+      ErrorCode.upload,
+      `cannot read "${member.source}" (${(error as NodeJS.ErrnoException).code ?? error})`,
+      {
+        hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
+        cause: error,
+      },
+    );
   }
   try {
     await checkSize(fd, member, 'since planning');
@@ -122,7 +135,11 @@ async function readWhole(member: FileMember): Promise<Buffer> {
   }
 }
 
-async function streamLarge(pack: tar.Pack, member: FileMember, onFileBytes?: (bytes: number) => void): Promise<void> {
+async function streamLarge(
+  pack: tar.Pack,
+  member: FileMember,
+  onFileBytes?: (bytes: number) => void,
+): Promise<void> {
   const fd = await openChecked(member);
   try {
     async function* chunks(): AsyncGenerator<Buffer> {

@@ -12,7 +12,11 @@ import { notificationConfig, NOTIFICATION_CONFIG_NAME } from './webhook.js';
  * is computed first; files go from disk into the PUT body one after another. A finished shard is
  * checkpointed, so a retry or a resumed run skips it.
  */
-export const shardProcessor: Processor<'ingest', 'shard'> = async ({ runId, shard, range }, jc, { ctx, options, upload }) => {
+export const shardProcessor: Processor<'ingest', 'shard'> = async (
+  { runId, shard, range },
+  jc,
+  { ctx, options, upload },
+) => {
   const { store, client, config } = ctx;
   if (await store.isTerminal(runId)) return { shard, skipped: 'run finished' };
   if (await store.isDone(runId, doneKey.shard(shard))) return { shard, skipped: 'already uploaded' };

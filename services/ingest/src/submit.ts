@@ -23,7 +23,12 @@ export interface SubmitResult {
  */
 export async function submitRun(queues: Queues, store: RunStore, input: unknown): Promise<SubmitResult> {
   const spec = resolveRunSpec(
-    parseOrThrow(RunSpecSchema, input, 'run spec', 'fix the fields above; `rfbatch schema` prints the RunSpec JSON Schema'),
+    parseOrThrow(
+      RunSpecSchema,
+      input,
+      'run spec',
+      'fix the fields above; `rfbatch schema` prints the RunSpec JSON Schema',
+    ),
   );
   const created = await store.create(spec);
   const state = await store.get(spec.runId);

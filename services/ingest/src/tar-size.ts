@@ -10,7 +10,8 @@ export function fitsUstarName(name: string): boolean {
 
 /** Bytes one member takes in a tar: its 512-byte header plus its body rounded up to whole blocks. */
 export function tarMemberBytes(name: string, size: number): number {
-  if (!fitsUstarName(name)) throw new Error(`tar member name ${JSON.stringify(name)} does not fit a ustar header`);
+  if (!fitsUstarName(name))
+    throw new Error(`tar member name ${JSON.stringify(name)} does not fit a ustar header`);
   return TAR_BLOCK_BYTES + Math.ceil(size / TAR_BLOCK_BYTES) * TAR_BLOCK_BYTES;
 }
 

@@ -51,7 +51,12 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ port: 0, indexingDelayMs: 0, jobStartDelayMs: 0, ...options.emulator });
+  const emulator = await startEmulator({
+    port: 0,
+    indexingDelayMs: 0,
+    jobStartDelayMs: 0,
+    ...options.emulator,
+  });
   const prefix = testPrefix('ingest');
   const dir = await mkdtemp(join(tmpdir(), 'rfb-ingest-'));
   const workDir = join(dir, 'work');
@@ -68,10 +73,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = loadConfig(env);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'ingest-test' });
   const limiter = ingestRateLimiter();
-  const context = createServiceContext(config, logger, { clientOptions: { onRateLimited: limiter.onRateLimited } });
+  const context = createServiceContext(config, logger, {
+    clientOptions: { onRateLimited: limiter.onRateLimited },
+  });
   limiter.attach(context.queues);
   const service =
-    options.startService === false ? undefined : await startIngest(context, { stalledIntervalMs: 2_000, ...options.ingest });
+    options.startService === false
+      ? undefined
+      : await startIngest(context, { stalledIntervalMs: 2_000, ...options.ingest });
 
   const harness: Harness = {
     emulator,
@@ -81,7 +90,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     dir,
     workDir,
     env,
-    spec: (source, extra = {}) => ({ source, workflow: { workflowId: 'wf' }, output: { dir: join(dir, 'out') }, ...extra }),
+    spec: (source, extra = {}) => ({
+      source,
+      workflow: { workflowId: 'wf' },
+      output: { dir: join(dir, 'out') },
+      ...extra,
+    }),
     async submit(spec) {
       return (await submitRun(context.queues, context.store, spec)).runId;
     },
@@ -96,7 +110,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         }
         await sleep(50);
       }
-      throw new Error(`run ${runId} did not reach ${statuses.join('/')} in ${timeoutMs} ms: ${JSON.stringify(state)}`);
+      throw new Error(
+        `run ${runId} did not reach ${statuses.join('/')} in ${timeoutMs} ms: ${JSON.stringify(state)}`,
+      );
     },
     async manifest(runId) {
       const out: ManifestEntry[] = [];

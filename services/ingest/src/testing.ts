@@ -34,7 +34,18 @@ export async function writeTree(root: string, files: Record<string, Buffer | str
 
 /** A minimal MP4 header (an `ftyp` box) followed by `size` filler bytes: enough to pass the magic check. */
 export function fakeMp4(size = 2048, seed = 0): Buffer {
-  const head = Buffer.from([0, 0, 0, 0x18, ...Buffer.from('ftypisom'), 0, 0, 2, 0, ...Buffer.from('isomiso2mp41')]);
+  const head = Buffer.from([
+    0,
+    0,
+    0,
+    0x18,
+    ...Buffer.from('ftypisom'),
+    0,
+    0,
+    2,
+    0,
+    ...Buffer.from('isomiso2mp41'),
+  ]);
   const body = Buffer.alloc(Math.max(0, size - head.length), seed % 251);
   return Buffer.concat([head, body]);
 }

@@ -1,5 +1,11 @@
 import { join, resolve } from 'node:path';
-import { ManifestEntry, readJsonLines, runPaths, type ByteRange, type ResolvedRunSpec } from '@rfbatch/shared';
+import {
+  ManifestEntry,
+  readJsonLines,
+  runPaths,
+  type ByteRange,
+  type ResolvedRunSpec,
+} from '@rfbatch/shared';
 import { readPlanFile, type PlanFile } from './plan-file.js';
 import { ErrorCode, RfbatchError } from '@rfbatch/shared';
 
@@ -7,7 +13,8 @@ import { ErrorCode, RfbatchError } from '@rfbatch/shared';
 export async function readUnit(workDir: string, runId: string, range: ByteRange): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   try {
-    for await (const entry of readJsonLines(runPaths(workDir, runId).manifest, ManifestEntry, range)) out.push(entry);
+    for await (const entry of readJsonLines(runPaths(workDir, runId).manifest, ManifestEntry, range))
+      out.push(entry);
   } catch (error) {
     throw missingWork(workDir, runId, error);
   }

@@ -3,7 +3,8 @@ import { ApiError, isRetryable, type Logger } from '@rfbatch/shared';
 
 /** An upload error a fresh signed URL may cure: a transient one, or an expired/revoked URL. */
 export function worthAnotherUrl(error: unknown): boolean {
-  if (error instanceof ApiError && error.status !== undefined && [403, 404, 410].includes(error.status)) return true;
+  if (error instanceof ApiError && error.status !== undefined && [403, 404, 410].includes(error.status))
+    return true;
   return isRetryable(error);
 }
 
@@ -23,7 +24,10 @@ export async function withFreshUrl<T>(
       return await attempt(n);
     } catch (error) {
       if (n >= tries || !worthAnotherUrl(error) || signal?.aborted) throw error;
-      const waitMs = error instanceof ApiError && error.retryAfterMs !== undefined ? error.retryAfterMs : 250 * 2 ** (n - 1);
+      const waitMs =
+        error instanceof ApiError && error.retryAfterMs !== undefined
+          ? error.retryAfterMs
+          : 250 * 2 ** (n - 1);
       log.warn({ err: error, try: n, waitMs }, `${what} failed; trying again with a fresh signed URL`);
       await sleep(waitMs, undefined, signal ? { signal } : {});
     }

@@ -34,11 +34,24 @@ describe('expiryWarning', () => {
     expect(expiryWarning(base({ batchExpiresAt: '2026-11-29T15:30:00.000Z' }), now)).toBe(
       'the staged inputs of run r-x expire at 2026-11-29T15:30:00.000Z, within 24 h, and its results are not downloaded yet (3 h 30 min left): keep the workers running: the run exports as soon as the job ends',
     );
-    expect(expiryWarning(base({ status: 'failed', batchExpiresAt: '2026-11-29T15:30:00.000Z', outputExpiresAt: '2026-11-29T12:20:00.000Z' }), now)).toMatch(
+    expect(
+      expiryWarning(
+        base({
+          status: 'failed',
+          batchExpiresAt: '2026-11-29T15:30:00.000Z',
+          outputExpiresAt: '2026-11-29T12:20:00.000Z',
+        }),
+        now,
+      ),
+    ).toMatch(
       /^the job's outputs of run r-x expire at 2026-11-29T12:20:00\.000Z, .* \(20 min left\): retry it now \(`rfbatch retry r-x`\)/,
     );
-    expect(expiryWarning(base({ status: 'failed', batchExpiresAt: '2026-11-29T11:00:00.000Z' }), now)).toMatch(/they have expired; `rfbatch retry r-x` stages the inputs again$/);
-    expect(expiryWarning(base({ status: 'completed', batchExpiresAt: '2026-11-29T12:10:00.000Z' }), now)).toBeUndefined();
+    expect(
+      expiryWarning(base({ status: 'failed', batchExpiresAt: '2026-11-29T11:00:00.000Z' }), now),
+    ).toMatch(/they have expired; `rfbatch retry r-x` stages the inputs again$/);
+    expect(
+      expiryWarning(base({ status: 'completed', batchExpiresAt: '2026-11-29T12:10:00.000Z' }), now),
+    ).toBeUndefined();
   });
 });
 
@@ -47,9 +60,17 @@ describe('warnIfExpiring in a run', () => {
     bed.services.push(await startJobs(bed.ctx, { pollMinMs: 20, pollMaxMs: 100, lockDurationMs: 5_000 }));
     const { spec } = await bed.stageRun(5, { mode: 'single', enqueue: false });
     await bed.emulator.setBatchExpiry(spec.batchId, new Date(Date.now() + 3 * 3600_000));
-    await enqueue(bed.ctx.queues, 'jobs', 'verify', { runId: spec.runId, attempt: 0 }, { jobId: stageJobId('verify', spec.runId) });
+    await enqueue(
+      bed.ctx.queues,
+      'jobs',
+      'verify',
+      { runId: spec.runId, attempt: 0 },
+      { jobId: stageJobId('verify', spec.runId) },
+    );
     const state = await bed.waitFor(spec.runId, ['exporting']);
-    const warnings = state.warnings.filter((w) => w.startsWith(`the staged inputs of run ${spec.runId} expire at`));
+    const warnings = state.warnings.filter((w) =>
+      w.startsWith(`the staged inputs of run ${spec.runId} expire at`),
+    );
     expect(warnings).toHaveLength(1);
     expect(await warnIfExpiring(bed.ctx, state)).toBe(false);
   });
@@ -61,8 +82,16 @@ describe('re-staging decisions', () => {
     expect(restagedBatchId('cats-s2', 5)).toBe('cats-s5');
     expect(restagedBatchId('x'.repeat(64), 3)).toBe(`${'x'.repeat(61)}-s3`);
     const { spec } = await bed.stageRun(1, { mode: 'single', enqueue: false });
-    const next = restagedSpec(spec, 1, { computeConfiguration: { type: 'compute-configuration-v2', workersPerMachine: 1 }, processingTimeoutSeconds: 7200 });
-    expect(next).toMatchObject({ runId: spec.runId, batchId: `${spec.batchId}-s1`, compute: { machineType: 'cpu', workersPerMachine: 1 }, processingTimeoutSeconds: 7200 });
+    const next = restagedSpec(spec, 1, {
+      computeConfiguration: { type: 'compute-configuration-v2', workersPerMachine: 1 },
+      processingTimeoutSeconds: 7200,
+    });
+    expect(next).toMatchObject({
+      runId: spec.runId,
+      batchId: `${spec.batchId}-s1`,
+      compute: { machineType: 'cpu', workersPerMachine: 1 },
+      processingTimeoutSeconds: 7200,
+    });
     expect(next.jobId).toMatch(/^rfb-[0-9a-f]{16}$/);
     expect(next.jobId).not.toBe(spec.jobId);
     expect(() => restagedSpec(spec, 1, { processingTimeoutSeconds: 5 })).toThrow(/processingTimeoutSeconds/);
@@ -75,12 +104,28 @@ describe('re-staging decisions', () => {
     expect(await expiredStagedData(bed.ctx, spec, uploaded, 'await')).toBeUndefined();
     await bed.emulator.expireBatch(spec.batchId);
     expect(await expiredStagedData(bed.ctx, spec, uploaded, 'await')).toBe(`batch "${spec.batchId}" is gone`);
-    expect(await expiredStagedData(bed.ctx, spec, uploaded, 'upload')).toBe(`batch "${spec.batchId}" is gone`);
-    expect(await expiredStagedData(bed.ctx, spec, { ...uploaded, counters: { ...uploaded.counters, filesUploaded: 0 } }, 'upload')).toBeUndefined();
+    expect(await expiredStagedData(bed.ctx, spec, uploaded, 'upload')).toBe(
+      `batch "${spec.batchId}" is gone`,
+    );
+    expect(
+      await expiredStagedData(
+        bed.ctx,
+        spec,
+        { ...uploaded, counters: { ...uploaded.counters, filesUploaded: 0 } },
+        'upload',
+      ),
+    ).toBeUndefined();
     expect(await expiredStagedData(bed.ctx, spec, uploaded, 'plan')).toBeUndefined();
     expect(await expiredStagedData(bed.ctx, spec, uploaded, 'finalize')).toBeUndefined();
     // After the job: only outputs that expired before they were downloaded count.
     expect(await expiredStagedData(bed.ctx, spec, uploaded, 'download')).toBeUndefined();
-    expect(await expiredStagedData(bed.ctx, spec, { ...uploaded, outputExpiresAt: '2020-01-01T00:00:00.000Z' }, 'collect')).toMatch(/outputs of job .* expired on 2020-01-01/);
+    expect(
+      await expiredStagedData(
+        bed.ctx,
+        spec,
+        { ...uploaded, outputExpiresAt: '2020-01-01T00:00:00.000Z' },
+        'collect',
+      ),
+    ).toMatch(/outputs of job .* expired on 2020-01-01/);
   });
 });

@@ -29,7 +29,8 @@ export function expiryWarning(state: RunState, now = new Date()): string | undef
   if (!Number.isFinite(msLeft) || msLeft > EXPIRY_WARNING_MS) return undefined;
   const what = outputs ? "the job's outputs" : 'the staged inputs';
   const key = `${what} of run ${state.runId} expire at ${at}, within 24 h, and its results are not downloaded yet`;
-  if (msLeft <= 0) return `${key}: they have expired; \`rfbatch retry ${state.runId}\` stages the inputs again`;
+  if (msLeft <= 0)
+    return `${key}: they have expired; \`rfbatch retry ${state.runId}\` stages the inputs again`;
   const todo =
     state.status === 'failed'
       ? `retry it now (\`rfbatch retry ${state.runId}\`), or it must be staged again after that`
@@ -43,7 +44,11 @@ export function expiryWarningKey(warning: string): string {
 }
 
 /** Records the expiry warning in the run once (RunStore.warn), when there is one. */
-export async function warnIfExpiring(ctx: ServiceContext, state: RunState, now = new Date()): Promise<boolean> {
+export async function warnIfExpiring(
+  ctx: ServiceContext,
+  state: RunState,
+  now = new Date(),
+): Promise<boolean> {
   const warning = expiryWarning(state, now);
   if (!warning) return false;
   const key = expiryWarningKey(warning);

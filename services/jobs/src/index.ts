@@ -35,5 +35,11 @@ export {
   type TriageInput,
   type TriageOptions,
 } from './triage.js';
-export { expiredStagedData, restageRun, restagedBatchId, restagedSpec, type RestageResult } from './restage.js';
+export {
+  expiredStagedData,
+  restageRun,
+  restagedBatchId,
+  restagedSpec,
+  type RestageResult,
+} from './restage.js';
 export { expiryWarning, expiryWarningKey, warnIfExpiring, EXPIRY_WARNING_MS } from './expiry-watch.js';

@@ -66,7 +66,9 @@ export async function expiredStagedData(
   }
   try {
     const batch = await ctx.client.getBatch(spec.batchId);
-    return Date.parse(batch.expiryDate) <= now.getTime() ? `batch "${spec.batchId}" expired on ${batch.expiryDate}` : undefined;
+    return Date.parse(batch.expiryDate) <= now.getTime()
+      ? `batch "${spec.batchId}" expired on ${batch.expiryDate}`
+      : undefined;
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) throw error;
     const when = state.batchExpiresAt ? ` (it was due to expire on ${state.batchExpiresAt})` : '';
@@ -75,7 +77,11 @@ export async function expiredStagedData(
 }
 
 /** The spec of a re-staged run: fresh ids, and restart overrides folded into the new job's settings. */
-export function restagedSpec(spec: ResolvedRunSpec, attempt: number, overrides?: Omit<RestartOverrides, 'type'>): ResolvedRunSpec {
+export function restagedSpec(
+  spec: ResolvedRunSpec,
+  attempt: number,
+  overrides?: Omit<RestartOverrides, 'type'>,
+): ResolvedRunSpec {
   const compute = overrides?.computeConfiguration;
   const next = {
     ...spec,
@@ -86,11 +92,20 @@ export function restagedSpec(spec: ResolvedRunSpec, attempt: number, overrides?:
       ...(compute?.machineType ? { machineType: compute.machineType } : {}),
       ...(compute?.workersPerMachine !== undefined ? { workersPerMachine: compute.workersPerMachine } : {}),
     },
-    ...(overrides?.processingTimeoutSeconds !== undefined ? { processingTimeoutSeconds: overrides.processingTimeoutSeconds } : {}),
+    ...(overrides?.processingTimeoutSeconds !== undefined
+      ? { processingTimeoutSeconds: overrides.processingTimeoutSeconds }
+      : {}),
     ...(overrides?.maxParallelTasks !== undefined ? { maxParallelTasks: overrides.maxParallelTasks } : {}),
-    ...(overrides?.maxImageFailureRate !== undefined ? { maxImageFailureRate: overrides.maxImageFailureRate } : {}),
+    ...(overrides?.maxImageFailureRate !== undefined
+      ? { maxImageFailureRate: overrides.maxImageFailureRate }
+      : {}),
   };
-  const parsed = parseOrThrow(RunSpecSchema, next, 'retry overrides', 'give overrides the RunSpec accepts (e.g. --timeout of at least 60 s)');
+  const parsed = parseOrThrow(
+    RunSpecSchema,
+    next,
+    'retry overrides',
+    'give overrides the RunSpec accepts (e.g. --timeout of at least 60 s)',
+  );
   return { ...parsed, runId: spec.runId, batchId: next.batchId, jobId: next.jobId };
 }
 
@@ -130,5 +145,11 @@ export async function restageRun(
     `${reason}: the retry stages the inputs again into batch "${next.batchId}" and runs them as job "${next.jobId}" (job "${spec.jobId}" is left as it is)`,
   );
   ctx.logger.info({ runId, batchId: next.batchId, jobId: next.jobId, reason }, 'run re-staged');
-  return { reason, previousBatchId: spec.batchId, previousJobId: spec.jobId, batchId: next.batchId, jobId: next.jobId };
+  return {
+    reason,
+    previousBatchId: spec.batchId,
+    previousJobId: spec.jobId,
+    batchId: next.batchId,
+    jobId: next.jobId,
+  };
 }

@@ -194,7 +194,10 @@ export async function retryRun(
     jobId,
     delay,
   });
-  ctx.logger.info({ runId, attempt, resumedAt, restartedRemoteJob, restaged: restaged !== undefined }, 'run retried');
+  ctx.logger.info(
+    { runId, attempt, resumedAt, restartedRemoteJob, restaged: restaged !== undefined },
+    'run retried',
+  );
   return { attempt, resumedAt, restartedRemoteJob, ...(restaged ? { restaged } : {}) };
 }
 

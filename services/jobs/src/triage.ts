@@ -32,19 +32,27 @@ const CAUSES: readonly { class: Exclude<FailureClass, 'unknown'>; patterns: RegE
   { class: 'aborted', patterns: [/\b(job|task)[- ]aborted\b|\baborted by (the )?(user|request)/i] },
   {
     class: 'input-missing',
-    patterns: [/\binput[- ]error\b|\binput (data|batch|shard)\b[^.;]*\b(gone|missing|not found|expired|deleted)\b|\bhas expired\b|\bexpired or (was )?deleted\b/i],
+    patterns: [
+      /\binput[- ]error\b|\binput (data|batch|shard)\b[^.;]*\b(gone|missing|not found|expired|deleted)\b|\bhas expired\b|\bexpired or (was )?deleted\b/i,
+    ],
   },
   {
     class: 'out-of-memory',
-    patterns: [/out[- ]of[- ]memory|\boom(killed)?\b|\bworker[- ]oom\b|exit code 137|\bsigkill\b.*memory|memoryerror|memory limit|cannot allocate memory|bad_alloc/i],
+    patterns: [
+      /out[- ]of[- ]memory|\boom(killed)?\b|\bworker[- ]oom\b|exit code 137|\bsigkill\b.*memory|memoryerror|memory limit|cannot allocate memory|bad_alloc/i,
+    ],
   },
   {
     class: 'timeout',
-    patterns: [/\btimed?[- ]?out\b|\btimeout\b|deadline exceeded|exceeded [^.;]*\b(time|runtime|duration|processingtimeoutseconds)\b|max(imum)?[- ]runtime/i],
+    patterns: [
+      /\btimed?[- ]?out\b|\btimeout\b|deadline exceeded|exceeded [^.;]*\b(time|runtime|duration|processingtimeoutseconds)\b|max(imum)?[- ]runtime/i,
+    ],
   },
   {
     class: 'image-failures',
-    patterns: [/\bimage[- ]failures?\b|\bimages? failed\b|\bfailed images?\b|failure rate|maximagefailurerate|too many (image )?failures/i],
+    patterns: [
+      /\bimage[- ]failures?\b|\bimages? failed\b|\bfailed images?\b|failure rate|maximagefailurerate|too many (image )?failures/i,
+    ],
   },
   {
     class: 'workflow-error',
@@ -101,7 +109,17 @@ function num(value: unknown): number | undefined {
 /** Every text of a log that may name its cause, joined. */
 function logText(log: JobLog): string {
   const p = log.payload;
-  const parts = [log.logType, str(p.reason), str(p.type), str(p.errorType), str(p.error_type), str(p.message), str(p.error), str(p.detail), str(p.details)];
+  const parts = [
+    log.logType,
+    str(p.reason),
+    str(p.type),
+    str(p.errorType),
+    str(p.error_type),
+    str(p.message),
+    str(p.error),
+    str(p.detail),
+    str(p.details),
+  ];
   if (p.error && typeof p.error === 'object') parts.push(JSON.stringify(p.error));
   return parts.filter((x): x is string => x !== undefined).join(' | ');
 }
@@ -130,7 +148,10 @@ function notificationText(job: JobMetadata | undefined): string | undefined {
   const n = job?.lastNotification;
   if (n === null || n === undefined) return undefined;
   if (typeof n === 'string') return n;
-  return [str(n.type), str(n.reason), str(n.message), str(n.error)].filter(Boolean).join(' | ') || JSON.stringify(n).slice(0, MAX_LINE);
+  return (
+    [str(n.type), str(n.reason), str(n.message), str(n.error)].filter(Boolean).join(' | ') ||
+    JSON.stringify(n).slice(0, MAX_LINE)
+  );
 }
 
 function classOf(text: string): Exclude<FailureClass, 'unknown'> | undefined {
@@ -138,7 +159,10 @@ function classOf(text: string): Exclude<FailureClass, 'unknown'> | undefined {
 }
 
 /** A setting of the job as it last ran: the latest restart override that set it, else the definition. */
-function effective(job: JobMetadata | undefined, key: 'processingTimeoutSeconds' | 'maxImageFailureRate' | 'maxParallelTasks'): number | undefined {
+function effective(
+  job: JobMetadata | undefined,
+  key: 'processingTimeoutSeconds' | 'maxImageFailureRate' | 'maxParallelTasks',
+): number | undefined {
   const overrides = job?.restartParametersOverride ?? [];
   for (let i = overrides.length - 1; i >= 0; i--) {
     const v = num(overrides[i]?.[key]);
@@ -147,13 +171,24 @@ function effective(job: JobMetadata | undefined, key: 'processingTimeoutSeconds'
   return num(job?.jobDefinition[key]);
 }
 
-function effectiveCompute(job: JobMetadata | undefined): { machineType: 'cpu' | 'gpu' | undefined; workersPerMachine: number | undefined } {
-  const merged: Record<string, unknown> = { ...(job?.jobDefinition.computeConfiguration as Record<string, unknown> | undefined) };
+function effectiveCompute(job: JobMetadata | undefined): {
+  machineType: 'cpu' | 'gpu' | undefined;
+  workersPerMachine: number | undefined;
+} {
+  const merged: Record<string, unknown> = {
+    ...(job?.jobDefinition.computeConfiguration as Record<string, unknown> | undefined),
+  };
   for (const o of job?.restartParametersOverride ?? []) {
-    for (const [k, v] of Object.entries((o.computeConfiguration as Record<string, unknown> | undefined) ?? {})) if (v !== undefined) merged[k] = v;
+    for (const [k, v] of Object.entries(
+      (o.computeConfiguration as Record<string, unknown> | undefined) ?? {},
+    ))
+      if (v !== undefined) merged[k] = v;
   }
   const machine = merged.machineType;
-  return { machineType: machine === 'gpu' || machine === 'cpu' ? machine : undefined, workersPerMachine: num(merged.workersPerMachine) };
+  return {
+    machineType: machine === 'gpu' || machine === 'cpu' ? machine : undefined,
+    workersPerMachine: num(merged.workersPerMachine),
+  };
 }
 
 /** The CLI flags of a suggestion, in the order `rfbatch retry` documents them. */
@@ -172,9 +207,15 @@ function failedImagesOf(logs: JobLog[]): string[] {
   for (const log of logs) {
     if (log.severity === 'info') continue;
     const p = log.payload;
-    const found: unknown[] = [...IMAGE_KEYS.map((k) => p[k]), ...IMAGE_LIST_KEYS.flatMap((k) => (Array.isArray(p[k]) ? (p[k] as unknown[]) : []))];
+    const found: unknown[] = [
+      ...IMAGE_KEYS.map((k) => p[k]),
+      ...IMAGE_LIST_KEYS.flatMap((k) => (Array.isArray(p[k]) ? (p[k] as unknown[]) : [])),
+    ];
     for (const value of found) {
-      const name = str(value) ?? str((value as { file_name?: unknown; fileName?: unknown } | null)?.file_name) ?? str((value as { fileName?: unknown } | null)?.fileName);
+      const name =
+        str(value) ??
+        str((value as { file_name?: unknown; fileName?: unknown } | null)?.file_name) ??
+        str((value as { fileName?: unknown } | null)?.fileName);
       if (name) names.add(name);
       if (names.size >= MAX_FAILED_IMAGES) return [...names];
     }
@@ -208,7 +249,8 @@ function timeoutOf(job: JobMetadata | undefined, lines: string[]): number | unde
 
 function processedBefore(logs: JobLog[]): number | undefined {
   for (const log of logs) {
-    const n = num(log.payload.imagesProcessed) ?? num(log.payload.itemsProcessed) ?? num(log.payload.processed);
+    const n =
+      num(log.payload.imagesProcessed) ?? num(log.payload.itemsProcessed) ?? num(log.payload.processed);
     if (n !== undefined && n > 0) return n;
   }
   return undefined;
@@ -231,7 +273,8 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
     if (cls) matches.set(cls, [...(matches.get(cls) ?? []), log]);
   }
   const noteClass = note ? classOf(note) : undefined;
-  const cls: FailureClass = CAUSES.find((c) => matches.has(c.class) || noteClass === c.class)?.class ?? 'unknown';
+  const cls: FailureClass =
+    CAUSES.find((c) => matches.has(c.class) || noteClass === c.class)?.class ?? 'unknown';
 
   const shown = cls === 'unknown' ? errors : (matches.get(cls) ?? []);
   // One line per distinct message: a task's error and the job's error often repeat each other.
@@ -251,7 +294,9 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
   if (evidence.length === 0) evidence.push('(the job reported no error logs and no notification text)');
 
   const retry = (o?: SuggestedOverrides) =>
-    input.runId ? `rfbatch retry ${input.runId}${o && retryFlags(o) ? ` ${retryFlags(o)}` : ''}` : `restart job "${input.jobId}"${o ? ` with ${retryFlags(o)}` : ''}`;
+    input.runId
+      ? `rfbatch retry ${input.runId}${o && retryFlags(o) ? ` ${retryFlags(o)}` : ''}`
+      : `restart job "${input.jobId}"${o ? ` with ${retryFlags(o)}` : ''}`;
   const base = { evidence, logsRead: input.logs.length, logsTruncated: input.logsTruncated ?? false };
   const tasks = input.stages?.find((s) => s.processingStageName === 'processing')?.tasksNumber;
 
@@ -262,13 +307,31 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
       const now = `${workersPerMachine ?? 'the default number of'} workers per ${machine} machine`;
       if (workersPerMachine === undefined || workersPerMachine > 1) {
         const o = { workersPerMachine: 1 };
-        return { class: cls, ...base, summary: `the job ran out of memory with ${now}: each worker loads the Workflow's models, so fewer workers per machine leave each one more memory (or use --machine gpu)`, suggestedOverrides: o, suggestion: retry(o) };
+        return {
+          class: cls,
+          ...base,
+          summary: `the job ran out of memory with ${now}: each worker loads the Workflow's models, so fewer workers per machine leave each one more memory (or use --machine gpu)`,
+          suggestedOverrides: o,
+          suggestion: retry(o),
+        };
       }
       if (machine === 'cpu') {
         const o = { machineType: 'gpu' as const };
-        return { class: cls, ...base, summary: `the job ran out of memory even with 1 worker per cpu machine: a gpu machine has more memory for the Workflow's models`, suggestedOverrides: o, suggestion: retry(o) };
+        return {
+          class: cls,
+          ...base,
+          summary: `the job ran out of memory even with 1 worker per cpu machine: a gpu machine has more memory for the Workflow's models`,
+          suggestedOverrides: o,
+          suggestion: retry(o),
+        };
       }
-      return { class: cls, ...base, summary: 'the job ran out of memory even with 1 worker per gpu machine: the Workflow needs less memory (a smaller model, no tiling/SAHI, smaller inputs)', suggestion: `make the Workflow lighter, then ${retry()}` };
+      return {
+        class: cls,
+        ...base,
+        summary:
+          'the job ran out of memory even with 1 worker per gpu machine: the Workflow needs less memory (a smaller model, no tiling/SAHI, smaller inputs)',
+        suggestion: `make the Workflow lighter, then ${retry()}`,
+      };
     }
     case 'timeout': {
       const failedBudget = timeoutOf(input.job, [...shown.map(logText), note ?? '']);
@@ -287,19 +350,31 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
       const split =
         failedBudget !== undefined
           ? `processingTimeoutSeconds (${failedBudget} s) is the whole job's machine time, split evenly across its ${chunks} chunk${chunks === 1 ? '' : 's'} (about ${Math.round(failedBudget / chunks)} s each)`
-          : 'processingTimeoutSeconds is the whole job\'s machine time, split evenly across its chunks';
+          : "processingTimeoutSeconds is the whole job's machine time, split evenly across its chunks";
       const o = { processingTimeoutSeconds: budget.seconds };
-      return { class: cls, ...base, summary: `the job timed out: ${split}; ${budget.seconds} s should fit (${budget.basis})`, suggestedOverrides: o, suggestion: retry(o) };
+      return {
+        class: cls,
+        ...base,
+        summary: `the job timed out: ${split}; ${budget.seconds} s should fit (${budget.basis})`,
+        suggestedOverrides: o,
+        suggestion: retry(o),
+      };
     }
     case 'image-failures': {
       const counts = imageFailureCounts(shown.length ? shown : errors);
       const limit = effective(input.job, 'maxImageFailureRate');
       const failedImages = failedImagesOf(input.logs);
       const observed = counts ? counts.failed / counts.total : undefined;
-      const rate = observed !== undefined ? roundRateUp(observed) : roundRateUp(Math.max(0.1, (limit ?? 0) * 2));
+      const rate =
+        observed !== undefined ? roundRateUp(observed) : roundRateUp(Math.max(0.1, (limit ?? 0) * 2));
       const o = { maxImageFailureRate: rate };
-      const what = counts ? `${counts.failed} of ${counts.total} images failed in a chunk (rate ${observed?.toFixed(3)})` : 'too many images failed in a chunk';
-      const limitText = limit !== undefined ? `maxImageFailureRate ${limit}` : 'the default limit (10 failed images per chunk)';
+      const what = counts
+        ? `${counts.failed} of ${counts.total} images failed in a chunk (rate ${observed?.toFixed(3)})`
+        : 'too many images failed in a chunk';
+      const limitText =
+        limit !== undefined
+          ? `maxImageFailureRate ${limit}`
+          : 'the default limit (10 failed images per chunk)';
       return {
         class: cls,
         ...base,
@@ -310,13 +385,29 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
       };
     }
     case 'workflow-error':
-      return { class: cls, ...base, summary: 'the Workflow itself failed (see the evidence): no restart setting fixes that; fix the Workflow or its parameters first', suggestion: `fix the Workflow, then ${retry()}` };
+      return {
+        class: cls,
+        ...base,
+        summary:
+          'the Workflow itself failed (see the evidence): no restart setting fixes that; fix the Workflow or its parameters first',
+        suggestion: `fix the Workflow, then ${retry()}`,
+      };
     case 'input-missing':
-      return { class: cls, ...base, summary: "the job's input data is gone (staged data expires 7 days after upload)", suggestion: `${retry()} re-stages the inputs into a fresh batch and starts a new job` };
+      return {
+        class: cls,
+        ...base,
+        summary: "the job's input data is gone (staged data expires 7 days after upload)",
+        suggestion: `${retry()} re-stages the inputs into a fresh batch and starts a new job`,
+      };
     case 'aborted':
       return { class: cls, ...base, summary: 'the job was aborted', suggestion: retry() };
     case 'unknown':
-      return { class: cls, ...base, summary: 'the logs name no known cause (out of memory, timeout, image failures, workflow error)', suggestion: `read all logs with \`rfbatch jobs logs ${input.jobId}\`; ${retry()} restarts the job` };
+      return {
+        class: cls,
+        ...base,
+        summary: 'the logs name no known cause (out of memory, timeout, image failures, workflow error)',
+        suggestion: `read all logs with \`rfbatch jobs logs ${input.jobId}\`; ${retry()} restarts the job`,
+      };
   }
 }
 
@@ -337,7 +428,12 @@ export async function withSources(triage: JobTriage, manifestPath: string): Prom
   } catch {
     return triage; // no manifest here (another host's work dir): the names alone
   }
-  return { ...triage, failedImages: triage.failedImages.map((f) => (found.has(f.name) ? { ...f, source: found.get(f.name) } : f)) };
+  return {
+    ...triage,
+    failedImages: triage.failedImages.map((f) =>
+      found.has(f.name) ? { ...f, source: found.get(f.name) } : f,
+    ),
+  };
 }
 
 export interface TriageOptions {
@@ -354,7 +450,11 @@ export interface TriageOptions {
  * Reads a failed job (its metadata, all pages of its error logs, then its warning logs, and its
  * stages) and classifies it. Reading problems never throw: the triage says what could not be read.
  */
-export async function triageJobFailure(client: RoboflowClient, jobId: string, options: TriageOptions = {}): Promise<JobTriage> {
+export async function triageJobFailure(
+  client: RoboflowClient,
+  jobId: string,
+  options: TriageOptions = {},
+): Promise<JobTriage> {
   const cap = options.maxLogsPerSeverity ?? 2_000;
   const readProblems: string[] = [];
   let job = options.job;

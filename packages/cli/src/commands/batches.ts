@@ -38,7 +38,13 @@ export function registerBatches(program: Command, app: App): void {
         app.io,
         table(
           ['BATCH', 'TYPE', 'CONTENT', 'CREATED', 'EXPIRES'],
-          list.map((b) => [b.batchId, b.batchType, b.batchContentType, b.createdDate, timeLeft(secondsUntil(b.expiryDate))]),
+          list.map((b) => [
+            b.batchId,
+            b.batchType,
+            b.batchContentType,
+            b.createdDate,
+            timeLeft(secondsUntil(b.expiryDate)),
+          ]),
         ),
       );
     });
@@ -60,9 +66,13 @@ export function registerBatches(program: Command, app: App): void {
       const { batch } = view;
       printLine(app.io, `batch ${batch.batchId}  (${batch.displayName})`);
       printLine(app.io, `  type     ${batch.batchType} · ${batch.batchContentType}`);
-      printLine(app.io, `  created  ${batch.createdDate} · expires ${batch.expiryDate} (${timeLeft(secondsUntil(batch.expiryDate))})`);
+      printLine(
+        app.io,
+        `  created  ${batch.createdDate} · expires ${batch.expiryDate} (${timeLeft(secondsUntil(batch.expiryDate))})`,
+      );
       if (view.count !== undefined) printLine(app.io, `  items    ${formatCount(view.count)}`);
-      for (const p of view.parts) printLine(app.io, `  part     ${p.partName} (${p.partType}, ${p.contentType})`);
+      for (const p of view.parts)
+        printLine(app.io, `  part     ${p.partName} (${p.partType}, ${p.contentType})`);
     });
 
   batches
@@ -73,8 +83,11 @@ export function registerBatches(program: Command, app: App): void {
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { part?: string; json?: boolean }) => {
       const id = batchIdArg(batchId);
-      const count = await withClient(app, (c) => c.countBatch(id, flags.part ? { partName: flags.part } : {}));
-      if (flags.json) return printJson(app.io, { batchId: id, ...(flags.part ? { partName: flags.part } : {}), count });
+      const count = await withClient(app, (c) =>
+        c.countBatch(id, flags.part ? { partName: flags.part } : {}),
+      );
+      if (flags.json)
+        return printJson(app.io, { batchId: id, ...(flags.part ? { partName: flags.part } : {}), count });
       printLine(app.io, String(count));
     });
 
@@ -92,7 +105,13 @@ export function registerBatches(program: Command, app: App): void {
         app.io,
         table(
           ['SHARD', 'STATUS', 'TYPE', 'ITEMS', 'AT'],
-          shards.map((s) => [s.shardId, s.statusName, s.statusType, formatCount(s.shardObjectsCount), s.eventTimestamp]),
+          shards.map((s) => [
+            s.shardId,
+            s.statusName,
+            s.statusType,
+            formatCount(s.shardObjectsCount),
+            s.eventTimestamp,
+          ]),
         ),
       );
     });
@@ -105,38 +124,60 @@ export function registerBatches(program: Command, app: App): void {
     .option('--part <name...>', 'only these parts of a multipart batch')
     .option('--no-extract', 'keep .tar/.tar.gz archives as they are')
     .option('--json', 'print what was downloaded as JSON')
-    .action(async (batchId: string, flags: { out: string; part?: string[]; extract: boolean; json?: boolean }) => {
-      const id = batchIdArg(batchId);
-      const outDir = resolve(app.io.cwd, flags.out);
-      const done = await withClient(app, async (c) => {
-        const batch = await c.getBatch(id);
-        const parts =
-          batch.batchType === 'multipart-batch'
-            ? (await c.listParts(id)).map((p) => p.partName).filter((p) => !flags.part || flags.part.includes(p))
-            : [undefined];
-        const files: Array<Omit<FileMetadata, 'downloadURL'> & { local: string; bytes: number; extracted?: number }> = [];
-        for (const partName of parts) {
-          let i = 0;
-          for await (const file of c.listFiles(id, partName ? { partName } : {})) {
-            // Local names come from fileName/partName, sanitised: never from the URL, never outside outDir.
-            const local = localNameOf({ fileName: file.fileName, partName: file.partName ?? partName ?? null }, i++);
-            const dest = join(outDir, local);
-            await mkdir(dirname(dest), { recursive: true });
-            const existing = await stat(dest).catch(() => undefined);
-            const bytes = existing?.isFile() ? existing.size : await downloadToFile(file.downloadURL, dest);
-            let extracted: number | undefined;
-            const into = join(outDir, archiveStem(local));
-            // An archive already extracted by an earlier export is left as it is.
-            if (flags.extract && isArchiveName(file.fileName) && !(await stat(into).catch(() => undefined))) {
-              extracted = (await safeExtract(dest, into, { label: local })).files;
+    .action(
+      async (batchId: string, flags: { out: string; part?: string[]; extract: boolean; json?: boolean }) => {
+        const id = batchIdArg(batchId);
+        const outDir = resolve(app.io.cwd, flags.out);
+        const done = await withClient(app, async (c) => {
+          const batch = await c.getBatch(id);
+          const parts =
+            batch.batchType === 'multipart-batch'
+              ? (await c.listParts(id))
+                  .map((p) => p.partName)
+                  .filter((p) => !flags.part || flags.part.includes(p))
+              : [undefined];
+          const files: Array<
+            Omit<FileMetadata, 'downloadURL'> & { local: string; bytes: number; extracted?: number }
+          > = [];
+          for (const partName of parts) {
+            let i = 0;
+            for await (const file of c.listFiles(id, partName ? { partName } : {})) {
+              // Local names come from fileName/partName, sanitised: never from the URL, never outside outDir.
+              const local = localNameOf(
+                { fileName: file.fileName, partName: file.partName ?? partName ?? null },
+                i++,
+              );
+              const dest = join(outDir, local);
+              await mkdir(dirname(dest), { recursive: true });
+              const existing = await stat(dest).catch(() => undefined);
+              const bytes = existing?.isFile() ? existing.size : await downloadToFile(file.downloadURL, dest);
+              let extracted: number | undefined;
+              const into = join(outDir, archiveStem(local));
+              // An archive already extracted by an earlier export is left as it is.
+              if (
+                flags.extract &&
+                isArchiveName(file.fileName) &&
+                !(await stat(into).catch(() => undefined))
+              ) {
+                extracted = (await safeExtract(dest, into, { label: local })).files;
+              }
+              files.push({
+                ...withoutUrl(file),
+                local,
+                bytes,
+                ...(extracted !== undefined ? { extracted } : {}),
+              });
+              if (!flags.json)
+                note(
+                  app.io,
+                  `  ${local}  ${formatBytes(bytes)}${extracted !== undefined ? `  (${extracted} files extracted)` : ''}`,
+                );
             }
-            files.push({ ...withoutUrl(file), local, bytes, ...(extracted !== undefined ? { extracted } : {}) });
-            if (!flags.json) note(app.io, `  ${local}  ${formatBytes(bytes)}${extracted !== undefined ? `  (${extracted} files extracted)` : ''}`);
           }
-        }
-        return files;
-      });
-      if (flags.json) return printJson(app.io, { batchId: id, out: outDir, files: done });
-      printLine(app.io, `${formatCount(done.length)} files of batch ${id} in ${outDir}`);
-    });
+          return files;
+        });
+        if (flags.json) return printJson(app.io, { batchId: id, out: outDir, files: done });
+        printLine(app.io, `${formatCount(done.length)} files of batch ${id} in ${outDir}`);
+      },
+    );
 }

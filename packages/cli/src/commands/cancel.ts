@@ -11,12 +11,16 @@ export function registerCancel(program: Command, app: App): void {
     .argument('<runId>', 'run id')
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, flags: { json?: boolean }) => {
-      const services = await openServices(cliConfig(app.io, { needApiKey: true }), cliLogger(app.io, app.verbose()));
+      const services = await openServices(
+        cliConfig(app.io, { needApiKey: true }),
+        cliLogger(app.io, app.verbose()),
+      );
       try {
         const result = await cancelRun(services.ctx, runId);
         const state = await services.ctx.store.require(runId);
         if (flags.json) return printJson(app.io, { runId, status: state.status, ...result });
-        if (!result.cancelled) return printLine(app.io, `run ${runId} had already ended (${state.status}); nothing to cancel`);
+        if (!result.cancelled)
+          return printLine(app.io, `run ${runId} had already ended (${state.status}); nothing to cancel`);
         printLine(
           app.io,
           `run ${runId} cancelled` +

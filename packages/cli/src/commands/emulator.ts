@@ -17,12 +17,17 @@ export function registerEmulator(program: Command, app: App): void {
     .allowExcessArguments()
     .argument('[flags...]', 'rfbatch-emulator flags')
     .action(async (_flags: string[], _opts: unknown, command: Command) => {
-      const child = spawn(process.execPath, [emulatorBin(), ...command.args], { stdio: ['ignore', 'pipe', 'pipe'], env: app.io.env });
+      const child = spawn(process.execPath, [emulatorBin(), ...command.args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: app.io.env,
+      });
       child.stdout.on('data', (chunk: Buffer) => app.io.stdout.write(chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => app.io.stderr.write(chunk.toString()));
       const stop = () => child.kill('SIGTERM');
       app.io.signal.addEventListener('abort', stop, { once: true });
-      const code = await new Promise<number>((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + 15 : 1))));
+      const code = await new Promise<number>((resolve) =>
+        child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 + 15 : 1))),
+      );
       app.io.signal.removeEventListener('abort', stop);
       app.exitCode = code;
     });

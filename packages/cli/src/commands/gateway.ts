@@ -15,14 +15,26 @@ export function registerGateway(program: Command, app: App): void {
     .action(async (flags: { port?: string; host?: string }) => {
       const port = flags.port === undefined ? undefined : Number(flags.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
-        throw new CliError(ExitCode.usage, `--port must be a whole number from 0 to 65535 (got "${flags.port}")`);
+        throw new CliError(
+          ExitCode.usage,
+          `--port must be a whole number from 0 to 65535 (got "${flags.port}")`,
+        );
       }
-      const services = await openServices(cliConfig(app.io, { needApiKey: true }), cliLogger(app.io, app.verbose(), 'info'));
+      const services = await openServices(
+        cliConfig(app.io, { needApiKey: true }),
+        cliLogger(app.io, app.verbose(), 'info'),
+      );
       try {
-        const gateway = await startGateway(services.ctx, { ...(port !== undefined ? { port } : {}), ...(flags.host ? { host: flags.host } : {}) });
+        const gateway = await startGateway(services.ctx, {
+          ...(port !== undefined ? { port } : {}),
+          ...(flags.host ? { host: flags.host } : {}),
+        });
         // First stdout line, like the emulator's: scripts and tests read the URL from it.
         app.io.stdout.write(`gateway listening on ${gateway.url}\n`);
-        note(app.io, `Bull Board: ${gateway.url}/board · metrics: ${gateway.url}/metrics · health: ${gateway.url}/healthz`);
+        note(
+          app.io,
+          `Bull Board: ${gateway.url}/board · metrics: ${gateway.url}/metrics · health: ${gateway.url}/healthz`,
+        );
         await untilSignal(app, () => gateway.close(), 'gateway');
       } finally {
         await services.close();

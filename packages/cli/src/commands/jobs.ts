@@ -6,11 +6,14 @@ import { printJson, printLine } from '../io.js';
 import { table } from '../render/format.js';
 import { confirm, jobIdArg, limitArg, take, withClient } from '../remote-client.js';
 
-const pct = (p: number | null | undefined) => (p === null || p === undefined ? '-' : `${Math.round(p * 100)}%`);
+const pct = (p: number | null | undefined) =>
+  p === null || p === undefined ? '-' : `${Math.round(p * 100)}%`;
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export function registerJobs(program: Command, app: App): void {
-  const jobs = program.command('jobs').summary('inspect and control batch jobs (as `inference rf-cloud batch-processing` does)');
+  const jobs = program
+    .command('jobs')
+    .summary('inspect and control batch jobs (as `inference rf-cloud batch-processing` does)');
 
   jobs
     .command('ls')
@@ -24,7 +27,13 @@ export function registerJobs(program: Command, app: App): void {
         app.io,
         table(
           ['JOB', 'NAME', 'STAGE', 'STATE', 'CREATED'],
-          list.map((j) => [j.jobId, j.name, j.currentStage ?? '-', j.isTerminal ? (j.error ? 'failed' : 'completed') : 'running', j.createdAt]),
+          list.map((j) => [
+            j.jobId,
+            j.name,
+            j.currentStage ?? '-',
+            j.isTerminal ? (j.error ? 'failed' : 'completed') : 'running',
+            j.createdAt,
+          ]),
         ),
       );
     });
@@ -44,7 +53,8 @@ export function registerJobs(program: Command, app: App): void {
         printLine(app.io, `  stages    ${(job.plannedStages ?? []).join(' → ') || '-'}`);
         printLine(app.io, `  created   ${job.createdAt} · updated ${job.lastUpdate}`);
         if (job.lastNotification) printLine(app.io, `  last      ${text(redactDeep(job.lastNotification))}`);
-        if (job.restartParametersOverride.length) printLine(app.io, `  restarts  ${job.restartParametersOverride.length}`);
+        if (job.restartParametersOverride.length)
+          printLine(app.io, `  restarts  ${job.restartParametersOverride.length}`);
       }
     });
 
@@ -61,7 +71,13 @@ export function registerJobs(program: Command, app: App): void {
         app.io,
         table(
           ['STAGE ID', 'NAME', 'STATUS', 'TASKS', 'OUTPUT BATCHES'],
-          stages.map((s) => [s.processingStageId, s.processingStageName, s.statusType, String(s.tasksNumber), s.outputBatches.join(', ')]),
+          stages.map((s) => [
+            s.processingStageId,
+            s.processingStageName,
+            s.statusType,
+            String(s.tasksNumber),
+            s.outputBatches.join(', '),
+          ]),
         ),
       );
     });
@@ -77,11 +93,19 @@ export function registerJobs(program: Command, app: App): void {
       const id = jobIdArg(jobId);
       const tasks = await withClient(app, async (c) => {
         const stages = await c.listStages(id);
-        const match = stages.find((s) => s.processingStageId === stage) ?? stages.find((s) => s.processingStageName === stage);
+        const match =
+          stages.find((s) => s.processingStageId === stage) ??
+          stages.find((s) => s.processingStageName === stage);
         return take(c.listTasks(id, match?.processingStageId ?? stage), limitArg(flags.limit));
       });
       if (flags.json) return printJson(app.io, { jobId: id, stage, tasks: redactDeep(tasks) });
-      printLine(app.io, table(['TASK', 'STATUS', 'PROGRESS', 'AT'], tasks.map((t) => [t.taskId, t.statusType, pct(t.progress), t.eventTimestamp])));
+      printLine(
+        app.io,
+        table(
+          ['TASK', 'STATUS', 'PROGRESS', 'AT'],
+          tasks.map((t) => [t.taskId, t.statusType, pct(t.progress), t.eventTimestamp]),
+        ),
+      );
     });
 
   jobs
@@ -93,9 +117,15 @@ export function registerJobs(program: Command, app: App): void {
     .option('--json', 'print JSON')
     .action(async (jobId: string, flags: { severity?: LogSeverity; limit: string; json?: boolean }) => {
       const id = jobIdArg(jobId);
-      const logs = await withClient(app, (c) => take(c.listLogs(id, flags.severity ? { severity: flags.severity } : {}), limitArg(flags.limit)));
+      const logs = await withClient(app, (c) =>
+        take(c.listLogs(id, flags.severity ? { severity: flags.severity } : {}), limitArg(flags.limit)),
+      );
       if (flags.json) return printJson(app.io, { jobId: id, logs: redactDeep(logs) });
-      for (const l of redactDeep(logs)) printLine(app.io, `${l.createdAt} ${l.severity.padEnd(7)} ${l.reportingModule} ${l.logType} ${text(l.payload)}`);
+      for (const l of redactDeep(logs))
+        printLine(
+          app.io,
+          `${l.createdAt} ${l.severity.padEnd(7)} ${l.reportingModule} ${l.logType} ${text(l.payload)}`,
+        );
     });
 
   jobs
@@ -141,7 +171,9 @@ export function registerJobs(program: Command, app: App): void {
       );
       await confirm(app, `restart job ${id}?`, flags.yes === true);
       const body = toRestartOverrides(overrides);
-      const answer = await withClient(app, (c) => c.restartJob(id, body ? { type: 'parameters-override-v1', ...body } : undefined));
+      const answer = await withClient(app, (c) =>
+        c.restartJob(id, body ? { type: 'parameters-override-v1', ...body } : undefined),
+      );
       if (flags.json) return printJson(app.io, { jobId: id, restarted: true, answer: redactDeep(answer) });
       printLine(app.io, `job ${id}: restart requested${body ? ' with overrides' : ''}`);
     });

@@ -14,7 +14,8 @@ export function registerLs(program: Command, app: App): void {
     .option('--json', 'print the runs as JSON')
     .action(async (flags: { limit: string; json?: boolean }) => {
       const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new CliError(ExitCode.usage, `--limit must be a positive whole number (got "${flags.limit}")`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new CliError(ExitCode.usage, `--limit must be a positive whole number (got "${flags.limit}")`);
       const handle = await openStore(cliConfig(app.io));
       try {
         const ids = await handle.store.list(limit);
@@ -24,12 +25,20 @@ export function registerLs(program: Command, app: App): void {
           if (state) rows.push(runRow(state, await handle.store.spec(id).catch(() => undefined)));
         }
         if (flags.json) return printJson(app.io, { runs: rows });
-        if (rows.length === 0) return printLine(app.io, 'no runs yet: start one with `rfbatch run <folder> --workflow <id>`');
+        if (rows.length === 0)
+          return printLine(app.io, 'no runs yet: start one with `rfbatch run <folder> --workflow <id>`');
         printLine(
           app.io,
           table(
             ['RUN', 'STATUS', 'CREATED', 'FILES', 'RESULTS', 'SOURCE'],
-            rows.map((r) => [r.runId, r.status, r.createdAt.replace('T', ' ').slice(0, 19), formatCount(r.planned), formatCount(r.results), r.source ?? '']),
+            rows.map((r) => [
+              r.runId,
+              r.status,
+              r.createdAt.replace('T', ' ').slice(0, 19),
+              formatCount(r.planned),
+              formatCount(r.results),
+              r.source ?? '',
+            ]),
           ),
         );
       } finally {

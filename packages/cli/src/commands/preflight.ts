@@ -49,7 +49,10 @@ const MARK = { ok: '✓', problem: '✗', warning: '!', skipped: '-' } as const;
 /** The report for a person: checks, the plan, problems with their fixes, warnings. */
 export function printPreflightReport(io: CliIO, report: PreflightReport): void {
   const n = report.problems.length;
-  printLine(io, `preflight of run ${report.runId}: ${report.ok ? 'OK — nothing stops this run' : `${n} problem${n === 1 ? '' : 's'} — the run would fail`}`);
+  printLine(
+    io,
+    `preflight of run ${report.runId}: ${report.ok ? 'OK — nothing stops this run' : `${n} problem${n === 1 ? '' : 's'} — the run would fail`}`,
+  );
   const width = Math.max(...report.checks.map((c) => c.name.length));
   for (const c of report.checks) printLine(io, `  ${MARK[c.status]} ${c.name.padEnd(width)}  ${c.detail}`);
 
@@ -61,9 +64,17 @@ export function printPreflightReport(io: CliIO, report: PreflightReport): void {
       .map(([reason, count]) => `${count} ${reason}`)
       .join(', ');
     const size = plan.bytes ? `, ${formatBytes(plan.bytes)}` : '';
-    printLine(io, `  files     ${formatCount(plan.files)} ${plan.media}${size} (${formatCount(plan.seen)} seen${plan.skipped ? `, ${formatCount(plan.skipped)} skipped: ${reasons}` : ''})`);
-    for (const s of plan.skippedExamples.slice(0, 10)) printLine(io, `  skipped   ${s.source} — ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
-    if (plan.skipped > 10) printLine(io, `            … and ${formatCount(plan.skipped - Math.min(10, plan.skippedExamples.length))} more`);
+    printLine(
+      io,
+      `  files     ${formatCount(plan.files)} ${plan.media}${size} (${formatCount(plan.seen)} seen${plan.skipped ? `, ${formatCount(plan.skipped)} skipped: ${reasons}` : ''})`,
+    );
+    for (const s of plan.skippedExamples.slice(0, 10))
+      printLine(io, `  skipped   ${s.source} — ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+    if (plan.skipped > 10)
+      printLine(
+        io,
+        `            … and ${formatCount(plan.skipped - Math.min(10, plan.skippedExamples.length))} more`,
+      );
     const units =
       plan.uploadMode === 'shards'
         ? `${plan.shards} tar shard${plan.shards === 1 ? '' : 's'} of up to ${plan.largestUnitItems} images`
@@ -71,7 +82,10 @@ export function printPreflightReport(io: CliIO, report: PreflightReport): void {
           ? `${plan.units} reference request${plan.units === 1 ? '' : 's'}`
           : `${plan.units} upload group${plan.units === 1 ? '' : 's'} of single uploads`;
     printLine(io, `  upload    ${plan.uploadMode}: ${units} → ${plan.batchType} "${report.batchId}"`);
-    printLine(io, `  job       "${report.jobId}"${report.workspace ? ` in workspace "${report.workspace}"` : ''}`);
+    printLine(
+      io,
+      `  job       "${report.jobId}"${report.workspace ? ` in workspace "${report.workspace}"` : ''}`,
+    );
     const hooks = !plan.webhooks.configured
       ? 'none (no RFBATCH_PUBLIC_URL): progress is polled'
       : plan.webhooks.ingest
@@ -80,7 +94,10 @@ export function printPreflightReport(io: CliIO, report: PreflightReport): void {
     printLine(io, `  webhooks  ${hooks}`);
     const t = plan.timeoutBudget;
     const set = t.configuredSeconds === null ? 'not set' : `${t.configuredSeconds} s set`;
-    printLine(io, `  timeout   ${set}; estimated budget ${t.estimatedSeconds} s (${formatDuration(t.estimatedSeconds * 1000)}) — ${t.basis}`);
+    printLine(
+      io,
+      `  timeout   ${set}; estimated budget ${t.estimatedSeconds} s (${formatDuration(t.estimatedSeconds * 1000)}) — ${t.basis}`,
+    );
   }
   if (report.problems.length) {
     printLine(io, 'problems');

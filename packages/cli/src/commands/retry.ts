@@ -34,8 +34,14 @@ export function registerRetry(program: Command, app: App): void {
     .option('--workers-per-machine <n>', 'restart with this many workers per machine')
     .option('--timeout <seconds>', 'restart with this processing timeout')
     .option('--max-parallel-tasks <n>', 'restart with this many parallel tasks')
-    .option('--max-image-failure-rate <fraction>', 'restart allowing this fraction of failed images per shard')
-    .option('--suggested', 'restart with the overrides the failure triage suggests (see `rfbatch status`); flags given win')
+    .option(
+      '--max-image-failure-rate <fraction>',
+      'restart allowing this fraction of failed images per shard',
+    )
+    .option(
+      '--suggested',
+      'restart with the overrides the failure triage suggests (see `rfbatch status`); flags given win',
+    )
     .option('--json', 'print the outcome as JSON')
     .action(async (runId: string, flags: RetryFlags) => {
       const given = Object.fromEntries(
@@ -48,7 +54,10 @@ export function registerRetry(program: Command, app: App): void {
         }).filter(([, v]) => v !== undefined),
       );
       parseOrThrow(RetryOverridesSchema, given, 'retry options');
-      const services = await openServices(cliConfig(app.io, { needApiKey: true }), cliLogger(app.io, app.verbose()));
+      const services = await openServices(
+        cliConfig(app.io, { needApiKey: true }),
+        cliLogger(app.io, app.verbose()),
+      );
       try {
         let suggested = {};
         if (flags.suggested) {
@@ -68,8 +77,12 @@ export function registerRetry(program: Command, app: App): void {
         printLine(
           app.io,
           `run ${runId} retried (attempt ${result.attempt + 1}) from ${result.resumedAt}` +
-            (result.restartedRemoteJob ? `; the remote job was restarted${Object.keys(overrides).length ? ` with ${JSON.stringify(overrides)}` : ''}` : '') +
-            (result.restaged ? `; ${result.restaged.reason}, so the inputs are staged again into batch ${result.restaged.batchId} (new job ${result.restaged.jobId})` : '') +
+            (result.restartedRemoteJob
+              ? `; the remote job was restarted${Object.keys(overrides).length ? ` with ${JSON.stringify(overrides)}` : ''}`
+              : '') +
+            (result.restaged
+              ? `; ${result.restaged.reason}, so the inputs are staged again into batch ${result.restaged.batchId} (new job ${result.restaged.jobId})`
+              : '') +
             `. Follow it with: rfbatch watch ${runId} (add --local when no workers run)`,
         );
       } finally {

@@ -3,13 +3,26 @@ import { hasRedisServerBinary, spawnRedis, type RedisHandle } from '@rfbatch/sha
 import { submitRun } from '@rfbatch/ingest';
 import { queuesWithoutWorkers, workersByQueue } from '@rfbatch/gateway';
 import type { App } from '../app.js';
-import { cliConfig, cliLogger, openServices, openStore, type ServicesHandle, type StoreHandle } from '../cli-context.js';
+import {
+  cliConfig,
+  cliLogger,
+  openServices,
+  openStore,
+  type ServicesHandle,
+  type StoreHandle,
+} from '../cli-context.js';
 import { ExitCode } from '../exit-codes.js';
 import { followRun, reportOutcome, stderrRenderer } from '../follow.js';
 import { note } from '../io.js';
 import { reportPreflight, runPreflight } from './preflight.js';
 import { addRunOptions, specFromFlags, type RunFlags } from '../run-options.js';
-import { SERVICE_NAMES, servicesFor, startWorkers, type RunningWorkers, type ServiceName } from '../workers.js';
+import {
+  SERVICE_NAMES,
+  servicesFor,
+  startWorkers,
+  type RunningWorkers,
+  type ServiceName,
+} from '../workers.js';
 
 interface RunCommandFlags extends RunFlags {
   local?: boolean;
@@ -31,10 +44,14 @@ export function registerRun(program: Command, app: App): void {
   )
     .option('--local', 'run every worker in this process (default when no worker is running)')
     .option('--json', 'print only the final summary.json on stdout (with --dry-run: the preflight report)')
-    .option('--dry-run', 'check the run and print its plan (as `rfbatch preflight`); upload nothing, start nothing')
+    .option(
+      '--dry-run',
+      'check the run and print its plan (as `rfbatch preflight`); upload nothing, start nothing',
+    )
     .action(async (source: string, flags: RunCommandFlags) => {
       const { io } = app;
-      if (flags.dryRun) return reportPreflight(app, await runPreflight(app, source, flags), flags.json === true);
+      if (flags.dryRun)
+        return reportPreflight(app, await runPreflight(app, source, flags), flags.json === true);
       const config = cliConfig(io);
       const spec = specFromFlags(source, flags, io.cwd);
       const logger = cliLogger(io, app.verbose());
@@ -51,7 +68,10 @@ export function registerRun(program: Command, app: App): void {
           if (io.env.REDIS_URL || flags.local === false || !hasRedisServerBinary()) throw error;
           privateRedis = await spawnRedis();
           config.redis.url = privateRedis.url;
-          note(io, `no Redis at 127.0.0.1:6379: using a private redis-server for this run (its state ends with this command)`);
+          note(
+            io,
+            `no Redis at 127.0.0.1:6379: using a private redis-server for this run (its state ends with this command)`,
+          );
           handle = await openStore(config);
         }
 
@@ -63,21 +83,35 @@ export function registerRun(program: Command, app: App): void {
           const withKey = cliConfig(io, { needApiKey: true });
           withKey.redis.url = config.redis.url;
           services = await openServices(withKey, logger);
-          workers = await startWorkers(services.ctx, { only: toStart, env: io.env, rateLimitListeners: services.rateLimitListeners });
-          if (!flags.local && !privateRedis) note(io, `no worker is running for ${toStart.join(', ')}: running ${toStart.length === 3 ? 'them' : toStart.join(', ')} in this process`);
+          workers = await startWorkers(services.ctx, {
+            only: toStart,
+            env: io.env,
+            rateLimitListeners: services.rateLimitListeners,
+          });
+          if (!flags.local && !privateRedis)
+            note(
+              io,
+              `no worker is running for ${toStart.join(', ')}: running ${toStart.length === 3 ? 'them' : toStart.join(', ')} in this process`,
+            );
         }
 
         const { runId, created } = await submitRun(handle.queues, handle.store, spec);
         if (!created) note(io, `run ${runId} already exists: following it`);
         else note(io, `run ${runId} submitted (results go to ${spec.output.dir})`);
 
-        const { state, detached } = await followRun(handle.store, runId, { renderer: stderrRenderer(io), signal: io.signal });
+        const { state, detached } = await followRun(handle.store, runId, {
+          renderer: stderrRenderer(io),
+          signal: io.signal,
+        });
         if (detached) {
           if (workers) {
             note(io, `stopping the local workers (running jobs finish or are handed back)…`);
             await workers.close();
             workers = undefined;
-            note(io, `run ${runId} is paused at "${state.status}". Resume it with: rfbatch watch ${runId} --local`);
+            note(
+              io,
+              `run ${runId} is paused at "${state.status}". Resume it with: rfbatch watch ${runId} --local`,
+            );
           } else {
             note(io, `detached; run ${runId} goes on in the workers. Follow it with: rfbatch watch ${runId}`);
           }

@@ -13,14 +13,21 @@ import { stageLines } from '../render/progress.js';
 export async function resolveRunId(store: RunStore, runId: string | undefined): Promise<string> {
   if (runId) return runId;
   const [latest] = await store.list(1);
-  if (!latest) throw new CliError(ExitCode.notFound, 'there are no runs yet', 'start one with `rfbatch run <folder> --workflow <id>`');
+  if (!latest)
+    throw new CliError(
+      ExitCode.notFound,
+      'there are no runs yet',
+      'start one with `rfbatch run <folder> --workflow <id>`',
+    );
   return latest;
 }
 
 /** The triage of a failed remote job: cause, evidence, failed images, the suggested restart. */
 function printTriage(io: CliIO, triage: JobTriage): void {
   printLine(io, `  cause     ${triage.class}: ${triage.summary}`);
-  triage.evidence.forEach((line, i) => printLine(io, `  ${i === 0 ? 'evidence' : '        '}  ${line.replace(/\s*\n\s*/g, ' ⏎ ')}`));
+  triage.evidence.forEach((line, i) =>
+    printLine(io, `  ${i === 0 ? 'evidence' : '        '}  ${line.replace(/\s*\n\s*/g, ' ⏎ ')}`),
+  );
   if (triage.failedImages?.length) {
     const shown = triage.failedImages
       .slice(0, 10)
@@ -34,18 +41,38 @@ function printTriage(io: CliIO, triage: JobTriage): void {
 
 function printView(io: CliIO, view: RunView): void {
   const spec: ResolvedRunSpec | undefined = view.spec;
-  const took = view.finishedAt ? ` in ${formatDuration(Date.parse(view.finishedAt) - Date.parse(view.createdAt))}` : '';
-  printLine(io, `run ${view.runId}  ${view.status}${took}${view.attempt > 0 ? `  (attempt ${view.attempt + 1})` : ''}`);
+  const took = view.finishedAt
+    ? ` in ${formatDuration(Date.parse(view.finishedAt) - Date.parse(view.createdAt))}`
+    : '';
+  printLine(
+    io,
+    `run ${view.runId}  ${view.status}${took}${view.attempt > 0 ? `  (attempt ${view.attempt + 1})` : ''}`,
+  );
   if (spec) {
-    const src = spec.source.kind === 'directory' ? spec.source.path : (spec.source.path ?? spec.source.url ?? '');
+    const src =
+      spec.source.kind === 'directory' ? spec.source.path : (spec.source.path ?? spec.source.url ?? '');
     printLine(io, `  source    ${src} (${spec.source.kind}, ${spec.source.media})`);
     printLine(io, `  workflow  ${spec.workflow.workflowId} · batch ${spec.batchId} · job ${spec.jobId}`);
   }
   printLine(io, `  created   ${view.createdAt}${view.finishedAt ? ` · finished ${view.finishedAt}` : ''}`);
   for (const s of stageLines(view)) {
     const mark = s.state === 'done' ? '✓' : s.state === 'active' ? '›' : ' ';
-    const t = view.timings[s.label === 'index' ? 'verify' : s.label === 'job' ? 'await' : s.label === 'download' ? 'download' : s.label === 'upload' ? 'upload' : 'plan'];
-    const dur = t?.startedAt && t.endedAt ? `  (${formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt))})` : '';
+    const t =
+      view.timings[
+        s.label === 'index'
+          ? 'verify'
+          : s.label === 'job'
+            ? 'await'
+            : s.label === 'download'
+              ? 'download'
+              : s.label === 'upload'
+                ? 'upload'
+                : 'plan'
+      ];
+    const dur =
+      t?.startedAt && t.endedAt
+        ? `  (${formatDuration(Date.parse(t.endedAt) - Date.parse(t.startedAt))})`
+        : '';
     printLine(io, `  ${mark} ${s.label.padEnd(9)}${s.detail}${dur}`);
   }
   if (view.expiry.batch || view.expiry.output) {
@@ -65,7 +92,8 @@ function printView(io: CliIO, view: RunView): void {
     printLine(io, `  warnings  ${view.warnings.length}`);
     for (const w of view.warnings.slice(-10)) printLine(io, `    - ${w}`);
   }
-  if (spec && view.status === 'completed') printLine(io, `  results   ${join(spec.output.dir, 'results.jsonl')}`);
+  if (spec && view.status === 'completed')
+    printLine(io, `  results   ${join(spec.output.dir, 'results.jsonl')}`);
 }
 
 export function registerStatus(program: Command, app: App): void {

@@ -10,7 +10,9 @@ export function registerSubmit(program: Command, app: App): void {
     program
       .command('submit')
       .summary('submit a run to the workers and print its id')
-      .description('Queues a run for the workers (rfbatch workers, or docker compose) and prints its id; follow it with `rfbatch watch <id>`.')
+      .description(
+        'Queues a run for the workers (rfbatch workers, or docker compose) and prints its id; follow it with `rfbatch watch <id>`.',
+      )
       .argument('<source>', 'folder of images/videos, a .jsonl references file, or an https URL of one'),
   )
     .option('--json', 'print {"runId", "created"} as JSON')

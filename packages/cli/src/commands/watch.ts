@@ -22,11 +22,22 @@ export function registerWatch(program: Command, app: App): void {
         await handle.store.require(runId);
         if (flags.local) {
           services = await openServices(cliConfig(io, { needApiKey: true }), cliLogger(io, app.verbose()));
-          workers = await startWorkers(services.ctx, { env: io.env, rateLimitListeners: services.rateLimitListeners });
+          workers = await startWorkers(services.ctx, {
+            env: io.env,
+            rateLimitListeners: services.rateLimitListeners,
+          });
         }
-        const { state, detached } = await followRun(handle.store, runId, { renderer: stderrRenderer(io), signal: io.signal });
+        const { state, detached } = await followRun(handle.store, runId, {
+          renderer: stderrRenderer(io),
+          signal: io.signal,
+        });
         if (detached) {
-          note(io, workers ? `stopped; resume with: rfbatch watch ${runId} --local` : `detached; run ${runId} goes on in the workers`);
+          note(
+            io,
+            workers
+              ? `stopped; resume with: rfbatch watch ${runId} --local`
+              : `detached; run ${runId} goes on in the workers`,
+          );
           app.exitCode = ExitCode.interrupted;
           return;
         }

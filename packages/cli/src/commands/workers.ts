@@ -11,10 +11,16 @@ const CLOSE_DEADLINE_MS = 30_000;
 
 export function parseOnly(value: string | undefined): ServiceName[] | undefined {
   if (value === undefined) return undefined;
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = names.filter((n) => !SERVICE_NAMES.includes(n as ServiceName));
   if (bad.length || names.length === 0) {
-    throw new CliError(ExitCode.usage, `--only takes a comma-separated list of ${SERVICE_NAMES.join(', ')} (got "${value}")`);
+    throw new CliError(
+      ExitCode.usage,
+      `--only takes a comma-separated list of ${SERVICE_NAMES.join(', ')} (got "${value}")`,
+    );
   }
   return names as ServiceName[];
 }
@@ -28,7 +34,8 @@ export async function untilSignal(app: App, close: () => Promise<void>, what: st
   note(app.io, `stopping ${what} (up to ${CLOSE_DEADLINE_MS / 1000}s for running jobs)…`);
   const closed = close().then(() => 'closed' as const);
   const outcome = await Promise.race([closed, sleep(CLOSE_DEADLINE_MS).then(() => 'deadline' as const)]);
-  if (outcome === 'deadline') throw new CliError(ExitCode.failed, `${what} did not stop within ${CLOSE_DEADLINE_MS / 1000}s`);
+  if (outcome === 'deadline')
+    throw new CliError(ExitCode.failed, `${what} did not stop within ${CLOSE_DEADLINE_MS / 1000}s`);
   note(app.io, `${what} stopped`);
 }
 
@@ -36,14 +43,22 @@ export function registerWorkers(program: Command, app: App): void {
   program
     .command('workers')
     .summary('run the worker services (ingest, jobs, export) in this process')
-    .description('Runs worker services until Ctrl-C or SIGTERM; start as many processes, on as many hosts, as you like.')
+    .description(
+      'Runs worker services until Ctrl-C or SIGTERM; start as many processes, on as many hosts, as you like.',
+    )
     .option('--only <services>', `comma-separated subset of ${SERVICE_NAMES.join(',')}`)
     .option('--concurrency <n>', 'jobs at once per worker (each service has its own default)')
     .action(async (flags: { only?: string; concurrency?: string }) => {
       const only = parseOnly(flags.only);
       const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)) {
-        throw new CliError(ExitCode.usage, `--concurrency must be a whole number from 1 to 1000 (got "${flags.concurrency}")`);
+      if (
+        concurrency !== undefined &&
+        (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+      ) {
+        throw new CliError(
+          ExitCode.usage,
+          `--concurrency must be a whole number from 1 to 1000 (got "${flags.concurrency}")`,
+        );
       }
       const config = cliConfig(app.io, { needApiKey: true });
       const services = await openServices(config, cliLogger(app.io, app.verbose(), 'info'));

@@ -49,7 +49,10 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
   const started = Date.now();
   const dir = resolve(io.cwd, options.dir ?? '.rfbatch/demo');
   const sample = await generateSampleImages(join(dir, 'sample'), options.images ?? 200);
-  note(io, `sample: ${sample.files} images (${sample.png} PNG, ${sample.jpeg} JPEG, ${formatBytes(sample.bytes)}) in ${sample.dir}`);
+  note(
+    io,
+    `sample: ${sample.files} images (${sample.png} PNG, ${sample.jpeg} JPEG, ${formatBytes(sample.bytes)}) in ${sample.dir}`,
+  );
 
   let redis: RedisHandle | undefined;
   let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined;
@@ -59,10 +62,20 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
   let prefix: string | undefined;
   try {
     redis = await redisForDemo(io.env);
-    const origin = { env: 'REDIS_URL', local: 'the local server', spawned: 'a private redis-server', container: 'a container' }[redis.origin];
+    const origin = {
+      env: 'REDIS_URL',
+      local: 'the local server',
+      spawned: 'a private redis-server',
+      container: 'a container',
+    }[redis.origin];
     note(io, `redis: ${redactUrl(redis.url)} (${origin})`);
 
-    emulator = await startEmulator({ workspace: 'demo', indexingDelayMs: 300, processingMsPerItem: 2, jobStartDelayMs: 100 });
+    emulator = await startEmulator({
+      workspace: 'demo',
+      indexingDelayMs: 300,
+      processingMsPerItem: 2,
+      jobStartDelayMs: 100,
+    });
     note(io, `emulator: ${emulator.url} (a local Roboflow Batch Processing API)`);
 
     const port = await freePort();
@@ -104,7 +117,10 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
     });
     note(io, `run ${runId}: ${sample.files} images through plan → upload → index → job → download\n`);
 
-    const { state, detached } = await followRun(store, runId, { renderer: stderrRenderer(io), signal: io.signal });
+    const { state, detached } = await followRun(store, runId, {
+      renderer: stderrRenderer(io),
+      signal: io.signal,
+    });
     if (detached) {
       note(io, `stopped before the end (run ${runId} was ${state.status})`);
       return { runId, prefix, status: state.status, resultsDir, boardUrl, wallMs: Date.now() - started };
@@ -113,13 +129,18 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
     await reportOutcome(io, store, state, { json: false });
     const first = (await readFile(join(resultsDir, 'results.jsonl'), 'utf8').catch(() => '')).split('\n')[0];
     if (first) printLine(io, `  first result  ${first.length > 160 ? `${first.slice(0, 157)}...` : first}`);
-    printLine(io, `  Bull Board    ${boardUrl}${options.keep ? '' : '  (open while the demo runs; `npm run demo -- --keep` keeps it open)'}`);
+    printLine(
+      io,
+      `  Bull Board    ${boardUrl}${options.keep ? '' : '  (open while the demo runs; `npm run demo -- --keep` keeps it open)'}`,
+    );
     const wallMs = Date.now() - started;
     printLine(io, `  wall time     ${formatDuration(wallMs)} (${wallMs} ms)`);
 
     if (options.keep) {
       note(io, `\nthe gateway stays up: ${boardUrl} · ${gateway.url}/metrics · Ctrl-C to stop`);
-      await new Promise<void>((done) => (io.signal.aborted ? done() : io.signal.addEventListener('abort', () => done(), { once: true })));
+      await new Promise<void>((done) =>
+        io.signal.aborted ? done() : io.signal.addEventListener('abort', () => done(), { once: true }),
+      );
     }
     return { runId, prefix, status: state.status, resultsDir, boardUrl, wallMs };
   } finally {

@@ -48,7 +48,15 @@ export function encodeJpeg(width: number, height: number, rgb: Uint8Array, quali
 }
 
 /** Folders of the sample set: a few levels deep, and the same file names in several of them. */
-const FOLDERS = ['street', 'street/night', 'warehouse/aisle-1', 'warehouse/aisle-2', 'fields/2025/june', 'fields/2025/july', 'misc'];
+const FOLDERS = [
+  'street',
+  'street/night',
+  'warehouse/aisle-1',
+  'warehouse/aisle-2',
+  'fields/2025/june',
+  'fields/2025/july',
+  'misc',
+];
 
 export interface SampleSet {
   dir: string;
@@ -84,7 +92,9 @@ export async function generateSampleImages(dir: string, count = 200, seed = 7): 
     const rgb = paint(width, height, rand);
     // Names repeat across folders (img-0001 in several), as real data sets do.
     const name = `img-${String(Math.floor(i / 3)).padStart(4, '0')}.${isPng ? 'png' : 'jpg'}`;
-    const data = isPng ? encodePng(width, height, rgb) : encodeJpeg(width, height, rgb, 60 + Math.floor(rand() * 35));
+    const data = isPng
+      ? encodePng(width, height, rgb)
+      : encodeJpeg(width, height, rgb, 60 + Math.floor(rand() * 35));
     await mkdir(join(dir, folder), { recursive: true });
     await writeFile(join(dir, folder, name), data);
     bytes += data.length;

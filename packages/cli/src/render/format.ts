@@ -46,5 +46,7 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** "3h12m left", "expired 2h ago". */
 export function timeLeft(seconds: number): string {
-  return seconds >= 0 ? `${formatDuration(seconds * 1000)} left` : `expired ${formatDuration(-seconds * 1000)} ago`;
+  return seconds >= 0
+    ? `${formatDuration(seconds * 1000)} left`
+    : `expired ${formatDuration(-seconds * 1000)} ago`;
 }

@@ -3,7 +3,11 @@ import type { RunState } from '@rfbatch/shared';
 import { bar, formatBytes, formatDuration, table, timeLeft } from './format.js';
 import { createRenderer, stageLines } from './progress.js';
 
-function run(status: RunState['status'], counters: Partial<RunState['counters']>, extra: Partial<RunState> = {}): RunState {
+function run(
+  status: RunState['status'],
+  counters: Partial<RunState['counters']>,
+  extra: Partial<RunState> = {},
+): RunState {
   return {
     runId: 'r1',
     status,
@@ -20,7 +24,19 @@ function run(status: RunState['status'], counters: Partial<RunState['counters']>
 describe('stageLines', () => {
   it('reads each stage from the run counters, with the active one marked', () => {
     const lines = stageLines(
-      run('uploading', { sourceFiles: 10, planned: 9, skipped: 1, bytesTotal: 2048, bytesUploaded: 1024, shardsTotal: 2, shardsUploaded: 1 }, { uploadMode: 'shards' }),
+      run(
+        'uploading',
+        {
+          sourceFiles: 10,
+          planned: 9,
+          skipped: 1,
+          bytesTotal: 2048,
+          bytesUploaded: 1024,
+          shardsTotal: 2,
+          shardsUploaded: 1,
+        },
+        { uploadMode: 'shards' },
+      ),
     );
     expect(lines.map((l) => [l.label, l.state])).toEqual([
       ['plan', 'done'],
@@ -36,8 +52,18 @@ describe('stageLines', () => {
   });
 
   it('shows the remote job stage and progress, and keeps reached stages of a failed run', () => {
-    const processing = stageLines(run('processing', { expected: 4, indexed: 4 }, { job: { state: 'processing', stage: 'export', progress: 0.25, checkedAt: 'x' } }));
-    expect(processing[3]).toMatchObject({ state: 'active', fraction: 0.25, detail: 'processing · export 25%' });
+    const processing = stageLines(
+      run(
+        'processing',
+        { expected: 4, indexed: 4 },
+        { job: { state: 'processing', stage: 'export', progress: 0.25, checkedAt: 'x' } },
+      ),
+    );
+    expect(processing[3]).toMatchObject({
+      state: 'active',
+      fraction: 0.25,
+      detail: 'processing · export 25%',
+    });
     const failed = stageLines(run('failed', { planned: 3, filesUploaded: 3 }));
     expect(failed.map((l) => l.state)).toEqual(['done', 'done', 'waiting', 'waiting', 'waiting']);
   });
@@ -52,7 +78,9 @@ describe('renderer', () => {
     now = 6_000;
     r.update(run('planning', { sourceFiles: 2, planned: 2 }));
     r.finish(run('completed', { planned: 2 }, { warnings: ['3 files skipped'] }));
-    expect(out).toBe('    0s  planning\n    0s  plan: 1 files planned\n    6s  plan: 2 files planned\nwarning: 3 files skipped\n    6s  completed\n');
+    expect(out).toBe(
+      '    0s  planning\n    0s  plan: 1 files planned\n    6s  plan: 2 files planned\nwarning: 3 files skipped\n    6s  completed\n',
+    );
   });
 
   it('redraws a block in place on a terminal', () => {

@@ -10,7 +10,16 @@ export interface StageLine {
   state: 'waiting' | 'active' | 'done';
 }
 
-const ORDER: RunStatus[] = ['queued', 'planning', 'uploading', 'verifying', 'starting', 'processing', 'exporting', 'completed'];
+const ORDER: RunStatus[] = [
+  'queued',
+  'planning',
+  'uploading',
+  'verifying',
+  'starting',
+  'processing',
+  'exporting',
+  'completed',
+];
 
 function ratio(done: number, total: number): number | null {
   return total > 0 ? done / total : null;
@@ -111,7 +120,8 @@ export function createRenderer(options: RendererOptions): Renderer {
     const lines = [
       `run ${run.runId}  ${run.status}  ${elapsed()}${run.attempt > 0 ? `  (attempt ${run.attempt + 1})` : ''}`,
       ...stageLines(run).map((s) => {
-        const pct = s.fraction === null ? '   ' : `${String(Math.round(Math.min(1, s.fraction) * 100)).padStart(3)}%`;
+        const pct =
+          s.fraction === null ? '   ' : `${String(Math.round(Math.min(1, s.fraction) * 100)).padStart(3)}%`;
         return ` ${MARK[s.state]} ${s.label.padEnd(8)} ${bar(s.state === 'done' ? 1 : s.fraction, width)} ${pct}  ${s.detail}`;
       }),
     ];

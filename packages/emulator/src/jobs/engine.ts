@@ -17,7 +17,14 @@ import { writeExportArchive, type ArchiveMember, type MaliciousKind } from '../p
 import { csvHeader, formatRecord, type AggregationFormat } from '../processing/records.js';
 import { ensureOutputBatch, visibleShards } from '../staging/batches.js';
 import { jobPayload } from '../staging/notifications.js';
-import type { ItemRecord, JobFailureReason, JobRecord, LogRecord, StageRecord, TaskRecord } from '../store.js';
+import type {
+  ItemRecord,
+  JobFailureReason,
+  JobRecord,
+  LogRecord,
+  StageRecord,
+  TaskRecord,
+} from '../store.js';
 
 const ITEMS_PER_SIMPLE_TASK = 100;
 /** Without `maxImageFailureRate`, a task fails when more than this many images fail (roboflow-api.md §4). */
@@ -73,7 +80,10 @@ export class JobEngine {
       notified: false,
     };
     this.deps.store.state.jobs[jobId] = job;
-    this.log(job, 'info', 'job-accepted', { message: `Job ${jobId} accepted`, inputBatch: this.spec(job).jobInput.batchId });
+    this.log(job, 'info', 'job-accepted', {
+      message: `Job ${jobId} accepted`,
+      inputBatch: this.spec(job).jobInput.batchId,
+    });
     this.launch(job);
     return job;
   }
@@ -130,7 +140,8 @@ export class JobEngine {
         if (!job.notified) this.notify(job);
         continue;
       }
-      for (const stage of job.stages) for (const task of stage.tasks) if (task.statusType === 'info') resetTask(task);
+      for (const stage of job.stages)
+        for (const task of stage.tasks) if (task.statusType === 'info') resetTask(task);
       this.launch(job);
     }
   }
@@ -181,7 +192,11 @@ export class JobEngine {
       if (!this.alive(job, generation)) return;
     }
     const batches = job.stages.flatMap((s) => s.outputBatches);
-    this.terminal(job, 'completed', { type: 'job-completed', message: 'Job completed successfully', resultsBatches: batches });
+    this.terminal(job, 'completed', {
+      type: 'job-completed',
+      message: 'Job completed successfully',
+      resultsBatches: batches,
+    });
     this.log(job, 'info', 'job-completed', { message: 'Job completed successfully', outputBatches: batches });
   }
 
@@ -196,7 +211,9 @@ export class JobEngine {
     const worker = async () => {
       while (next < todo.length && this.alive(job, generation)) {
         const task = todo[next++] as TaskRecord;
-        await (name === 'processing' ? this.processingTask(job, generation, stage, task) : this.exportTask(job, generation, stage, task));
+        await (name === 'processing'
+          ? this.processingTask(job, generation, stage, task)
+          : this.exportTask(job, generation, stage, task));
       }
     };
     await Promise.all(Array.from({ length: parallel }, worker));
@@ -205,14 +222,27 @@ export class JobEngine {
     stage.lastEventTimestamp = nowIso();
     if (failed.length) {
       stage.statusType = 'error';
-      stage.notification = { type: 'stage-failed', message: `${failed.length} of ${stage.tasks.length} tasks failed` };
+      stage.notification = {
+        type: 'stage-failed',
+        message: `${failed.length} of ${stage.tasks.length} tasks failed`,
+      };
       const first = failed[0] as TaskRecord;
       const reason = (first.notification.reason as JobFailureReason | undefined) ?? 'image-failures';
       throw new JobFailed(reason, String(first.notification.message ?? `stage ${name} failed`), first.taskId);
     }
     stage.statusType = 'success';
-    stage.notification = { type: 'stage-completed', message: `Stage ${name} completed`, tasks: stage.tasks.length };
-    this.log(job, 'info', 'stage-completed', { message: `Stage ${name} completed`, tasks: stage.tasks.length }, stage.stageId);
+    stage.notification = {
+      type: 'stage-completed',
+      message: `Stage ${name} completed`,
+      tasks: stage.tasks.length,
+    };
+    this.log(
+      job,
+      'info',
+      'stage-completed',
+      { message: `Stage ${name} completed`, tasks: stage.tasks.length },
+      stage.stageId,
+    );
     this.touch(job);
   }
 
@@ -225,7 +255,12 @@ export class JobEngine {
       outputBatch,
       `${job.name} (${name})`,
       name === 'processing'
-        ? { partName: 'results', partType: 'simple-part', contentType: 'metadata', partDescription: `Workflow results (${this.format(job).toUpperCase()}), one file per task` }
+        ? {
+            partName: 'results',
+            partType: 'simple-part',
+            contentType: 'metadata',
+            partDescription: `Workflow results (${this.format(job).toUpperCase()}), one file per task`,
+          }
         : {
             partName: 'results',
             partType: 'simple-part',
@@ -242,7 +277,8 @@ export class JobEngine {
       const batch = this.deps.store.state.batches[batchId];
       if (!batch) throw new JobFailed('input-error', `Input batch "${batchId}" not found`);
       if (batch.batchType === 'sharded-batch') {
-        for (const shard of visibleShards(this.deps, batch)) add({ shardId: shard.shardId }, shard.objectsCount);
+        for (const shard of visibleShards(this.deps, batch))
+          add({ shardId: shard.shardId }, shard.objectsCount);
       } else {
         const count = batch.items.filter((i) => partName === undefined || i.partName === partName).length;
         for (let start = 0; start < count; start += ITEMS_PER_SIMPLE_TASK) {
@@ -266,12 +302,23 @@ export class JobEngine {
       notification: { type: 'stage-started', message: `Stage ${name} started with ${tasks.length} tasks` },
     };
     job.stages.push(stage);
-    this.log(job, 'info', 'stage-started', { message: `Stage ${name} started`, tasks: tasks.length, outputBatch }, stage.stageId);
+    this.log(
+      job,
+      'info',
+      'stage-started',
+      { message: `Stage ${name} started`, tasks: tasks.length, outputBatch },
+      stage.stageId,
+    );
     this.touch(job);
     return stage;
   }
 
-  private async processingTask(job: JobRecord, generation: number, stage: StageRecord, task: TaskRecord): Promise<void> {
+  private async processingTask(
+    job: JobRecord,
+    generation: number,
+    stage: StageRecord,
+    task: TaskRecord,
+  ): Promise<void> {
     const spec = this.spec(job);
     const format = this.format(job);
     const video = spec.type === 'simple-video-processing-v1';
@@ -292,8 +339,13 @@ export class JobEngine {
     const handles = new HandleCache();
     const timeoutS = this.effective(job, 'processingTimeoutSeconds') as number | undefined;
     const outOfMemory = this.outOfMemory(job);
-    const injected = outOfMemory ? 'oom' : job.injectedFailure !== null && stage.tasks[0] === task ? job.injectedFailure : null;
-    const machineSecondsPerItem = this.deps.faults.get().machineSecondsPerItem ?? this.deps.options.processingMsPerItem / 1000;
+    const injected = outOfMemory
+      ? 'oom'
+      : job.injectedFailure !== null && stage.tasks[0] === task
+        ? job.injectedFailure
+        : null;
+    const machineSecondsPerItem =
+      this.deps.faults.get().machineSecondsPerItem ?? this.deps.options.processingMsPerItem / 1000;
     let pace = 0;
     try {
       for (const item of items) {
@@ -311,7 +363,14 @@ export class JobEngine {
         if (failedRecord) {
           task.failures += 1;
           if (task.failures <= MAX_FAILED_IMAGE_LOGS_PER_TASK) {
-            this.log(job, 'warning', 'image-failed', { fileName: item.fileName, message: failedRecord.error }, stage.stageId, task.taskId);
+            this.log(
+              job,
+              'warning',
+              'image-failed',
+              { fileName: item.fileName, message: failedRecord.error },
+              stage.stageId,
+              task.taskId,
+            );
           }
         }
         task.itemsDone += 1;
@@ -340,7 +399,9 @@ export class JobEngine {
     if (injected) return this.injectFailure(job, stage, task, injected, timeoutS, items, outOfMemory);
     const rate = this.effective(job, 'maxImageFailureRate') as number | undefined;
     const tooMany =
-      rate !== undefined ? task.itemsTotal > 0 && task.failures / task.itemsTotal > rate : task.failures > DEFAULT_MAX_FAILED_IMAGES;
+      rate !== undefined
+        ? task.itemsTotal > 0 && task.failures / task.itemsTotal > rate
+        : task.failures > DEFAULT_MAX_FAILED_IMAGES;
     if (tooMany) return this.taskFailed(job, stage, task, 'image-failures', imageFailuresMessage(task, rate));
     const batch = this.deps.store.state.batches[`${job.jobId}-processing`];
     if (batch) {
@@ -357,12 +418,29 @@ export class JobEngine {
     task.statusType = 'success';
     task.progress = 1;
     task.eventTimestamp = nowIso();
-    task.notification = { type: 'task-completed', message: 'Task completed', imagesProcessed: task.itemsDone, imagesFailed: task.failures };
-    this.log(job, 'info', 'task-completed', { items: task.itemsDone, failures: task.failures }, stage.stageId, task.taskId);
+    task.notification = {
+      type: 'task-completed',
+      message: 'Task completed',
+      imagesProcessed: task.itemsDone,
+      imagesFailed: task.failures,
+    };
+    this.log(
+      job,
+      'info',
+      'task-completed',
+      { items: task.itemsDone, failures: task.failures },
+      stage.stageId,
+      task.taskId,
+    );
     this.touch(job);
   }
 
-  private async exportTask(job: JobRecord, generation: number, stage: StageRecord, task: TaskRecord): Promise<void> {
+  private async exportTask(
+    job: JobRecord,
+    generation: number,
+    stage: StageRecord,
+    task: TaskRecord,
+  ): Promise<void> {
     if (!('outputFile' in task.input)) return;
     const outputFile = task.input.outputFile;
     const processingBatch = this.deps.store.state.batches[`${job.jobId}-processing`];
@@ -370,13 +448,28 @@ export class JobEngine {
     resetTask(task);
     task.progress = 0;
     if (!result) {
-      return this.taskFailed(job, stage, task, 'workflow-error', `Export failed: processing result ${outputFile} is missing`);
+      return this.taskFailed(
+        job,
+        stage,
+        task,
+        'workflow-error',
+        `Export failed: processing result ${outputFile} is missing`,
+      );
     }
-    const members: ArchiveMember[] = [{ name: outputFile, path: this.deps.store.abs(result.blob), offset: 0, sizeBytes: result.sizeBytes }];
+    const members: ArchiveMember[] = [
+      { name: outputFile, path: this.deps.store.abs(result.blob), offset: 0, sizeBytes: result.sizeBytes },
+    ];
     if (this.spec(job).processingSpecification.persistImagesOutputs === true) {
-      const processingTask = job.stages.find((s) => s.name === 'processing')?.tasks.find((t) => `${t.taskId}.${this.format(job)}` === outputFile);
+      const processingTask = job.stages
+        .find((s) => s.name === 'processing')
+        ?.tasks.find((t) => `${t.taskId}.${this.format(job)}` === outputFile);
       for (const item of processingTask ? await this.itemsOf(job, processingTask) : []) {
-        members.push({ name: `images/${item.fileName}`, path: this.deps.store.abs(item.blob), offset: item.offset, sizeBytes: item.sizeBytes });
+        members.push({
+          name: `images/${item.fileName}`,
+          path: this.deps.store.abs(item.blob),
+          offset: item.offset,
+          sizeBytes: item.sizeBytes,
+        });
       }
     }
     task.itemsTotal = members.length;
@@ -407,8 +500,20 @@ export class JobEngine {
     task.statusType = 'success';
     task.progress = 1;
     task.eventTimestamp = nowIso();
-    task.notification = { type: 'task-completed', message: 'Archive written', archive: fileName, members: members.length };
-    this.log(job, 'info', 'task-completed', { archive: fileName, members: members.length, sizeBytes: size }, stage.stageId, task.taskId);
+    task.notification = {
+      type: 'task-completed',
+      message: 'Archive written',
+      archive: fileName,
+      members: members.length,
+    };
+    this.log(
+      job,
+      'info',
+      'task-completed',
+      { archive: fileName, members: members.length, sizeBytes: size },
+      stage.stageId,
+      task.taskId,
+    );
     await this.sleep(this.deps.options.processingMsPerItem);
     this.touch(job);
   }
@@ -423,28 +528,64 @@ export class JobEngine {
     memory: { workers: number; limit: number } | undefined,
   ): void {
     const workflowId = this.spec(job).processingSpecification.workflowId;
-    const load = memory ? `${memory.workers} workers per machine on a cpu machine need more memory than it has (room for ${memory.limit})` : 'the workflow needs more memory than the machine has';
+    const load = memory
+      ? `${memory.workers} workers per machine on a cpu machine need more memory than it has (room for ${memory.limit})`
+      : 'the workflow needs more memory than the machine has';
     const messages: Record<JobFailureReason, string> = {
       oom: `Worker for task ${task.taskId} was killed: out of memory (OOMKilled, exit code 137) — ${load}; use a larger machine type or fewer workers per machine`,
       timeout: timeoutMessage(task.taskId, timeoutS ?? 3600),
-      'image-failures': imageFailuresMessage({ ...task, failures: Math.max(task.failures, task.itemsTotal) }, this.effective(job, 'maxImageFailureRate') as number | undefined),
+      'image-failures': imageFailuresMessage(
+        { ...task, failures: Math.max(task.failures, task.itemsTotal) },
+        this.effective(job, 'maxImageFailureRate') as number | undefined,
+      ),
       'workflow-error': `Workflow execution failed in task ${task.taskId}: step "model" of workflow "${workflowId}" raised RuntimeError: injected workflow error`,
     };
     if (reason === 'image-failures') {
       task.failures = Math.max(task.failures, task.itemsTotal);
       for (const item of items.slice(0, MAX_FAILED_IMAGE_LOGS_PER_TASK)) {
-        this.log(job, 'warning', 'image-failed', { fileName: item.fileName, message: 'could not decode image: injected failure' }, stage.stageId, task.taskId);
+        this.log(
+          job,
+          'warning',
+          'image-failed',
+          { fileName: item.fileName, message: 'could not decode image: injected failure' },
+          stage.stageId,
+          task.taskId,
+        );
       }
     }
     this.taskFailed(job, stage, task, reason, messages[reason]);
   }
 
-  private taskFailed(job: JobRecord, stage: StageRecord, task: TaskRecord, reason: JobFailureReason, message: string): void {
+  private taskFailed(
+    job: JobRecord,
+    stage: StageRecord,
+    task: TaskRecord,
+    reason: JobFailureReason,
+    message: string,
+  ): void {
     task.statusType = 'error';
     task.eventTimestamp = nowIso();
-    task.notification = { type: 'task-failed', reason, message, imagesProcessed: task.itemsDone, imagesFailed: task.failures };
-    const logType = { oom: 'worker-oom', timeout: 'processing-timeout', 'image-failures': 'image-failures', 'workflow-error': 'workflow-error' }[reason];
-    this.log(job, 'error', logType, { message, reason, imagesProcessed: task.itemsDone, imagesFailed: task.failures }, stage.stageId, task.taskId);
+    task.notification = {
+      type: 'task-failed',
+      reason,
+      message,
+      imagesProcessed: task.itemsDone,
+      imagesFailed: task.failures,
+    };
+    const logType = {
+      oom: 'worker-oom',
+      timeout: 'processing-timeout',
+      'image-failures': 'image-failures',
+      'workflow-error': 'workflow-error',
+    }[reason];
+    this.log(
+      job,
+      'error',
+      logType,
+      { message, reason, imagesProcessed: task.itemsDone, imagesFailed: task.failures },
+      stage.stageId,
+      task.taskId,
+    );
     this.touch(job);
   }
 
@@ -455,11 +596,20 @@ export class JobEngine {
       stage.notification = { type: 'stage-failed', message: err.message };
     }
     if (err.reason === 'input-error') this.log(job, 'error', 'input-error', { message: err.message });
-    this.terminal(job, 'failed', { type: 'job-failed', reason: err.reason, message: err.message, ...(err.taskId ? { taskId: err.taskId } : {}) });
+    this.terminal(job, 'failed', {
+      type: 'job-failed',
+      reason: err.reason,
+      message: err.message,
+      ...(err.taskId ? { taskId: err.taskId } : {}),
+    });
     this.log(job, 'error', 'job-failed', { message: err.message, reason: err.reason });
   }
 
-  private terminal(job: JobRecord, phase: 'completed' | 'failed' | 'aborted', notification: Record<string, unknown>): void {
+  private terminal(
+    job: JobRecord,
+    phase: 'completed' | 'failed' | 'aborted',
+    notification: Record<string, unknown>,
+  ): void {
     job.phase = phase;
     job.isTerminal = true;
     job.error = phase !== 'completed';
@@ -475,7 +625,14 @@ export class JobEngine {
     this.deps.store.changed();
   }
 
-  private log(job: JobRecord, severity: LogRecord['severity'], logType: string, payload: Record<string, unknown>, stageId?: string, taskId?: string): void {
+  private log(
+    job: JobRecord,
+    severity: LogRecord['severity'],
+    logType: string,
+    payload: Record<string, unknown>,
+    stageId?: string,
+    taskId?: string,
+  ): void {
     if (job.logs.length >= MAX_LOGS_PER_JOB) return;
     job.logs.push({
       createdAt: nowIso(),
@@ -502,7 +659,10 @@ export class JobEngine {
   }
 
   /** A setting as overridden by the latest restart that set it, else as defined. */
-  private effective(job: JobRecord, key: 'maxParallelTasks' | 'processingTimeoutSeconds' | 'maxImageFailureRate'): unknown {
+  private effective(
+    job: JobRecord,
+    key: 'maxParallelTasks' | 'processingTimeoutSeconds' | 'maxImageFailureRate',
+  ): unknown {
     for (let i = job.restartParametersOverride.length - 1; i >= 0; i--) {
       const value = job.restartParametersOverride[i]?.[key];
       if (value !== undefined) return value;
@@ -512,9 +672,15 @@ export class JobEngine {
 
   /** The compute configuration as defined, with every restart override's fields on top. */
   private effectiveCompute(job: JobRecord): { machineType?: string; workersPerMachine?: number } {
-    const out = { ...((job.definition as Record<string, unknown>).computeConfiguration as Record<string, unknown> | undefined) };
+    const out = {
+      ...((job.definition as Record<string, unknown>).computeConfiguration as
+        Record<string, unknown> | undefined),
+    };
     for (const o of job.restartParametersOverride) {
-      for (const [k, v] of Object.entries((o.computeConfiguration as Record<string, unknown> | undefined) ?? {})) if (v !== undefined) out[k] = v;
+      for (const [k, v] of Object.entries(
+        (o.computeConfiguration as Record<string, unknown> | undefined) ?? {},
+      ))
+        if (v !== undefined) out[k] = v;
     }
     return out as { machineType?: string; workersPerMachine?: number };
   }
@@ -532,11 +698,23 @@ export class JobEngine {
   private checkInput(task: TaskRecord): void {
     const { state } = this.deps.store;
     const input = task.input;
-    const batchId = 'shardId' in input ? state.shards[input.shardId]?.batchId : 'batchId' in input ? input.batchId : undefined;
-    const gone = 'shardId' in input ? state.shards[input.shardId] === undefined : 'batchId' in input && state.batches[input.batchId] === undefined;
+    const batchId =
+      'shardId' in input
+        ? state.shards[input.shardId]?.batchId
+        : 'batchId' in input
+          ? input.batchId
+          : undefined;
+    const gone =
+      'shardId' in input
+        ? state.shards[input.shardId] === undefined
+        : 'batchId' in input && state.batches[input.batchId] === undefined;
     if (!gone) return;
     const what = 'shardId' in input ? `shard ${input.shardId}` : `batch "${batchId ?? ''}"`;
-    throw new JobFailed('input-error', `Input data of task ${task.taskId} is gone: ${what} has expired or was deleted`, task.taskId);
+    throw new JobFailed(
+      'input-error',
+      `Input data of task ${task.taskId} is gone: ${what} has expired or was deleted`,
+      task.taskId,
+    );
   }
 
   private async itemsOf(job: JobRecord, task: TaskRecord): Promise<ItemRecord[]> {
@@ -544,7 +722,9 @@ export class JobEngine {
     if ('shardId' in input) return this.deps.store.shardItemsOf(input.shardId);
     if ('batchId' in input) {
       const batch = this.deps.store.state.batches[input.batchId];
-      const all = (batch?.items ?? []).filter((i) => input.partName === undefined || i.partName === input.partName);
+      const all = (batch?.items ?? []).filter(
+        (i) => input.partName === undefined || i.partName === input.partName,
+      );
       return all.slice(input.start, input.end);
     }
     return [];
@@ -598,15 +778,23 @@ function timeoutMessage(taskId: string, timeoutS: number): string {
   return `Processing timeout: task ${taskId} exceeded the job's processingTimeoutSeconds of ${timeoutS} s and was stopped; raise processingTimeoutSeconds (restart with an override)`;
 }
 
-function imageFailuresMessage(task: Pick<TaskRecord, 'taskId' | 'failures' | 'itemsTotal'>, rate: number | undefined): string {
+function imageFailuresMessage(
+  task: Pick<TaskRecord, 'taskId' | 'failures' | 'itemsTotal'>,
+  rate: number | undefined,
+): string {
   const observed = task.itemsTotal > 0 ? (task.failures / task.itemsTotal).toFixed(3) : '0';
-  const limit = rate !== undefined ? `maxImageFailureRate ${rate}` : `the default limit of ${DEFAULT_MAX_FAILED_IMAGES} failed images per task`;
+  const limit =
+    rate !== undefined
+      ? `maxImageFailureRate ${rate}`
+      : `the default limit of ${DEFAULT_MAX_FAILED_IMAGES} failed images per task`;
   return `Too many image failures in task ${task.taskId}: ${task.failures} of ${task.itemsTotal} images failed (rate ${observed}), above ${limit}`;
 }
 
 async function hashRange(path: string, offset: number, size: number): Promise<string> {
   const hash = createHash('sha256');
-  if (size > 0) for await (const chunk of createReadStream(path, { start: offset, end: offset + size - 1 })) hash.update(chunk as Buffer);
+  if (size > 0)
+    for await (const chunk of createReadStream(path, { start: offset, end: offset + size - 1 }))
+      hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
@@ -636,4 +824,3 @@ class HandleCache {
     this.handles.clear();
   }
 }
-

@@ -15,7 +15,8 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
   /** Auth, then the payment-required fault (402 comes before anything else, as a plan check would). */
   const guard = (ctx: RequestContext) => {
     authenticate(ctx, deps.options);
-    if (deps.faults.get().paymentRequired) throw httpError(402, 'Batch processing is not enabled for this workspace');
+    if (deps.faults.get().paymentRequired)
+      throw httpError(402, 'Batch processing is not enabled for this workspace');
   };
   const jobOf = (ctx: RequestContext): JobRecord => {
     guard(ctx);
@@ -27,7 +28,9 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
 
   router.add('GET', BASE, (ctx) => {
     guard(ctx);
-    const all = Object.values(deps.store.state.jobs).sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId));
+    const all = Object.values(deps.store.state.jobs).sort(
+      (a, b) => b.createdAt.localeCompare(a.createdAt) || a.jobId.localeCompare(b.jobId),
+    );
     const p = page(all, pageRequest(ctx, deps.options));
     sendJson(ctx.res, 200, { status: 'ok', jobs: p.items.map(jobMetadata), nextPageToken: p.nextPageToken });
   });
@@ -53,7 +56,10 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
     const existing = deps.store.state.jobs[jobId];
     if (existing) {
       if (existing.definitionKey === key) return sendJson(ctx.res, 200, { status: 'ok' });
-      throw httpError(409, `job ${JSON.stringify(jobId)} already exists with a different definition; use another job id`);
+      throw httpError(
+        409,
+        `job ${JSON.stringify(jobId)} already exists with a different definition; use another job id`,
+      );
     }
     if (!deps.store.state.batches[body.jobInput.batchId]) {
       throw httpError(404, `input ${missingBatchMessage(deps, body.jobInput.batchId)}`);
@@ -64,7 +70,12 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
 
   router.add('GET', `${BASE}/:jobId`, (ctx) => {
     const job = jobOf(ctx);
-    sendJson(ctx.res, 200, { status: 'ok', jobStatus: jobStatus(job), progress: jobProgress(job), job: jobMetadata(job) });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      jobStatus: jobStatus(job),
+      progress: jobProgress(job),
+      job: jobMetadata(job),
+    });
   });
 
   router.add('GET', `${BASE}/:jobId/stages`, (ctx) => {
@@ -75,7 +86,11 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
   router.add('GET', `${BASE}/:jobId/stages/:stageId/tasks`, (ctx) => {
     const job = jobOf(ctx);
     const stage = job.stages.find((s) => s.stageId === ctx.params.stageId);
-    if (!stage) throw httpError(404, `stage ${JSON.stringify(ctx.params.stageId)} not found in job ${JSON.stringify(job.jobId)}`);
+    if (!stage)
+      throw httpError(
+        404,
+        `stage ${JSON.stringify(ctx.params.stageId)} not found in job ${JSON.stringify(job.jobId)}`,
+      );
     const p = page(stage.tasks, pageRequest(ctx, deps.options));
     sendJson(ctx.res, 200, { status: 'ok', tasks: p.items.map(taskStatus), nextPageToken: p.nextPageToken });
   });
@@ -110,12 +125,17 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
       const parsed = RestartOverrides.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new HttpError(400, { message: `"${issue?.path.map(String).join('.') || '(body)'}" ${issue?.message ?? 'is invalid'}` });
+        throw new HttpError(400, {
+          message: `"${issue?.path.map(String).join('.') || '(body)'}" ${issue?.message ?? 'is invalid'}`,
+        });
       }
       overrides = parsed.data;
     }
     if (!job.isTerminal || !job.error) {
-      throw httpError(409, `job ${JSON.stringify(job.jobId)} is ${job.isTerminal ? 'completed' : 'still running'}; only failed or aborted jobs can be restarted`);
+      throw httpError(
+        409,
+        `job ${JSON.stringify(job.jobId)} is ${job.isTerminal ? 'completed' : 'still running'}; only failed or aborted jobs can be restarted`,
+      );
     }
     deps.jobs.restart(job, overrides);
     sendJson(ctx.res, 200, { status: 'ok', jobId: job.jobId, message: 'Job restarted' });

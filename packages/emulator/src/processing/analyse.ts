@@ -43,7 +43,13 @@ const ASSUMED_BYTES_PER_SECOND = 250_000;
 const MAX_FRAMES = 3_600;
 
 /** Synthetic frame records of a video at `fps` frames per second, from its size and digest only. */
-export function videoFrameRecords(fileName: string, sizeBytes: number, digestHex: string, fps: number, workflowId: string): ResultRecord[] {
+export function videoFrameRecords(
+  fileName: string,
+  sizeBytes: number,
+  digestHex: string,
+  fps: number,
+  workflowId: string,
+): ResultRecord[] {
   const durationS = sizeBytes / ASSUMED_BYTES_PER_SECOND;
   const frames = Math.min(MAX_FRAMES, Math.max(1, Math.floor(durationS * fps)));
   const out: ResultRecord[] = [];

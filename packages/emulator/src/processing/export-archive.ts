@@ -50,7 +50,10 @@ export async function writeExportArchive(
   if (malicious) await addMalicious(pack, malicious, mtime, add);
   let n = 0;
   for (const m of members) {
-    const source = m.sizeBytes > 0 ? createReadStream(m.path, { start: m.offset, end: m.offset + m.sizeBytes - 1 }) : undefined;
+    const source =
+      m.sizeBytes > 0
+        ? createReadStream(m.path, { start: m.offset, end: m.offset + m.sizeBytes - 1 })
+        : undefined;
     await add({ name: m.name, size: m.sizeBytes, mode: 0o644, mtime, type: 'file' }, source);
     onMember?.(++n);
   }
@@ -67,9 +70,17 @@ async function addMalicious(
 ): Promise<void> {
   const text = Buffer.from('written by the rfbatch emulator malicious-export fault\n');
   if (kind === 'traversal') {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: '../../rfbatch-escape.txt', size: text.length, mtime }, text, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: '../../rfbatch-escape.txt', size: text.length, mtime }, text, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
   } else if (kind === 'absolute') {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: '/tmp/rfbatch-absolute.txt', size: text.length, mtime }, text, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: '/tmp/rfbatch-absolute.txt', size: text.length, mtime }, text, (e) =>
+        e ? reject(e) : resolve(),
+      ),
+    );
   } else if (kind === 'symlink') {
     await add({ name: 'results-link', type: 'symlink', linkname: '/etc/passwd', size: 0, mtime });
   } else {

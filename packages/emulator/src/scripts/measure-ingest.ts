@@ -28,19 +28,35 @@ const imageBytes = Number(values['image-kb']) * 1024;
 const parallel = Number(values.parallel);
 
 const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/rfbatch-emulator.js');
-const child = spawn(process.execPath, [bin, '--port', '0', '--indexing-delay-ms', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  process.execPath,
+  [bin, '--port', '0', '--indexing-delay-ms', '0', '--log-level', 'warn'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
 const url = line.replace('emulator listening on ', '');
 
 // Two distinct archives, reused: building them is not what we measure.
 const archives = await Promise.all(
   [0, 1].map((a) =>
-    makeTar(Array.from({ length: perShard }, (_, i) => ({ name: `img-${a}-${i}.png`, data: Buffer.concat([pngHeader(640, 480, 0), randomBytes(imageBytes - 33)]) }))),
+    makeTar(
+      Array.from({ length: perShard }, (_, i) => ({
+        name: `img-${a}-${i}.png`,
+        data: Buffer.concat([pngHeader(640, 480, 0), randomBytes(imageBytes - 33)]),
+      })),
+    ),
   ),
 );
 const sign = async () => {
-  const res = await request(`${url}/data-staging/v1/external/local/batches/throughput/bulk-upload/image-files?api_key=k`, { method: 'POST' });
-  return ((await res.body.json()) as { signedURLDetails: { uploadURL: string; extensionHeaders: Record<string, string> } }).signedURLDetails;
+  const res = await request(
+    `${url}/data-staging/v1/external/local/batches/throughput/bulk-upload/image-files?api_key=k`,
+    { method: 'POST' },
+  );
+  return (
+    (await res.body.json()) as {
+      signedURLDetails: { uploadURL: string; extensionHeaders: Record<string, string> };
+    }
+  ).signedURLDetails;
 };
 const urls = await Promise.all(Array.from({ length: shards }, sign));
 
@@ -53,7 +69,11 @@ await Promise.all(
       const i = next++;
       const details = urls[i] as (typeof urls)[number];
       const body = archives[i % 2] as Buffer;
-      const res = await request(details.uploadURL, { method: 'PUT', headers: details.extensionHeaders, body });
+      const res = await request(details.uploadURL, {
+        method: 'PUT',
+        headers: details.extensionHeaders,
+        body,
+      });
       await res.body.dump();
       if (res.statusCode !== 200) throw new Error(`PUT answered ${res.statusCode}`);
       bytes += body.length;

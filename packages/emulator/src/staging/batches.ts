@@ -22,7 +22,8 @@ export function ensureBatch(
   const wanted = kind === 'simple' ? 'simple-batch' : 'sharded-batch';
   if (existing) {
     if (existing.batchType !== wanted) {
-      const how = existing.batchType === 'multipart-batch' ? 'is a job output batch' : `is a ${existing.batchType}`;
+      const how =
+        existing.batchType === 'multipart-batch' ? 'is a job output batch' : `is a ${existing.batchType}`;
       throw httpError(
         409,
         `batch ${JSON.stringify(batchId)} ${how}; ${kind === 'simple' ? 'single uploads' : 'bulk uploads'} cannot be added to it — use another batch id`,
@@ -31,13 +32,21 @@ export function ensureBatch(
     if (existing.contentType !== content && existing.contentType !== 'mixed') existing.contentType = 'mixed';
     return existing;
   }
-  const batch = addBatch(deps, { batchId, displayName: displayName || batchId, batchType: wanted, contentType: content });
+  const batch = addBatch(deps, {
+    batchId,
+    displayName: displayName || batchId,
+    batchType: wanted,
+    contentType: content,
+  });
   deps.store.changed();
   return batch;
 }
 
 /** Records a new, empty batch that expires in seven days (a re-used id forgets its earlier expiry). */
-function addBatch(deps: Deps, fields: Pick<BatchRecord, 'batchId' | 'displayName' | 'batchType' | 'contentType'>): BatchRecord {
+function addBatch(
+  deps: Deps,
+  fields: Pick<BatchRecord, 'batchId' | 'displayName' | 'batchType' | 'contentType'>,
+): BatchRecord {
   const now = Date.now();
   const batch: BatchRecord = {
     ...fields,
@@ -53,9 +62,15 @@ function addBatch(deps: Deps, fields: Pick<BatchRecord, 'batchId' | 'displayName
 }
 
 /** A multipart output batch of a job (`<job>-processing`, `<job>-export`). */
-export function ensureOutputBatch(deps: Deps, batchId: string, displayName: string, part: PartRecord): BatchRecord {
+export function ensureOutputBatch(
+  deps: Deps,
+  batchId: string,
+  displayName: string,
+  part: PartRecord,
+): BatchRecord {
   const batch =
-    deps.store.state.batches[batchId] ?? addBatch(deps, { batchId, displayName, batchType: 'multipart-batch', contentType: 'mixed' });
+    deps.store.state.batches[batchId] ??
+    addBatch(deps, { batchId, displayName, batchType: 'multipart-batch', contentType: 'mixed' });
   if (!batch.parts.some((p) => p.partName === part.partName)) batch.parts.push(part);
   deps.store.changed();
   return batch;
@@ -85,21 +100,30 @@ export function shardVisible(s: ShardRecord, now = Date.now()): boolean {
 
 export function visibleShards(deps: Deps, batch: BatchRecord): ShardRecord[] {
   const now = Date.now();
-  return batch.shardIds.map((id) => deps.store.state.shards[id]).filter((s): s is ShardRecord => !!s && shardVisible(s, now));
+  return batch.shardIds
+    .map((id) => deps.store.state.shards[id])
+    .filter((s): s is ShardRecord => !!s && shardVisible(s, now));
 }
 
 export function checkPart(batch: BatchRecord, partName: string | null): void {
   if (partName === null) return;
   if (batch.batchType !== 'multipart-batch') {
-    throw httpError(400, `partName given, but batch ${JSON.stringify(batch.batchId)} is a ${batch.batchType}, not a multipart-batch`);
+    throw httpError(
+      400,
+      `partName given, but batch ${JSON.stringify(batch.batchId)} is a ${batch.batchType}, not a multipart-batch`,
+    );
   }
   if (!batch.parts.some((p) => p.partName === partName)) {
-    throw httpError(404, `part ${JSON.stringify(partName)} not found in batch ${JSON.stringify(batch.batchId)}`);
+    throw httpError(
+      404,
+      `part ${JSON.stringify(partName)} not found in batch ${JSON.stringify(batch.batchId)}`,
+    );
   }
 }
 
 export function countItems(deps: Deps, batch: BatchRecord, partName: string | null): number {
-  if (batch.batchType === 'sharded-batch') return visibleShards(deps, batch).reduce((n, s) => n + s.objectsCount, 0);
+  if (batch.batchType === 'sharded-batch')
+    return visibleShards(deps, batch).reduce((n, s) => n + s.objectsCount, 0);
   return partName === null ? batch.items.length : batch.items.filter((i) => i.partName === partName).length;
 }
 

@@ -28,7 +28,10 @@ export async function deleteBatch(deps: Deps, batchId: string, expiredAt = nowIs
   // Staged inputs live under blobs/<batch>/; job outputs are files of their own.
   await rm(store.abs(join('blobs', batchId)), { recursive: true, force: true });
   for (const blob of blobs) if (!blob.startsWith('blobs/')) await rm(store.abs(blob), { force: true });
-  deps.logger.debug({ batchId, items: blobs.size, shards: batch.shardIds.length }, 'batch expired and deleted');
+  deps.logger.debug(
+    { batchId, items: blobs.size, shards: batch.shardIds.length },
+    'batch expired and deleted',
+  );
   return true;
 }
 
@@ -67,7 +70,9 @@ export class ExpirySweeper {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.sweeping = this.sweeping.then(async () => void (await this.sweep())).catch((err: unknown) => this.deps.logger.error({ err }, 'expiry sweep failed'));
+      this.sweeping = this.sweeping
+        .then(async () => void (await this.sweep()))
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'expiry sweep failed'));
     }, SWEEP_EVERY_MS);
     this.timer.unref();
   }

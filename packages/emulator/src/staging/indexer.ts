@@ -16,10 +16,13 @@ export class Indexer {
     if (shard.notified || shard.indexAtMs === null) return;
     const existing = this.timers.get(shard.shardId);
     if (existing) clearTimeout(existing);
-    const timer = setTimeout(() => {
-      this.timers.delete(shard.shardId);
-      void this.indexed(shard.shardId);
-    }, Math.max(0, shard.indexAtMs - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(shard.shardId);
+        void this.indexed(shard.shardId);
+      },
+      Math.max(0, shard.indexAtMs - Date.now()),
+    );
     this.timers.set(shard.shardId, timer);
   }
 
@@ -34,13 +37,23 @@ export class Indexer {
     if (!shard || shard.notified) return;
     shard.notified = true;
     store.changed();
-    logger.debug({ shardId, batchId: shard.batchId, objects: shard.objectsCount, error: shard.error?.type }, 'shard indexed');
+    logger.debug(
+      { shardId, batchId: shard.batchId, objects: shard.objectsCount, error: shard.error?.type },
+      'shard indexed',
+    );
     if (!shard.notificationsURL || !shard.ingestId) return;
     const categories = shard.categories.length ? shard.categories : ['ingest-status', 'files-status'];
     if (categories.includes('files-status')) {
       const items = await store.shardItemsOf(shardId);
       const failed = shard.error
-        ? [...items.map((i) => ({ type: shard.error?.type ?? 'ingest-error', file_name: i.fileName, reason: shard.error?.reason ?? '' })), ...shard.failedFiles]
+        ? [
+            ...items.map((i) => ({
+              type: shard.error?.type ?? 'ingest-error',
+              file_name: i.fileName,
+              reason: shard.error?.reason ?? '',
+            })),
+            ...shard.failedFiles,
+          ]
         : shard.failedFiles;
       webhooks.send(
         shard.notificationsURL,

@@ -13,10 +13,17 @@ export interface ReceivedFile {
   head: Buffer;
 }
 
-export async function receiveSingleFile(req: IncomingMessage, dest: string, fileName: string): Promise<ReceivedFile> {
+export async function receiveSingleFile(
+  req: IncomingMessage,
+  dest: string,
+  fileName: string,
+): Promise<ReceivedFile> {
   const type = req.headers['content-type'] ?? '';
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
-    throw httpError(400, `expected a multipart/form-data body with one file part, got content-type ${JSON.stringify(type)}`);
+    throw httpError(
+      400,
+      `expected a multipart/form-data body with one file part, got content-type ${JSON.stringify(type)}`,
+    );
   }
   let bb: busboy.Busboy;
   try {
@@ -52,7 +59,10 @@ export async function receiveSingleFile(req: IncomingMessage, dest: string, file
   }
   if (tooLarge) {
     await rm(dest, { force: true });
-    throw httpError(413, `file-size-limit-exceeded: ${JSON.stringify(fileName)} is larger than ${MAX_IMAGE_BYTES} bytes`);
+    throw httpError(
+      413,
+      `file-size-limit-exceeded: ${JSON.stringify(fileName)} is larger than ${MAX_IMAGE_BYTES} bytes`,
+    );
   }
   if (!received) throw httpError(400, 'the multipart body has no file part');
   return received;

@@ -19,9 +19,15 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
 
   router.add('GET', BASE, (ctx) => {
     authenticate(ctx, deps.options);
-    const all = Object.values(deps.store.state.batches).sort((a, b) => b.createdDate.localeCompare(a.createdDate) || a.batchId.localeCompare(b.batchId));
+    const all = Object.values(deps.store.state.batches).sort(
+      (a, b) => b.createdDate.localeCompare(a.createdDate) || a.batchId.localeCompare(b.batchId),
+    );
     const p = page(all, pageRequest(ctx, deps.options));
-    sendJson(ctx.res, 200, { status: 'ok', batches: p.items.map(batchMetadata), nextPageToken: p.nextPageToken });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      batches: p.items.map(batchMetadata),
+      nextPageToken: p.nextPageToken,
+    });
   });
 
   router.add('GET', `${BASE}/:batchId`, (ctx) => {
@@ -37,9 +43,15 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
 
   router.add('GET', `${BASE}/:batchId/shards`, (ctx) => {
     const batch = open(ctx);
-    const shards = batch.shardIds.map((id) => deps.store.state.shards[id]).filter((s): s is ShardRecord => !!s);
+    const shards = batch.shardIds
+      .map((id) => deps.store.state.shards[id])
+      .filter((s): s is ShardRecord => !!s);
     const p = page(shards, pageRequest(ctx, deps.options));
-    sendJson(ctx.res, 200, { status: 'ok', shards: p.items.map((s) => shardDetails(s)), nextPageToken: p.nextPageToken });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      shards: p.items.map((s) => shardDetails(s)),
+      nextPageToken: p.nextPageToken,
+    });
   });
 
   router.add('GET', `${BASE}/:batchId/parts`, (ctx) => {
@@ -64,7 +76,11 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
     const { items, total } = await sliceItems(deps, batch, partName, req.offset, req.size);
     const ttlS = signedUrlTtlS(deps);
     const filesMetadata: FileMetadata[] = items.map((item) => ({
-      downloadURL: deps.signer.sign({ method: 'GET', path: `/_storage/object/${batch.batchId}/${objectRef(item)}`, ttlS }),
+      downloadURL: deps.signer.sign({
+        method: 'GET',
+        path: `/_storage/object/${batch.batchId}/${objectRef(item)}`,
+        ttlS,
+      }),
       fileName: item.fileName,
       contentType: item.contentType,
       ...(item.partName ? { partName: item.partName } : {}),
@@ -72,19 +88,40 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
       ...(item.nestedContentType ? { nestedContentType: item.nestedContentType } : {}),
     }));
     const end = req.offset + items.length;
-    sendJson(ctx.res, 200, { status: 'ok', filesMetadata, nextPageToken: end < total ? encodeToken(end) : null });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      filesMetadata,
+      nextPageToken: end < total ? encodeToken(end) : null,
+    });
   });
 }
 
 /** Shard status as served: `indexing` (info) until indexed, then `indexed` (success) or an error. */
 export function shardDetails(s: ShardRecord, now = Date.now()): ShardDetails & { isTerminal: boolean } {
   const indexed = s.indexAtMs !== null && s.indexAtMs <= now;
-  const base = { shardId: s.shardId, eventTimestamp: indexed && s.indexAtMs !== null ? nowIso(s.indexAtMs) : s.createdAt };
+  const base = {
+    shardId: s.shardId,
+    eventTimestamp: indexed && s.indexAtMs !== null ? nowIso(s.indexAtMs) : s.createdAt,
+  };
   if (s.indexAtMs === null) {
-    return { ...base, statusName: 'fetching', statusType: 'info', isTerminal: false, shardObjectsCount: 0, statusMetadata: { source: s.source } };
+    return {
+      ...base,
+      statusName: 'fetching',
+      statusType: 'info',
+      isTerminal: false,
+      shardObjectsCount: 0,
+      statusMetadata: { source: s.source },
+    };
   }
   if (!indexed) {
-    return { ...base, statusName: 'indexing', statusType: 'info', isTerminal: false, shardObjectsCount: 0, statusMetadata: { source: s.source } };
+    return {
+      ...base,
+      statusName: 'indexing',
+      statusType: 'info',
+      isTerminal: false,
+      shardObjectsCount: 0,
+      statusMetadata: { source: s.source },
+    };
   }
   if (s.error) {
     return {
@@ -93,7 +130,12 @@ export function shardDetails(s: ShardRecord, now = Date.now()): ShardDetails & {
       statusType: 'error',
       isTerminal: true,
       shardObjectsCount: 0,
-      statusMetadata: { source: s.source, errorType: s.error.type, reason: s.error.reason, failedFiles: s.failedFiles.slice(0, 100) },
+      statusMetadata: {
+        source: s.source,
+        errorType: s.error.type,
+        reason: s.error.reason,
+        failedFiles: s.failedFiles.slice(0, 100),
+      },
     };
   }
   return {

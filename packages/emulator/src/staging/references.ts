@@ -51,9 +51,17 @@ export class ReferencesIngester {
       const parsed = ImageReferencesRequest.safeParse(await readJson(ctx.req));
       if (!parsed.success) throw httpError(400, `invalid references body: ${describe(parsed.error.issues)}`);
       const body = parsed.data;
-      const refs = 'imageReferences' in body ? body.imageReferences : await this.fetchReferencesFile(body.imageReferencesURL);
+      const refs =
+        'imageReferences' in body
+          ? body.imageReferences
+          : await this.fetchReferencesFile(body.imageReferencesURL);
       const result = this.start('image', batchId, refs, body, ctx.query.get('displayName'));
-      sendJson(ctx.res, 200, { status: 'ok', ingestId: result.ingestId, shardIds: result.shardIds, duplicated: result.duplicated });
+      sendJson(ctx.res, 200, {
+        status: 'ok',
+        ingestId: result.ingestId,
+        shardIds: result.shardIds,
+        duplicated: result.duplicated,
+      });
     });
     router.add('POST', `${base}/video-references`, async (ctx) => {
       authenticate(ctx, this.deps.options);
@@ -61,7 +69,10 @@ export class ReferencesIngester {
       const parsed = VideoReferencesRequest.safeParse(await readJson(ctx.req));
       if (!parsed.success) throw httpError(400, `invalid references body: ${describe(parsed.error.issues)}`);
       const body = parsed.data;
-      const refs = 'videoReferences' in body ? body.videoReferences : await this.fetchReferencesFile(body.videoReferencesURL);
+      const refs =
+        'videoReferences' in body
+          ? body.videoReferences
+          : await this.fetchReferencesFile(body.videoReferencesURL);
       const result = this.start('video', batchId, refs, body, ctx.query.get('displayName'));
       sendJson(ctx.res, 200, { status: 'ok', ingestId: result.ingestId, duplicated: result.duplicated });
     });
@@ -69,12 +80,15 @@ export class ReferencesIngester {
 
   /** After a restart: finish fetching ingests that were cut short. */
   resumeAll(): void {
-    for (const ingest of Object.values(this.deps.store.state.ingests)) if (!ingest.fetched) this.track(this.fetchAll(ingest));
+    for (const ingest of Object.values(this.deps.store.state.ingests))
+      if (!ingest.fetched) this.track(this.fetchAll(ingest));
   }
 
   /** Called by the indexer; sends the ingest-status notification once every shard is indexed. */
   shardIndexed(shard: ShardRecord): void {
-    const ingest = Object.values(this.deps.store.state.ingests).find((i) => i.batchId === shard.batchId && i.shardIds.includes(shard.shardId));
+    const ingest = Object.values(this.deps.store.state.ingests).find(
+      (i) => i.batchId === shard.batchId && i.shardIds.includes(shard.shardId),
+    );
     if (!ingest || ingest.notified || !ingest.fetched) return;
     const shards = ingest.shardIds.map((id) => this.deps.store.state.shards[id]);
     if (!shards.every((s) => s?.notified)) return;
@@ -82,7 +96,10 @@ export class ReferencesIngester {
     this.deps.store.changed();
     const categories = ingest.categories.length ? ingest.categories : ['ingest-status'];
     if (!ingest.notificationsURL || !categories.includes('ingest-status')) return;
-    const failures = [...ingest.failedFiles, ...shards.flatMap((s) => (s?.error ? [{ type: s.error.type, reason: s.error.reason }] : []))];
+    const failures = [
+      ...ingest.failedFiles,
+      ...shards.flatMap((s) => (s?.error ? [{ type: s.error.type, reason: s.error.reason }] : [])),
+    ];
     const unsafe = failures.find((f) => f.type === 'unsafe-url-detected');
     const first = unsafe ?? failures[0];
     this.deps.webhooks.send(
@@ -100,11 +117,17 @@ export class ReferencesIngester {
     kind: 'image' | 'video',
     batchId: string,
     refs: Reference[],
-    body: { ingestId?: string | undefined; notificationsURL?: string | undefined; notificationCategories?: string[] | undefined },
+    body: {
+      ingestId?: string | undefined;
+      notificationsURL?: string | undefined;
+      notificationCategories?: string[] | undefined;
+    },
     displayName: string | null,
   ): { ingestId: string; shardIds: string[]; duplicated: boolean } {
     const { store, options } = this.deps;
-    const digest = createHash('sha256').update(JSON.stringify(refs.map((r) => [r.name, r.url]))).digest('hex');
+    const digest = createHash('sha256')
+      .update(JSON.stringify(refs.map((r) => [r.name, r.url])))
+      .digest('hex');
     const key = body.ingestId ? `${batchId}/${body.ingestId}` : `${batchId}/sha256:${digest}`;
     const existing = store.state.ingests[key];
     if (existing) return { ingestId: existing.ingestId, shardIds: existing.shardIds, duplicated: true };
@@ -187,7 +210,11 @@ export class ReferencesIngester {
       shard.sizeBytes = items.reduce((n, i) => n + i.sizeBytes, 0);
       shard.failedFiles = failed;
       ingest.failedFiles.push(...failed);
-      if (this.deps.faults.shardFails()) shard.error = { type: 'shard-processing-error', reason: 'the shard could not be indexed (injected fault)' };
+      if (this.deps.faults.shardFails())
+        shard.error = {
+          type: 'shard-processing-error',
+          reason: 'the shard could not be indexed (injected fault)',
+        };
       shard.indexAtMs = Date.now() + options.indexingDelayMs + this.deps.faults.get().slowIndexingMs;
       store.changed();
       this.deps.indexer.schedule(shard);
@@ -204,7 +231,10 @@ export class ReferencesIngester {
   ): Promise<{ item: ItemRecord } | { failure: FailedFile }> {
     const fail = (type: string, reason: string) => ({ failure: { type, file_name: ref.name, reason } });
     if (!this.deps.options.allowRemoteReferences && !isLoopbackUrl(ref.url)) {
-      return fail('unsafe-url-detected', 'the URL is not on a trusted domain (the emulator fetches loopback URLs only)');
+      return fail(
+        'unsafe-url-detected',
+        'the URL is not on a trusted domain (the emulator fetches loopback URLs only)',
+      );
     }
     try {
       const res = await fetch(ref.url, { signal: AbortSignal.timeout(120_000) });
@@ -215,7 +245,10 @@ export class ReferencesIngester {
       const declared = Number(res.headers.get('content-length') ?? NaN);
       if (kind === 'image' && declared > MAX_IMAGE_BYTES) {
         await res.body.cancel();
-        return fail('file-size-limit-exceeded', `${declared} bytes is more than the ${MAX_IMAGE_BYTES} allowed`);
+        return fail(
+          'file-size-limit-exceeded',
+          `${declared} bytes is more than the ${MAX_IMAGE_BYTES} allowed`,
+        );
       }
       let size = 0;
       const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
@@ -229,7 +262,8 @@ export class ReferencesIngester {
       };
     } catch (err) {
       const message = (err as Error).message;
-      if (message === 'file-size-limit-exceeded') return fail('file-size-limit-exceeded', `more than ${MAX_IMAGE_BYTES} bytes`);
+      if (message === 'file-size-limit-exceeded')
+        return fail('file-size-limit-exceeded', `more than ${MAX_IMAGE_BYTES} bytes`);
       return fail('download-failed', message);
     }
   }
@@ -237,14 +271,18 @@ export class ReferencesIngester {
   /** Reads a JSONL references file from a URL (the same loopback rule applies to it). */
   private async fetchReferencesFile(url: string): Promise<Reference[]> {
     if (!this.deps.options.allowRemoteReferences && !isLoopbackUrl(url)) {
-      throw httpError(400, 'unsafe-url-detected: the references file URL is not on a trusted domain (the emulator fetches loopback URLs only)');
+      throw httpError(
+        400,
+        'unsafe-url-detected: the references file URL is not on a trusted domain (the emulator fetches loopback URLs only)',
+      );
     }
     let text: string;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
       if (!res.ok) throw new Error(`GET answered ${res.status}`);
       const buf = Buffer.from(await res.arrayBuffer());
-      if (buf.length > MAX_REFERENCES_FILE_BYTES) throw new Error(`larger than ${MAX_REFERENCES_FILE_BYTES} bytes`);
+      if (buf.length > MAX_REFERENCES_FILE_BYTES)
+        throw new Error(`larger than ${MAX_REFERENCES_FILE_BYTES} bytes`);
       text = buf.toString('utf8');
     } catch (err) {
       throw httpError(400, `could not read the references file: ${(err as Error).message}`);
@@ -256,10 +294,14 @@ export class ReferencesIngester {
       if (!line) continue;
       try {
         const value = JSON.parse(line) as { name?: unknown; url?: unknown };
-        if (typeof value.name !== 'string' || typeof value.url !== 'string') throw new Error('needs string "name" and "url"');
+        if (typeof value.name !== 'string' || typeof value.url !== 'string')
+          throw new Error('needs string "name" and "url"');
         refs.push({ name: value.name, url: value.url });
       } catch (err) {
-        throw httpError(400, `references file line ${n + 1} is not {"name","url"} JSON: ${(err as Error).message}`);
+        throw httpError(
+          400,
+          `references file line ${n + 1} is not {"name","url"} JSON: ${(err as Error).message}`,
+        );
       }
     }
     return refs;

@@ -25,7 +25,8 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       return sendStorageError(ctx.res, 411, 'MissingContentLength', 'a Content-Length header is required');
     }
     const length = Number(ctx.req.headers['content-length']);
-    if (length > MAX_UPLOAD_BYTES) return sendStorageError(ctx.res, 400, 'EntityTooLarge', `more than ${MAX_UPLOAD_BYTES} bytes`);
+    if (length > MAX_UPLOAD_BYTES)
+      return sendStorageError(ctx.res, 400, 'EntityTooLarge', `more than ${MAX_UPLOAD_BYTES} bytes`);
 
     if (upload.kind === 'video') {
       const blob = join('blobs', upload.batchId, 'videos', `${upload.uploadId}.bin`);
@@ -35,7 +36,14 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       const batch = deps.store.state.batches[upload.batchId];
       const fileName = upload.fileName ?? upload.uploadId;
       if (batch) {
-        const item: ItemRecord = { fileName, contentType: 'video/mp4', kind: 'video', sizeBytes: length, blob, offset: 0 };
+        const item: ItemRecord = {
+          fileName,
+          contentType: 'video/mp4',
+          kind: 'video',
+          sizeBytes: length,
+          blob,
+          offset: 0,
+        };
         const at = batch.items.findIndex((i) => i.fileName === fileName);
         if (at >= 0) batch.items[at] = item;
         else batch.items.push(item);
@@ -81,7 +89,16 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
     upload.completed = true;
     deps.store.changed();
     deps.indexer.schedule(shard);
-    deps.logger.debug({ shardId, batchId: upload.batchId, images: result.items.length, failed: result.failed.length, bytes: length }, 'shard received');
+    deps.logger.debug(
+      {
+        shardId,
+        batchId: upload.batchId,
+        images: result.items.length,
+        failed: result.failed.length,
+        bytes: length,
+      },
+      'shard received',
+    );
     return ok(ctx);
   });
 
@@ -110,7 +127,10 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${item.sizeBytes}` } : {}),
     });
     if (length === 0) return void ctx.res.end();
-    const source = createReadStream(deps.store.abs(item.blob), { start: item.offset + start, end: item.offset + end });
+    const source = createReadStream(deps.store.abs(item.blob), {
+      start: item.offset + start,
+      end: item.offset + end,
+    });
     if (ctx.resetMidResponse) {
       // Send about half of the body, then drop the connection (a reset mid-download).
       let sent = 0;
@@ -178,7 +198,9 @@ function ok(ctx: RequestContext): void {
 
 /** `ref` is base64url JSON `[shardId | null, partName | null, fileName]`. */
 export function objectRef(item: ItemRecord): string {
-  return Buffer.from(JSON.stringify([item.shardId ?? null, item.partName ?? null, item.fileName])).toString('base64url');
+  return Buffer.from(JSON.stringify([item.shardId ?? null, item.partName ?? null, item.fileName])).toString(
+    'base64url',
+  );
 }
 
 async function resolveObject(deps: Deps, batchId: string, ref: string): Promise<ItemRecord | undefined> {

@@ -11,7 +11,17 @@ import tar from 'tar-stream';
 import { looksLikeImage } from '../image-header.js';
 import type { FailedFile, ItemRecord } from '../store.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.jp2', '.gif', '.tif', '.tiff']);
+export const IMAGE_EXTENSIONS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.bmp',
+  '.jp2',
+  '.gif',
+  '.tif',
+  '.tiff',
+]);
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 const NOTIFICATION_CONFIG = 'notification_config.json';
 
@@ -54,7 +64,10 @@ export function mimeOf(fileName: string): string {
 
 /** Strips `./` and leading slashes; the stored name is the entry's path inside the archive. */
 function entryName(raw: string): string {
-  return posix.normalize(raw.replace(/\\/g, '/')).replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return posix
+    .normalize(raw.replace(/\\/g, '/'))
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
 /**
@@ -83,7 +96,11 @@ export function createTarIngest(opts: { blobAbs: string; blobRel: string; shardI
         continue;
       }
       if (header.type !== 'file' && header.type !== 'contiguous-file') {
-        failed.push({ type: 'unsupported-entry', file_name: name, reason: `tar entry of type ${header.type ?? 'unknown'} is not a file` });
+        failed.push({
+          type: 'unsupported-entry',
+          file_name: name,
+          reason: `tar entry of type ${header.type ?? 'unknown'} is not a file`,
+        });
         entry.resume();
         continue;
       }
@@ -95,7 +112,11 @@ export function createTarIngest(opts: { blobAbs: string; blobRel: string; shardI
         continue;
       }
       if (size > MAX_IMAGE_BYTES) {
-        failed.push({ type: 'file-size-limit-exceeded', file_name: name, reason: `${size} bytes is more than the ${MAX_IMAGE_BYTES} allowed` });
+        failed.push({
+          type: 'file-size-limit-exceeded',
+          file_name: name,
+          reason: `${size} bytes is more than the ${MAX_IMAGE_BYTES} allowed`,
+        });
         entry.resume();
         continue;
       }
@@ -108,9 +129,21 @@ export function createTarIngest(opts: { blobAbs: string; blobRel: string; shardI
         if (!out.write(chunk)) await once(out, 'drain');
       }
       if (IMAGE_EXTENSIONS.has(extname(name).toLowerCase()) || looksLikeImage(head)) {
-        items.push({ fileName: name, contentType: mimeOf(name), kind: 'image', sizeBytes: size, blob: opts.blobRel, offset: start, shardId: opts.shardId });
+        items.push({
+          fileName: name,
+          contentType: mimeOf(name),
+          kind: 'image',
+          sizeBytes: size,
+          blob: opts.blobRel,
+          offset: start,
+          shardId: opts.shardId,
+        });
       } else {
-        failed.push({ type: 'unsupported-file-type', file_name: name, reason: 'not an image (extension and content unknown)' });
+        failed.push({
+          type: 'unsupported-file-type',
+          file_name: name,
+          reason: 'not an image (extension and content unknown)',
+        });
       }
     }
   })().catch((err: unknown) => {

@@ -22,14 +22,20 @@ export function registerUploadRoutes(router: Router, deps: Deps): void {
     const batchId = checkBatchId(ctx.params.batchId);
     const fileName = requiredFileName(ctx);
     ensureBatch(deps, batchId, 'simple', 'videos', ctx.query.get('displayName'));
-    sendJson(ctx.res, 200, { status: 'ok', signedURLDetails: issueUpload(deps, 'video', batchId, fileName, 'application/octet-stream') });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      signedURLDetails: issueUpload(deps, 'video', batchId, fileName, 'application/octet-stream'),
+    });
   });
 
   router.add('POST', `${BASE}/bulk-upload/image-files`, (ctx) => {
     auth(ctx);
     const batchId = checkBatchId(ctx.params.batchId);
     ensureBatch(deps, batchId, 'sharded', 'images', ctx.query.get('displayName'));
-    sendJson(ctx.res, 200, { status: 'ok', signedURLDetails: issueUpload(deps, 'shard', batchId, null, 'application/x-tar') });
+    sendJson(ctx.res, 200, {
+      status: 'ok',
+      signedURLDetails: issueUpload(deps, 'shard', batchId, null, 'application/x-tar'),
+    });
   });
 
   router.add('POST', `${BASE}/upload/image`, async (ctx) => {
@@ -62,7 +68,10 @@ export function registerUploadRoutes(router: Router, deps: Deps): void {
   router.add('POST', `${BASE}/roboql-ingest`, (ctx) => {
     auth(ctx);
     checkBatchId(ctx.params.batchId);
-    throw httpError(501, 'roboql-ingest is not implemented by the emulator (it needs a Roboflow asset library)');
+    throw httpError(
+      501,
+      'roboql-ingest is not implemented by the emulator (it needs a Roboflow asset library)',
+    );
   });
 }
 
@@ -73,11 +82,32 @@ function requiredFileName(ctx: RequestContext): string {
   return fileName;
 }
 
-function issueUpload(deps: Deps, kind: 'shard' | 'video', batchId: string, fileName: string | null, contentType: string) {
+function issueUpload(
+  deps: Deps,
+  kind: 'shard' | 'video',
+  batchId: string,
+  fileName: string | null,
+  contentType: string,
+) {
   const uploadId = deps.store.nextId(kind === 'shard' ? 'u' : 'v');
-  deps.store.state.uploads[uploadId] = { uploadId, kind, batchId, fileName, createdAt: nowIso(), completed: false };
+  deps.store.state.uploads[uploadId] = {
+    uploadId,
+    kind,
+    batchId,
+    fileName,
+    createdAt: nowIso(),
+    completed: false,
+  };
   deps.store.changed();
-  const extensionHeaders = { 'Content-Type': contentType, 'X-Goog-Content-Length-Range': `0,${MAX_UPLOAD_BYTES}` };
-  const uploadURL = deps.signer.sign({ method: 'PUT', path: `/_storage/upload/${uploadId}`, ttlS: signedUrlTtlS(deps), headers: extensionHeaders });
+  const extensionHeaders = {
+    'Content-Type': contentType,
+    'X-Goog-Content-Length-Range': `0,${MAX_UPLOAD_BYTES}`,
+  };
+  const uploadURL = deps.signer.sign({
+    method: 'PUT',
+    path: `/_storage/upload/${uploadId}`,
+    ttlS: signedUrlTtlS(deps),
+    headers: extensionHeaders,
+  });
   return { uploadURL, extensionHeaders, method: 'PUT', maxFileSize: MAX_UPLOAD_BYTES };
 }

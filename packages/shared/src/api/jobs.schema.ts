@@ -82,7 +82,11 @@ export const JobMetadata = z.object({
 });
 export type JobMetadata = z.infer<typeof JobMetadata>;
 
-export const ListJobsResponse = z.object({ ...Envelope, jobs: z.array(JobMetadata), nextPageToken: NextPageToken });
+export const ListJobsResponse = z.object({
+  ...Envelope,
+  jobs: z.array(JobMetadata),
+  nextPageToken: NextPageToken,
+});
 
 /**
  * `GET /jobs/{id}`: shape A (`{job:{…}}`, Swagger and the Python client) and/or shape B
@@ -121,7 +125,11 @@ export const TaskStatus = z.object({
   eventTimestamp: Timestamp,
 });
 export type TaskStatus = z.infer<typeof TaskStatus>;
-export const ListTasksResponse = z.object({ ...Envelope, tasks: z.array(TaskStatus), nextPageToken: NextPageToken });
+export const ListTasksResponse = z.object({
+  ...Envelope,
+  tasks: z.array(TaskStatus),
+  nextPageToken: NextPageToken,
+});
 
 export const LogSeverity = z.enum(['info', 'warning', 'error']);
 export type LogSeverity = z.infer<typeof LogSeverity>;
@@ -135,7 +143,11 @@ export const JobLog = z.object({
   taskId: z.string().nullish(),
 });
 export type JobLog = z.infer<typeof JobLog>;
-export const ListLogsResponse = z.object({ ...Envelope, logs: z.array(JobLog), nextPageToken: NextPageToken });
+export const ListLogsResponse = z.object({
+  ...Envelope,
+  logs: z.array(JobLog),
+  nextPageToken: NextPageToken,
+});
 
 /** The job's state as rfbatch reads it, whichever shape the server sent (§8). */
 export const JobState = z.object({

@@ -61,7 +61,11 @@ export const BatchMetadata = z.object({
 });
 export type BatchMetadata = z.infer<typeof BatchMetadata>;
 
-export const ListBatchesResponse = z.object({ ...Envelope, batches: z.array(BatchMetadata), nextPageToken: NextPageToken });
+export const ListBatchesResponse = z.object({
+  ...Envelope,
+  batches: z.array(BatchMetadata),
+  nextPageToken: NextPageToken,
+});
 export const GetBatchResponse = z.object({ ...Envelope, batch: BatchMetadata });
 export const CountResponse = z.object({ ...Envelope, count: z.number().int().min(0) });
 
@@ -74,7 +78,11 @@ export const ShardDetails = z.object({
   statusMetadata: z.record(z.string(), z.unknown()).nullish(),
 });
 export type ShardDetails = z.infer<typeof ShardDetails>;
-export const ListShardsResponse = z.object({ ...Envelope, shards: z.array(ShardDetails), nextPageToken: NextPageToken });
+export const ListShardsResponse = z.object({
+  ...Envelope,
+  shards: z.array(ShardDetails),
+  nextPageToken: NextPageToken,
+});
 
 export const BatchPart = z.object({
   partName: z.string(),
@@ -95,7 +103,11 @@ export const FileMetadata = z.object({
   nestedContentType: z.string().nullish(),
 });
 export type FileMetadata = z.infer<typeof FileMetadata>;
-export const ListFilesResponse = z.object({ ...Envelope, filesMetadata: z.array(FileMetadata), nextPageToken: NextPageToken });
+export const ListFilesResponse = z.object({
+  ...Envelope,
+  filesMetadata: z.array(FileMetadata),
+  nextPageToken: NextPageToken,
+});
 
 /** `GET /?api_key=` (workspace discovery). */
 export const WorkspaceResponse = z.object({ workspace: z.string().min(1) });

@@ -64,7 +64,11 @@ export interface RoboflowClient {
   workspace(): Promise<string>;
 
   // Data Staging (§2)
-  requestVideoUploadUrl(batchId: string, fileName: string, opts?: { displayName?: string }): Promise<SignedUrlDetails>;
+  requestVideoUploadUrl(
+    batchId: string,
+    fileName: string,
+    opts?: { displayName?: string },
+  ): Promise<SignedUrlDetails>;
   /** Multipart upload of one image, the form field named after the file (as the official client does). */
   uploadImage(
     batchId: string,
@@ -126,5 +130,11 @@ export type UploadToSignedUrl = (
 export type DownloadToFile = (
   url: string,
   dest: string,
-  opts?: { dispatcher?: Dispatcher; signal?: AbortSignal; expectedBytes?: number; timeoutMs?: number; onProgress?: (bytes: number) => void },
+  opts?: {
+    dispatcher?: Dispatcher;
+    signal?: AbortSignal;
+    expectedBytes?: number;
+    timeoutMs?: number;
+    onProgress?: (bytes: number) => void;
+  },
 ) => Promise<number>;

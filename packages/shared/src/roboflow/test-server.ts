@@ -106,7 +106,10 @@ export function everythingShown(error: unknown): string {
 }
 
 /** The RfbatchError `promise` rejects with, checked to show none of `secrets` anywhere (see everythingShown). */
-export async function secretFreeRejection(promise: Promise<unknown>, secrets: readonly string[]): Promise<RfbatchError> {
+export async function secretFreeRejection(
+  promise: Promise<unknown>,
+  secrets: readonly string[],
+): Promise<RfbatchError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,

@@ -34,7 +34,10 @@ function guard(basePath: string, scope: 'read' | 'admin', accepted: string[]) {
       return reply.header('set-cookie', cookie).redirect(`${url.pathname}${url.search}`, 303);
     }
     return reply.code(401).send({
-      error: { code: 'auth.required', message: `open ${basePath}?token=<token> once, or send "Authorization: Bearer <token>"` },
+      error: {
+        code: 'auth.required',
+        message: `open ${basePath}?token=<token> once, or send "Authorization: Bearer <token>"`,
+      },
     });
   };
 }
@@ -44,11 +47,19 @@ function guard(basePath: string, scope: 'read' | 'admin', accepted: string[]) {
  * whose notify URL or references URL may be a credential.
  */
 function redactedAdapter(adapter: BullMQAdapter): BullMQAdapter {
-  for (const field of ['data', 'returnValue', 'progress'] as const) adapter.setFormatter(field, (value: unknown) => redactDeep(value));
+  for (const field of ['data', 'returnValue', 'progress'] as const)
+    adapter.setFormatter(field, (value: unknown) => redactDeep(value));
   return adapter;
 }
 
-async function mountBoard(app: FastifyInstance, queues: Queues, basePath: string, readOnlyMode: boolean, accepted: string[], scope: 'read' | 'admin') {
+async function mountBoard(
+  app: FastifyInstance,
+  queues: Queues,
+  basePath: string,
+  readOnlyMode: boolean,
+  accepted: string[],
+  scope: 'read' | 'admin',
+) {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({
@@ -66,7 +77,11 @@ async function mountBoard(app: FastifyInstance, queues: Queues, basePath: string
 }
 
 /** Bull Board over every rfbatch queue: read-only at /board, writable at /admin/board with the admin token. */
-export async function boardRoutes(app: FastifyInstance, queues: Queues, options: BoardOptions): Promise<void> {
+export async function boardRoutes(
+  app: FastifyInstance,
+  queues: Queues,
+  options: BoardOptions,
+): Promise<void> {
   const readers = [options.token, options.adminToken].filter((t): t is string => Boolean(t));
   await mountBoard(app, queues, '/board', true, readers, 'read');
   if (options.adminToken) await mountBoard(app, queues, '/admin/board', false, [options.adminToken], 'admin');

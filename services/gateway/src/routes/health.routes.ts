@@ -12,7 +12,12 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       // The worker connection waits forever while Redis is away; a health check must not.
       await Promise.race([
         ctx.connection.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS).unref()),
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)),
+            PING_TIMEOUT_MS,
+          ).unref(),
+        ),
       ]);
     } catch (error) {
       return reply.code(503).send({ ok: false, redis: { ok: false, error: (error as Error).message } });

@@ -1,9 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { MetricName, QUEUE_NAMES, RunStatus, readMetrics, type MetricSample, type ServiceContext } from '@rfbatch/shared';
+import {
+  MetricName,
+  QUEUE_NAMES,
+  RunStatus,
+  readMetrics,
+  type MetricSample,
+  type ServiceContext,
+} from '@rfbatch/shared';
 import { workersByQueue } from '../workers-seen.js';
 
-const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
+const JOB_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'prioritized',
+  'waiting-children',
+] as const;
 /** How many recent runs `rfbatch_runs` looks at (the run index can be long). */
 const RUNS_SCANNED = 1_000;
 
@@ -69,7 +84,8 @@ export function createRegistry(ctx: ServiceContext): Registry {
       const pipeline = connection.pipeline();
       for (const id of ids) pipeline.hget(store.key(id), 'status');
       const statuses = ((await pipeline.exec()) ?? []).map(([, status]) => status);
-      for (const status of RunStatus.options) this.set({ status }, statuses.filter((s) => s === status).length);
+      for (const status of RunStatus.options)
+        this.set({ status }, statuses.filter((s) => s === status).length);
     },
   });
 

@@ -23,7 +23,12 @@ export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   };
 
   app.post('/runs', async (request, reply) => {
-    const spec = parseOrThrow(RunSpecSchema, request.body ?? {}, 'RunSpec', 'see `runSpecJsonSchema()` for the contract');
+    const spec = parseOrThrow(
+      RunSpecSchema,
+      request.body ?? {},
+      'RunSpec',
+      'see `runSpecJsonSchema()` for the contract',
+    );
     const { runId, created } = await submitRun(queues, store, spec);
     return reply
       .code(created ? 201 : 200)

@@ -29,13 +29,25 @@ export function webhookRoutes(app: FastifyInstance, ctx: ServiceContext, options
   };
 
   // Runs before the body is read: a caller without the secret or the header costs us nothing.
-  const checkCaller = async (request: FastifyRequest<{ Params: { secret: string } }>, reply: FastifyReply) => {
-    if (!options.secret) return refuse(reply, 404, 'webhooks.disabled', 'webhooks are not configured (RFBATCH_WEBHOOK_SECRET)');
-    if (!safeEqual(request.params.secret, options.secret)) return refuse(reply, 403, 'webhooks.forbidden', 'wrong webhook path');
+  const checkCaller = async (
+    request: FastifyRequest<{ Params: { secret: string } }>,
+    reply: FastifyReply,
+  ) => {
+    if (!options.secret)
+      return refuse(reply, 404, 'webhooks.disabled', 'webhooks are not configured (RFBATCH_WEBHOOK_SECRET)');
+    if (!safeEqual(request.params.secret, options.secret))
+      return refuse(reply, 403, 'webhooks.forbidden', 'wrong webhook path');
     const token = bearerToken(request.headers.authorization);
     const workspace = await options.workspace().catch(() => undefined);
-    const ok = token !== undefined && (workspace ? safeEqual(token, `rf_${workspace}`) : /^rf_\S+$/.test(token));
-    if (!ok) return refuse(reply, 401, 'webhooks.unauthorized', 'missing or wrong "Authorization: Bearer rf_<workspace>" header');
+    const ok =
+      token !== undefined && (workspace ? safeEqual(token, `rf_${workspace}`) : /^rf_\S+$/.test(token));
+    if (!ok)
+      return refuse(
+        reply,
+        401,
+        'webhooks.unauthorized',
+        'missing or wrong "Authorization: Bearer rf_<workspace>" header',
+      );
     return undefined;
   };
 
@@ -78,7 +90,12 @@ export function webhookRoutes(app: FastifyInstance, ctx: ServiceContext, options
       const parsed = WebhookPayload.safeParse(request.body);
       if (!parsed.success) {
         const problems = zodProblems(parsed.error);
-        return refuse(reply, 400, 'webhooks.invalid', `not a Roboflow notification: ${problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`);
+        return refuse(
+          reply,
+          400,
+          'webhooks.invalid',
+          `not a Roboflow notification: ${problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')}`,
+        );
       }
       const outcome = await handle(parsed.data);
       ctx.metrics?.inc(MetricName.webhooks, { action: outcome.action });
