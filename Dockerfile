@@ -9,7 +9,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/shared/package.json packages/shared/
 COPY packages/emulator/package.json packages/emulator/
-COPY packages/cli/package.json packages/cli/
+COPY packages/worker-kit/package.json packages/worker-kit/
+COPY packages/run-control/package.json packages/run-control/
+COPY packages/preflight/package.json packages/preflight/
+COPY apps/cli/package.json apps/cli/
 COPY services/ingest/package.json services/ingest/
 COPY services/jobs/package.json services/jobs/
 COPY services/export/package.json services/export/
@@ -28,9 +31,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages ./packages
 COPY services ./services
+COPY apps ./apps
 # The workspace links in node_modules/@rfbatch point at these folders; test/ and bench/ stay out.
 RUN mkdir -p /data/work /data/in /data/out && chown -R node:node /data
 USER node
 VOLUME ["/data"]
-ENTRYPOINT ["node", "packages/cli/bin/rfbatch.js"]
+ENTRYPOINT ["node", "apps/cli/bin/rfbatch.js"]
 CMD ["--help"]

@@ -13,7 +13,10 @@ export default defineConfig({
     projects: [
       project('shared', 'packages/shared'),
       project('emulator', 'packages/emulator'),
-      project('cli', 'packages/cli'),
+      project('worker-kit', 'packages/worker-kit'),
+      project('run-control', 'packages/run-control'),
+      project('preflight', 'packages/preflight'),
+      project('cli', 'apps/cli'),
       project('ingest', 'services/ingest'),
       project('jobs', 'services/jobs'),
       project('export', 'services/export'),

@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildJobBody } from '@rfbatch/jobs';
 import {
   createRoboflowClient,
   freePort,
@@ -32,6 +31,7 @@ import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib
 import { prebuildShards } from './lib/shards.js';
 import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.js';
 import { goal, median, round, speedRatio, summarize } from './lib/stats.js';
+import { buildJobBody } from '@rfbatch/shared';
 
 const { values: args } = parseArgs({
   options: {

@@ -32,8 +32,9 @@ import {
   spawnRedis,
   uploadToSignedUrl,
 } from '@rfbatch/shared';
-import { packShard, planRun, submitRun } from '@rfbatch/ingest';
+import { packShard, planRun } from '@rfbatch/ingest';
 import { pngBytes } from '@rfbatch/ingest/testing';
+import { submitRun } from '@rfbatch/run-control';
 
 const REPO = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
-import { submitRun } from '@rfbatch/ingest';
 import {
   closeQueues,
   createQueues,
@@ -21,6 +20,7 @@ import {
 } from '@rfbatch/shared';
 import { startService, until, type ServiceProcess, type ServiceScript } from './proc.js';
 import { RedisProbe } from './redis-probe.js';
+import { submitRun } from '@rfbatch/run-control';
 
 export const BENCH_API_KEY = 'bench-api-key';
 

@@ -17,11 +17,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
 import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { retryRun } from '@rfbatch/jobs';
 import { RfbatchError, stageJobId, type RunState } from '@rfbatch/shared';
 import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
 import { cli, rfbatchBin, repoRoot, type CliResult } from '../cli/cli-harness.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { retryRun } from '@rfbatch/run-control';
 
 const TOKEN = 'bad-input-gateway-token';
 const RIGHT_KEY = 'bad-input-right-key';

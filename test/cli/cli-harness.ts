@@ -18,7 +18,7 @@ export interface CliOptions {
 }
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const rfbatchBin = join(repoRoot, 'packages', 'cli', 'bin', 'rfbatch.js');
+export const rfbatchBin = join(repoRoot, 'apps', 'cli', 'bin', 'rfbatch.js');
 
 export async function cli(
   args: string[],

@@ -7,9 +7,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { cancelRun, retryRun } from '@rfbatch/jobs';
 import { ErrorCode } from '@rfbatch/shared';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { cancelRun, retryRun } from '@rfbatch/run-control';
 
 let stack: Stack;
 const extra: Stack[] = [];

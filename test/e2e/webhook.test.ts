@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { buildJobBody, notificationsUrl } from '@rfbatch/jobs';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { buildJobBody, webhookUrl } from '@rfbatch/shared';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ describe('webhooks', () => {
     const runId = await stack.submit({ source: { kind: 'directory', path: dir } });
     const spec = await stack.ctx.store.spec(runId);
     // The job body carried the gateway's webhook route.
-    const url = notificationsUrl(stack.config);
+    const url = webhookUrl(stack.config);
     expect(url).toBe(`${stack.gatewayUrl}/webhooks/roboflow/${stack.config.gateway.webhookSecret}`);
     expect(buildJobBody(spec, 'local', url).notificationsURL).toBe(url);
 

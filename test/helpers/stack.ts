@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
 import { startExport, type ExportServiceOptions } from '@rfbatch/export';
-import { startIngest, submitRun, type IngestOptions } from '@rfbatch/ingest';
+import { startIngest, type IngestOptions } from '@rfbatch/ingest';
 import { startJobs, type JobsServiceOptions } from '@rfbatch/jobs';
 import {
   closeServiceContext,
@@ -27,6 +27,7 @@ import {
   type RunState,
   type ServiceContext,
 } from '@rfbatch/shared';
+import { submitRun } from '@rfbatch/run-control';
 
 export type ServiceName = 'ingest' | 'jobs' | 'export';
 

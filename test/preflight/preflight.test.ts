@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { PreflightReport } from '@rfbatch/ingest';
 import { runPaths } from '@rfbatch/shared';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { cli } from '../cli/cli-harness.js';
+import { PreflightReport } from '@rfbatch/preflight';
 
 let stack: Stack;
 let source: string;

@@ -89,7 +89,7 @@ describe('job creation', () => {
       [{ ...imageJobBody('jobs-input'), processingSpecification: undefined }, /processingSpecification/],
       [{ ...imageJobBody('jobs-input'), type: 'simple-audio-processing-v1' }, /type/],
       [imageJobBody('jobs-input', {}, { maxImageFailureRate: 1.5 }), /maxImageFailureRate/],
-      [imageJobBody('jobs-input', {}, { notificationsUrl: '' }), /notificationsUrl/],
+      [imageJobBody('jobs-input', {}, { webhookUrl: '' }), /webhookUrl/],
       [
         imageJobBody('jobs-input', { aggregationFormat: 'xml' }),
         /processingSpecification\.aggregationFormat/,

@@ -1,3 +1,4 @@
+import type { JobTriage } from './triage.schema.js';
 /**
  * One small error hierarchy for all of rfbatch. Every error has a stable `code`, says whether a retry
  * can help (`retryable`), and carries a `hint`: what the user should do about it.
@@ -157,4 +158,13 @@ export function describeError(error: unknown): string {
   if (error instanceof RfbatchError) return error.describe();
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** A failed remote job, with its triage for the run error (services/jobs `runErrorOf` keeps it). */
+export class RemoteJobFailedError extends RfbatchError {
+  readonly triage: JobTriage;
+  constructor(message: string, triage: JobTriage, hint: string) {
+    super(ErrorCode.run, message, { hint });
+    this.triage = triage;
+  }
 }

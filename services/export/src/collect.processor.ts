@@ -13,7 +13,6 @@ import {
   type RoboflowClient,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { runStageJob, warnIfExpiring } from '@rfbatch/jobs';
 import {
   exportPaths,
   isArchiveName,
@@ -24,6 +23,8 @@ import {
 } from './downloads.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
+import { runStageJob } from '@rfbatch/worker-kit';
+import { warnIfExpiring } from '@rfbatch/run-control';
 
 /** Where a collect job is: listing, adding download children, or waiting for them (kept in job.data). */
 const CollectStep = z.enum(['list', 'children', 'wait']);

@@ -9,12 +9,12 @@ import {
   readJsonLines,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { runStageJob } from '@rfbatch/jobs';
 import { DownloadEntry, downloadDoneKey, exportPaths, type ExportPaths } from './downloads.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
 import { forEachLimited } from './pool.js';
 import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
+import { runStageJob } from '@rfbatch/worker-kit';
 
 /** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
 const REFUSED_URL = new Set([400, 401, 403, 404, 410]);

@@ -4,11 +4,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadToFile, ErrorCode, RfbatchError, stageJobId, type DownloadToFile } from '@rfbatch/shared';
-import { retryRun, startJobs } from '@rfbatch/jobs';
+import { startJobs } from '@rfbatch/jobs';
 import { startTestbed, type Testbed } from '@rfbatch/jobs/testing';
 import { exportPaths } from './downloads.js';
 import type { ExportServiceOptions } from './options.js';
 import { startExport } from './service.js';
+import { retryRun } from '@rfbatch/run-control';
 
 let bed: Testbed;
 beforeAll(async () => {

@@ -12,7 +12,6 @@ import {
   type RunState,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { runStageJob } from '@rfbatch/jobs';
 import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
 import { postSummary } from './notify.js';
 import type { ResolvedExportOptions } from './options.js';
@@ -25,6 +24,7 @@ import {
   type ResultRecord,
   type ResultStatus,
 } from './results-join.js';
+import { runStageJob } from '@rfbatch/worker-kit';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(

@@ -1,10 +1,10 @@
 import type { RunningService, ServiceContext } from '@rfbatch/shared';
-import { createStageWorker } from '@rfbatch/jobs';
 import { collectProcessor } from './collect.processor.js';
 import { downloadProcessor } from './download.processor.js';
 import { finalizeProcessor } from './finalize.processor.js';
 import { Listings } from './listings.js';
 import { resolveExportOptions, type ExportServiceOptions } from './options.js';
+import { createStageWorker } from '@rfbatch/worker-kit';
 
 /** Starts the export service: one worker on the `export` queue for collect, download and finalize. */
 export async function startExport(

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, type ServiceContext } from '@rfbatch/shared';
+import { ConfigError, isLoopback, type ServiceContext } from '@rfbatch/shared';
 import { buildGateway, type GatewayOptions } from './gateway.js';
 
 export interface StartGatewayOptions extends GatewayOptions {
@@ -14,10 +14,6 @@ export interface RunningGateway {
   /** `http://host:port` it listens on. */
   url: string;
   close(): Promise<void>;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**

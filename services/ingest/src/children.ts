@@ -1,5 +1,5 @@
 import type { JobInput, UploadMode } from '@rfbatch/shared';
-import type { PlanUnit } from './plan-file.js';
+import { type PlanUnit } from '@rfbatch/shared';
 
 /** The upload job name for a plan's mode. */
 export type UnitJobName = 'shard' | 'files' | 'references';

@@ -1,5 +1,5 @@
 import { enqueue, stageJobId, type ServiceContext } from '@rfbatch/shared';
-import type { PlanFile } from './plan-file.js';
+import { type PlanFile } from '@rfbatch/shared';
 
 /**
  * Every upload child finished: the run leaves ingest. The jobs service verifies that the batch holds

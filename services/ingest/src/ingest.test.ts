@@ -144,7 +144,7 @@ describe('ingest against the emulator', () => {
     const src = join(h.dir, 'src');
     await writeTree(src, { 'a.png': pngBytes(1) });
     const spec = h.spec({ kind: 'directory', path: src }, { runId: 'twice' });
-    const { submitRun } = await import('./submit.js');
+    const { submitRun } = await import('@rfbatch/run-control');
     expect(await submitRun(h.ctx.queues, h.ctx.store, spec)).toEqual({ runId: 'twice', created: true });
     expect(await submitRun(h.ctx.queues, h.ctx.store, spec)).toEqual({ runId: 'twice', created: false });
     expect(await h.ctx.queues.runs.getJobCounts('waiting')).toEqual({ waiting: 1 });

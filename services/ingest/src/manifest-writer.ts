@@ -1,7 +1,7 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import type { ManifestEntry, SkippedEntry } from '@rfbatch/shared';
-import type { PlanUnit } from './plan-file.js';
 import { remoteName } from './remote-name.js';
+import { type PlanUnit } from '@rfbatch/shared';
 
 /** When a unit is full: at `maxItems` items, or when the next item would take it over `maxBytes`. */
 export interface UnitLimits {

@@ -12,11 +12,11 @@ import {
 } from '@rfbatch/shared';
 import { unitDoneKey, unitJobName, unitPayload } from './children.js';
 import { handOff } from './handoff.js';
-import { readPlanFile, type PlanFile } from './plan-file.js';
 import { planRun } from './planner.js';
-import { assertRemotePreflight } from './preflight.js';
 import type { JobContext, Processor } from './processor.js';
 import { requirePlan } from './unit.js';
+import { readPlanFile, type PlanFile } from '@rfbatch/shared';
+import { assertRemotePreflight } from '@rfbatch/preflight';
 
 /** Checkpoint: the plan is written and recorded. */
 export const PLAN_DONE = 'plan';

@@ -11,9 +11,9 @@ import {
   SkippedEntry,
   type RunSpecInput,
 } from '@rfbatch/shared';
-import { readPlanFile } from './plan-file.js';
 import { planRun } from './planner.js';
 import { fakeMp4, pngBytes, writeTree } from './testing.js';
+import { readPlanFile } from '@rfbatch/shared';
 
 let dir: string;
 let src: string;

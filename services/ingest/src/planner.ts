@@ -11,9 +11,9 @@ import {
   type UploadMode,
 } from '@rfbatch/shared';
 import { ManifestWriter, SkippedWriter, type ManifestItem, type UnitLimits } from './manifest-writer.js';
-import { writePlanFile, type PlanFile } from './plan-file.js';
 import { referenceLines } from './references-source.js';
 import { scanDirectory, type ScannedFile } from './scan.js';
+import { writePlanFile, type PlanFile } from '@rfbatch/shared';
 
 /** Video references per ingest request (the API suggests at most 5,000). */
 export const MAX_VIDEO_REFERENCES_PER_REQUEST = 5_000;

@@ -18,8 +18,9 @@ import {
   type ResolvedRunSpec,
   type RunSpecInput,
 } from '@rfbatch/shared';
-import { assertRemotePreflight, preflight, PreflightReport } from './preflight.js';
 import { pngBytes, writeTree } from './testing.js';
+import { assertRemotePreflight, preflight, PreflightReport } from '@rfbatch/preflight';
+import { planRun } from './planner.js';
 
 let em: Emulator;
 let client: ClosableRoboflowClient;
@@ -70,7 +71,7 @@ const check = (report: PreflightReport, name: string) => report.checks.find((c) 
 describe('preflight report', () => {
   it('a good run: ok, the plan (files, skipped with reasons, shards, bytes, mode), and nothing uploaded', async () => {
     const spec = specOf({ kind: 'directory', path: images40 });
-    const report = await preflight(spec, { client, config });
+    const report = await preflight(spec, { client, config, planRun });
     expect(PreflightReport.parse(report)).toEqual(report);
     expect(report.ok).toBe(true);
     expect(report.problems).toEqual([]);
@@ -111,7 +112,11 @@ describe('preflight report', () => {
 
   it('402: batch processing not enabled for the workspace, with the fix; the job and batch checks are skipped', async () => {
     em.setFaults({ paymentRequired: true });
-    const report = await preflight(specOf({ kind: 'directory', path: images40 }), { client, config });
+    const report = await preflight(specOf({ kind: 'directory', path: images40 }), {
+      client,
+      config,
+      planRun,
+    });
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toEqual({
       code: 'api.payment_required',
@@ -129,7 +134,6 @@ describe('preflight report', () => {
       const report = await preflight(specOf({ kind: 'directory', path: images40 }), {
         client: bad,
         config,
-        plan: false,
       });
       expect(report.ok).toBe(false);
       expect(report.problems.map((p) => p.code)).toEqual(['api.unauthorized']);
@@ -141,7 +145,6 @@ describe('preflight report', () => {
     const none = await preflight(specOf({ kind: 'directory', path: images40 }), {
       client: undefined,
       config,
-      plan: false,
     });
     expect(none.problems).toEqual([expect.objectContaining({ message: 'ROBOFLOW_API_KEY is not set' })]);
     expect(none.plan).toBeNull();
@@ -151,6 +154,7 @@ describe('preflight report', () => {
     const missing = await preflight(specOf({ kind: 'directory', path: join(dir, 'nope') }), {
       client,
       config,
+      planRun,
     });
     expect(missing.ok).toBe(false);
     expect(missing.problems).toEqual([
@@ -162,12 +166,13 @@ describe('preflight report', () => {
     ]);
     const empty = join(dir, 'empty');
     await mkdir(empty, { recursive: true });
-    const report = await preflight(specOf({ kind: 'directory', path: empty }), { client, config });
+    const report = await preflight(specOf({ kind: 'directory', path: empty }), { client, config, planRun });
     expect(report.problems[0]?.message).toBe(`folder "${empty}" has no images to upload (it is empty)`);
     expect(check(report, 'source')?.status).toBe('problem');
     const refs = await preflight(specOf({ kind: 'references', path: join(dir, 'refs.jsonl') }), {
       client,
       config,
+      planRun,
     });
     expect(refs.problems[0]?.message).toMatch(/references file ".*refs\.jsonl" does not exist/);
   });
@@ -179,7 +184,7 @@ describe('preflight report', () => {
     });
     await client.startJob('taken-id', imageJobBody('other-batch') as JobBody);
     const spec = specOf({ kind: 'directory', path: images40 }, { jobId: 'taken-id' });
-    const report = await preflight(spec, { client, config, plan: false });
+    const report = await preflight(spec, { client, config });
     expect(report.problems).toEqual([
       expect.objectContaining({
         code: 'api.conflict',
@@ -192,7 +197,6 @@ describe('preflight report', () => {
     const same = await preflight(spec, {
       client,
       config,
-      plan: false,
       jobBody: () => imageJobBody('other-batch') as JobBody,
     });
     expect(same.ok).toBe(true);
@@ -205,13 +209,14 @@ describe('preflight report', () => {
     // other-batch is a simple batch (single uploads); 40 images go as tar shards.
     const mismatch = await preflight(
       specOf({ kind: 'directory', path: images40 }, { batchId: 'other-batch' }),
-      { client, config },
+      { client, config, planRun },
     );
     expect(mismatch.problems.map((p) => p.code)).toEqual(['batch.kind_mismatch']);
     await em.setBatchExpiry('other-batch', new Date(Date.now() + 3 * 3600_000));
     const fits = await preflight(specOf({ kind: 'directory', path: small }, { batchId: 'other-batch' }), {
       client,
       config,
+      planRun,
     });
     expect(fits.ok).toBe(true);
     expect(fits.warnings.map((w) => w.code)).toEqual(['batch.exists', 'batch.expiring']);
@@ -229,7 +234,7 @@ describe('preflight report', () => {
     const simple = await preflight(specOf({ kind: 'directory', path: small }), {
       client,
       config: hooked,
-      plan: true,
+      planRun,
     });
     expect(simple.plan).toMatchObject({
       uploadMode: 'single',
@@ -242,6 +247,7 @@ describe('preflight report', () => {
     const sharded = await preflight(specOf({ kind: 'directory', path: images40 }), {
       client,
       config: hooked,
+      planRun,
     });
     expect(sharded.plan?.webhooks).toEqual({ configured: true, ingest: true, job: true });
     expect(sharded.warnings.map((w) => w.code)).not.toContain('webhooks.dropped');
@@ -250,7 +256,7 @@ describe('preflight report', () => {
   it('a processing timeout below the estimated need is a warning with the budget to use; one above it is not', async () => {
     const report = await preflight(
       specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 60 }),
-      { client, config },
+      { client, config, planRun },
     );
     expect(report.ok).toBe(true);
     // 40 images × an assumed 1 s on cpu × 2 = 80 s needed; 600 s suggested (rounded, at least 10 min).
@@ -265,7 +271,7 @@ describe('preflight report', () => {
     expect(check(report, 'timeout')?.status).toBe('warning');
     const enough = await preflight(
       specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 120 }),
-      { client, config, plan: true },
+      { client, config, planRun },
     );
     expect(enough.warnings.map((x) => x.code)).not.toContain('timeout.short');
   });

@@ -2,7 +2,7 @@ import { deriveIngestId, type ImageReferencesRequest, type Reference } from '@rf
 import { doneKey } from './children.js';
 import type { Processor } from './processor.js';
 import { readUnit, requirePlan } from './unit.js';
-import { webhookUrl } from './webhook.js';
+import { webhookUrl } from '@rfbatch/shared';
 
 /**
  * Sends one chunk (≤20,000 images, ≤5,000 videos) of a references source as one ingest request. Its

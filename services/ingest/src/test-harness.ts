@@ -21,7 +21,7 @@ import {
 import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
 import type { IngestOptions } from './options.js';
 import { ingestRateLimiter, startIngest } from './service.js';
-import { submitRun } from './submit.js';
+import { submitRun } from '@rfbatch/run-control';
 
 export interface Harness {
   emulator: Emulator;

@@ -6,8 +6,8 @@ import {
   type ByteRange,
   type ResolvedRunSpec,
 } from '@rfbatch/shared';
-import { readPlanFile, type PlanFile } from './plan-file.js';
 import { ErrorCode, RfbatchError } from '@rfbatch/shared';
+import { readPlanFile, type PlanFile } from '@rfbatch/shared';
 
 /** The manifest lines of one upload unit (at most a few thousand small objects). */
 export async function readUnit(workDir: string, runId: string, range: ByteRange): Promise<ManifestEntry[]> {

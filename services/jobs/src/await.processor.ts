@@ -1,11 +1,12 @@
 import type { Job } from 'bullmq';
 import { enqueue, ErrorCode, RfbatchError, runPaths, stageJobId, type ServiceContext } from '@rfbatch/shared';
 import { describeJobFailure } from './job-failure.js';
-import { RemoteJobFailedError, triageJobFailure, withSources } from './triage.js';
-import { warnIfExpiring } from './expiry-watch.js';
+import { triageJobFailure, withSources } from './triage.js';
 import type { ResolvedJobsOptions } from './options.js';
-import { runStageJob } from './stage-job.js';
 import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
+import { RemoteJobFailedError } from '@rfbatch/shared';
+import { warnIfExpiring } from '@rfbatch/run-control';
+import { runStageJob } from '@rfbatch/worker-kit';
 
 /**
  * await: follows the remote job on a delayed job (polling never holds a worker slot), records its

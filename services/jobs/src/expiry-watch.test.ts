@@ -1,10 +1,15 @@
 /** Expiry warnings (< 24 h, results not downloaded) and re-staging decisions, on real runs in Redis. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, enqueue, stageJobId, type RunState } from '@rfbatch/shared';
-import { expiryWarning, warnIfExpiring } from './expiry-watch.js';
-import { expiredStagedData, restagedBatchId, restagedSpec } from './restage.js';
 import { startJobs } from './service.js';
 import { startTestbed, type Testbed } from './testing.js';
+import {
+  expiryWarning,
+  warnIfExpiring,
+  expiredStagedData,
+  restagedBatchId,
+  restagedSpec,
+} from '@rfbatch/run-control';
 
 let bed: Testbed;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stageJobId, type JobBody } from '@rfbatch/shared';
-import { cancelRun, retryRun } from './run-control.js';
 import { startJobs } from './service.js';
 import type { JobsServiceOptions } from './options.js';
 import { startTestbed, type Testbed } from './testing.js';
+import { cancelRun, retryRun } from '@rfbatch/run-control';
 
 const FAST: JobsServiceOptions = {
   pollMinMs: 20,

@@ -3,7 +3,7 @@ import { awaitProcessor } from './await.processor.js';
 import { resolveJobsOptions, type JobsServiceOptions } from './options.js';
 import { startProcessor } from './start.processor.js';
 import { verifyProcessor } from './verify.processor.js';
-import { createStageWorker } from './worker.js';
+import { createStageWorker } from '@rfbatch/worker-kit';
 
 /** Starts the jobs service: one worker on the `jobs` queue for verify, start and await. */
 export async function startJobs(ctx: ServiceContext, options?: JobsServiceOptions): Promise<RunningService> {

@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import { ApiError, enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext } from '@rfbatch/shared';
-import { buildJobBody, jobDisplayName, notificationsUrl } from './job-body.js';
 import type { ResolvedJobsOptions } from './options.js';
-import { runStageJob } from './stage-job.js';
+import { buildJobBody, jobDisplayName, webhookUrl } from '@rfbatch/shared';
+import { runStageJob } from '@rfbatch/worker-kit';
 
 /** What a refused start means for the user, by HTTP status. Undefined: keep the client's error. */
 function explainStartError(error: unknown, jobId: string, runId: string): RfbatchError | undefined {
@@ -64,7 +64,7 @@ export async function startProcessor(
     await ctx.store.setStatus(runId, 'starting');
     await ctx.store.stageStarted(runId, 'start');
     const workspace = await ctx.client.workspace();
-    const body = buildJobBody(spec, workspace, notificationsUrl(ctx.config));
+    const body = buildJobBody(spec, workspace, webhookUrl(ctx.config));
     await ctx.store.linkRemote('job', spec.jobId, runId);
     try {
       await ctx.client.startJob(spec.jobId, body, { name: jobDisplayName(spec) });

@@ -24,7 +24,7 @@ import {
   type JobTriage,
   type MediaKind,
   type RoboflowClient,
-  type SuggestedOverrides,
+  type RetryOverrides,
 } from '@rfbatch/shared';
 
 /** Causes in rank order, each with the patterns that show it (any one of them). */
@@ -70,15 +70,6 @@ const IMAGE_LIST_KEYS = ['failedImages', 'failed_images', 'fileNames', 'file_nam
 const MAX_EVIDENCE = 5;
 const MAX_FAILED_IMAGES = 50;
 const MAX_LINE = 300;
-
-/** A failed remote job, with its triage for the run error (services/jobs `runErrorOf` keeps it). */
-export class RemoteJobFailedError extends RfbatchError {
-  readonly triage: JobTriage;
-  constructor(message: string, triage: JobTriage, hint: string) {
-    super(ErrorCode.run, message, { hint });
-    this.triage = triage;
-  }
-}
 
 export interface TriageInput {
   jobId: string;
@@ -192,7 +183,7 @@ function effectiveCompute(job: JobMetadata | undefined): {
 }
 
 /** The CLI flags of a suggestion, in the order `rfbatch retry` documents them. */
-export function retryFlags(o: SuggestedOverrides): string {
+export function retryFlags(o: RetryOverrides): string {
   const flags: string[] = [];
   if (o.machineType) flags.push(`--machine ${o.machineType}`);
   if (o.workersPerMachine !== undefined) flags.push(`--workers-per-machine ${o.workersPerMachine}`);
@@ -293,7 +284,7 @@ export function classifyJobFailure(input: TriageInput): JobTriage {
   evidence.push(...(input.readProblems ?? []).map(redactText));
   if (evidence.length === 0) evidence.push('(the job reported no error logs and no notification text)');
 
-  const retry = (o?: SuggestedOverrides) =>
+  const retry = (o?: RetryOverrides) =>
     input.runId
       ? `rfbatch retry ${input.runId}${o && retryFlags(o) ? ` ${retryFlags(o)}` : ''}`
       : `restart job "${input.jobId}"${o ? ` with ${retryFlags(o)}` : ''}`;

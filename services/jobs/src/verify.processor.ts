@@ -8,8 +8,8 @@ import {
   type ShardDetails,
 } from '@rfbatch/shared';
 import type { ResolvedJobsOptions } from './options.js';
-import { runStageJob } from './stage-job.js';
 import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
+import { runStageJob } from '@rfbatch/worker-kit';
 
 /** Shards whose status says error (the official CLI's rule: statusType contains "error"). */
 export function erroredShards(shards: ShardDetails[]): ShardDetails[] {

@@ -493,10 +493,10 @@ describe('batch processing endpoints', () => {
     expect(error.message).toBe(
       'invalid job id: (root): job id "Job_With_Capitals" breaks the rule: 1 to 20 characters of a-z, 0-9, "_" and "-" (lowercase)',
     );
-    const bad = { ...body, notificationsUrl: '' } as unknown as JobBody;
+    const bad = { ...body, webhookUrl: '' } as unknown as JobBody;
     const error2 = await failure(client.startJob('job-x', bad));
     expect(error2.message).toContain('invalid job body');
-    expect(error2.message).toContain('notificationsUrl');
+    expect(error2.message).toContain('webhookUrl');
     expect(server.requests).toHaveLength(0);
   });
 

@@ -1,15 +1,12 @@
 /**
  * Retries of API calls: jittered exponential backoff that honours `Retry-After`, a bounded number of
- * attempts and a total deadline. Only errors that say they are retryable are retried.
+ * attempts and a total deadline. Only errors that say they are retryable are retried. The defaults
+ * are in defaults.ts, the reading of `Retry-After` in retry-after.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError, RfbatchError, TimeoutError } from '../errors.js';
 import type { RetryPolicy } from './client.types.js';
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, deadlineMs: 300_000 };
-
-/** No single backoff (without a `Retry-After`) is longer than this. */
-export const MAX_BACKOFF_MS = 30_000;
+import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 
 export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => delay(ms);
@@ -29,33 +26,13 @@ export interface RetryHooks {
   random?: () => number;
 }
 
-/**
- * Parses `Retry-After` (delta-seconds, possibly fractional, or an HTTP-date) into milliseconds from
- * `nowMs`. Returns undefined when the value is missing or unreadable; never negative.
- */
-export function parseRetryAfter(
-  value: string | string[] | undefined,
-  nowMs = Date.now(),
-): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return undefined;
-  const text = raw.trim();
-  if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  // An HTTP-date names its month (`Wed, 21 Oct 2015 07:28:00 GMT`); Date.parse alone takes "-5" as a year.
-  if (!/[A-Za-z]{3}/.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
-}
-
 /** Full jitter: a random wait in [0, min(cap, base·2^(attempt-1))). */
 export function backoffDelayMs(
   attempt: number,
   baseDelayMs: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const ceiling = Math.min(ROBOFLOW_API_DEFAULTS.maxBackoffMs, baseDelayMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }
 

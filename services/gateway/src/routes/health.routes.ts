@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '@rfbatch/shared';
-import { workersByQueue } from '../workers-seen.js';
+import { workersByQueue } from '@rfbatch/run-control';
 
 const PING_TIMEOUT_MS = 2_000;
 

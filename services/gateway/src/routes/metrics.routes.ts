@@ -8,7 +8,7 @@ import {
   type MetricSample,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { workersByQueue } from '../workers-seen.js';
+import { workersByQueue } from '@rfbatch/run-control';
 
 const JOB_STATES = [
   'waiting',

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RunSpecSchema, parseOrThrow, type ServiceContext } from '@rfbatch/shared';
-import { submitRun } from '@rfbatch/ingest';
-import { cancelRun, retryRun } from '@rfbatch/jobs';
-import { RetryOverridesSchema, toRestartOverrides } from '../retry-overrides.schema.js';
-import { runRow, runView } from '../run-view.js';
+import { submitRun, cancelRun, retryRun } from '@rfbatch/run-control';
+import { RetryOverridesSchema } from '@rfbatch/shared';
+import { toRestartOverrides, runRow, runView } from '@rfbatch/run-control';
 
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TERMINAL_STATUSES, type ResolvedRunSpec, type RunState, type RunStore } from '@rfbatch/shared';
+import { CliError, ExitCode } from './exit-codes.js';
+import { note, printJson, printLine, sleep, type CliIO } from './io.js';
+import { formatCount, formatDuration } from './render/format.js';
+import { createRenderer, type Renderer } from './render/progress.js';
+import { runView } from '@rfbatch/run-control';
+
+export interface FollowResult {
+  state: RunState;
+  /** True when the signal stopped the following before the run ended (Ctrl-C). */
+  detached: boolean;
+}
+
+/** Polls the run state until it is terminal (or the signal fires), drawing each state. */
+export async function followRun(
+  store: RunStore,
+  runId: string,
+  options: { renderer?: Renderer; signal: AbortSignal; pollMs?: number },
+): Promise<FollowResult> {
+  const pollMs = options.pollMs ?? 250;
+  let failures = 0;
+  let last: RunState | undefined;
+  for (;;) {
+    try {
+      last = await store.require(runId);
+      failures = 0;
+    } catch (error) {
+      // Redis blinked: keep the display, try again for a while before giving up.
+      if (last === undefined || ++failures > 40) throw error;
+    }
+    if (TERMINAL_STATUSES.includes(last.status)) {
+      options.renderer?.finish(last);
+      return { state: last, detached: false };
+    }
+    options.renderer?.update(last);
+    if (options.signal.aborted) return { state: last, detached: true };
+    await sleep(pollMs, options.signal);
+  }
+}
+
+/** A progress renderer on stderr: bars on a terminal, plain lines otherwise. */
+export function stderrRenderer(io: CliIO): Renderer {
+  return createRenderer({
+    write: (text) => void io.stderr.write(text),
+    tty: Boolean(io.stderr.isTTY) && io.env.TERM !== 'dumb',
+    ...(io.stderr.columns ? { columns: io.stderr.columns } : {}),
+  });
+}
+
+export interface SummaryFile {
+  path: string;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/** `<out>/summary.json` as the export service wrote it, or undefined when there is none (yet). */
+export async function readSummary(spec: ResolvedRunSpec): Promise<SummaryFile | undefined> {
+  const path = join(spec.output.dir, 'summary.json');
+  try {
+    const text = await readFile(path, 'utf8');
+    return { path, text, data: JSON.parse(text) as Record<string, unknown> };
+  } catch {
+    return undefined;
+  }
+}
+
+const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/**
+ * Prints the end of a run: with --json only summary.json on stdout; otherwise a short human summary
+ * and where the results are. A run that did not complete becomes a CliError with its reason.
+ */
+export async function reportOutcome(
+  io: CliIO,
+  store: RunStore,
+  state: RunState,
+  options: { json: boolean },
+): Promise<void> {
+  const spec = await store.spec(state.runId);
+  const summary = await readSummary(spec);
+  if (options.json) {
+    if (summary) io.stdout.write(summary.text.endsWith('\n') ? summary.text : `${summary.text}\n`);
+    else printJson(io, runView(state, spec));
+  }
+  const took = state.finishedAt ? Date.parse(state.finishedAt) - Date.parse(state.createdAt) : undefined;
+  if (state.status === 'completed') {
+    if (options.json) return;
+    const counts = (summary?.data.counts ?? {}) as Record<string, unknown>;
+    const c = state.counters;
+    const results = num(counts.results) ?? c.results ?? 0;
+    const missing = num(counts.missing) ?? c.missing ?? 0;
+    const skipped = num(counts.skipped) ?? c.skipped ?? 0;
+    printLine(io, `✓ run ${state.runId} completed${took !== undefined ? ` in ${formatDuration(took)}` : ''}`);
+    printLine(
+      io,
+      `  ${formatCount(num(counts.sourceFiles) ?? c.sourceFiles ?? 0)} source files · ${formatCount(results)} results · ` +
+        `${formatCount(missing)} missing · ${formatCount(skipped)} skipped`,
+    );
+    printLine(io, `  results  ${join(spec.output.dir, 'results.jsonl')}`);
+    if (summary) printLine(io, `  summary  ${summary.path}`);
+    for (const w of state.warnings.slice(-5)) note(io, `warning: ${w}`);
+    return;
+  }
+  const where = state.failedStage ? ` at ${state.failedStage}` : '';
+  const why = state.error ? `: ${state.error.message}` : '';
+  const hint =
+    state.status === 'failed'
+      ? [state.error?.hint, `retry with \`rfbatch retry ${state.runId}\``].filter(Boolean).join('; ')
+      : undefined;
+  throw new CliError(ExitCode.failed, `run ${state.runId} ${state.status}${where}${why}`, hint);
+}

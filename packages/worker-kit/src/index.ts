@@ -1,0 +1,2 @@
+export * from './stage-job.js';
+export * from './stage-worker.js';
