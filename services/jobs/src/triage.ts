@@ -11,12 +11,10 @@
  */
 import {
   describeError,
-  ErrorCode,
   estimateTimeoutBudget,
   ManifestEntry,
   readJsonLines,
   redactText,
-  RfbatchError,
   type FailureClass,
   type JobLog,
   type JobMetadata,
