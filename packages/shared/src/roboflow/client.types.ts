@@ -1,6 +1,7 @@
 /**
- * The contract of the typed Roboflow client (implemented in client.ts). Services code against this
- * interface; tests drive the implementation against the emulator or a local HTTP server.
+ * The contracts of the typed Roboflow client (built in client.ts from one module per API area) and of
+ * the signed-URL transfers (signed-url.ts). Services code against these interfaces; tests drive the
+ * implementations against the emulator or a local HTTP server.
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -28,11 +29,11 @@ import type {
 } from '../api/jobs.schema.js';
 
 export interface RetryPolicy {
-  /** Attempts in all, the first included. @defaultValue 5 */
+  /** Attempts in all, the first included. @defaultValue ROBOFLOW_API_DEFAULTS.retry.maxAttempts */
   maxAttempts: number;
-  /** First backoff; doubles per attempt with full jitter. @defaultValue 500 */
+  /** First backoff; doubles per attempt with full jitter. @defaultValue ROBOFLOW_API_DEFAULTS.retry.baseDelayMs */
   baseDelayMs: number;
-  /** No retry starts after this much time since the first attempt. @defaultValue 300_000 */
+  /** No retry starts after this much time since the first attempt. @defaultValue ROBOFLOW_API_DEFAULTS.retry.deadlineMs */
   deadlineMs: number;
 }
 
@@ -43,8 +44,11 @@ export interface RoboflowClientOptions {
   workspace?: string;
   /** undici dispatcher (an Agent, a MockAgent, a ProxyAgent). @defaultValue a shared keep-alive Agent */
   dispatcher?: Dispatcher;
+  /** Limit of one exchange, per attempt. @defaultValue ROBOFLOW_API_DEFAULTS.requestTimeoutMs */
   requestTimeoutMs?: number;
+  /** Connect limit of the client's own Agent (unused with an injected dispatcher). @defaultValue ROBOFLOW_API_DEFAULTS.connectTimeoutMs */
   connectTimeoutMs?: number;
+  /** Overrides single fields of the retry policy. @defaultValue ROBOFLOW_API_DEFAULTS.retry */
   retry?: Partial<RetryPolicy>;
   /** Requests per second this client sends at most, spaced evenly (0 = unlimited). @defaultValue 0 */
   rateLimitPerSecond?: number;
@@ -112,6 +116,7 @@ export interface SignedUploadOptions {
   signal?: AbortSignal;
   /** Called as body bytes leave, with the number of bytes since the last call. */
   onProgress?: (bytes: number) => void;
+  /** Limit of silence while sending or waiting. @defaultValue ROBOFLOW_API_DEFAULTS.transferTimeoutMs */
   timeoutMs?: number;
 }
 
@@ -134,6 +139,7 @@ export type DownloadToFile = (
     dispatcher?: Dispatcher;
     signal?: AbortSignal;
     expectedBytes?: number;
+    /** @defaultValue ROBOFLOW_API_DEFAULTS.transferTimeoutMs */
     timeoutMs?: number;
     onProgress?: (bytes: number) => void;
   },

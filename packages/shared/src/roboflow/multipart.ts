@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ErrorCode, RfbatchError } from '../errors.js';
-import type { StreamBody } from './http.js';
+import type { StreamBody } from './http-transport.js';
 
 /** Quotes a name for a Content-Disposition parameter (the WHATWG form-data encoding). */
 function quoteName(name: string): string {

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode, TimeoutError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
-import { backoffDelayMs, MAX_BACKOFF_MS, parseRetryAfter, withRetry } from './retry.js';
+import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
+import { parseRetryAfter } from './retry-after.js';
+import { backoffDelayMs, withRetry } from './retry.js';
 import { captureLogger, json, secretFreeRejection, startTestServer, type TestServer } from './test-server.js';
 
 const KEY = 'rf-retry-KEY-0a1b2c3d4e';
@@ -261,7 +263,7 @@ describe('withRetry', () => {
   it('backs off exponentially with full jitter, capped', () => {
     const top = () => 0.999_999;
     expect([1, 2, 3, 4].map((a) => backoffDelayMs(a, 100, top))).toEqual([99, 199, 399, 799]);
-    expect(backoffDelayMs(30, 100, top)).toBe(MAX_BACKOFF_MS - 1);
+    expect(backoffDelayMs(30, 100, top)).toBe(ROBOFLOW_API_DEFAULTS.maxBackoffMs - 1);
     expect(backoffDelayMs(3, 100, () => 0)).toBe(0);
   });
 

@@ -9,11 +9,10 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getGlobalDispatcher, request } from 'undici';
 import { ApiError, ErrorCode, RfbatchError } from '../errors.js';
-import { networkError, summariseBody } from './http.js';
 import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
-
-/** Signed transfers may be large: a long default, per byte of silence rather than for the whole body. */
-export const DEFAULT_TRANSFER_TIMEOUT_MS = 120_000;
+import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
+import { networkError } from './network-error.js';
+import { summariseBody } from './summarise-body.js';
 
 /** `https://host/path?<redacted>`: a signed URL as it may be shown. */
 export function describeSignedUrl(url: string): string {
@@ -70,7 +69,7 @@ function counter(onProgress: ((bytes: number) => void) | undefined, count: (n: n
 export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, contentLength, opts = {}) => {
   const method = (details.method ?? 'PUT').toUpperCase();
   const what = `${method} ${describeSignedUrl(details.uploadURL)}`;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  const timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
   const headers: Record<string, string> = {
     ...details.extensionHeaders,
     'content-length': String(contentLength),
@@ -139,7 +138,7 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   const what = `GET ${describeSignedUrl(url)}`;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  const timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
   const part = `${dest}.part`;
   let res: Awaited<ReturnType<typeof request>>;
   try {
