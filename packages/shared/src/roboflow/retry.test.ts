@@ -2,7 +2,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode, TimeoutError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
-import { parseRetryAfter } from './retry-after.js';
 import { backoffDelayMs, withRetry } from './retry.js';
 import { captureLogger, json, secretFreeRejection, startTestServer, type TestServer } from './test-server.js';
 
@@ -280,22 +279,5 @@ describe('withRetry', () => {
     );
     expect(result).toBe('done');
     expect(sleeps).toEqual([50, 100, 200]);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  const now = Date.parse('2026-01-01T00:00:00Z');
-  it.each([
-    ['2', 2_000],
-    ['0', 0],
-    ['1.5', 1_500],
-    [' 10 ', 10_000],
-    ['Thu, 01 Jan 2026 00:00:30 GMT', 30_000],
-    ['Wed, 31 Dec 2025 23:59:00 GMT', 0],
-  ])('%s → %i ms', (value, ms) => {
-    expect(parseRetryAfter(value, now)).toBe(ms);
-  });
-  it.each([undefined, '', 'soon', '-5'])('%s is unreadable', (value) => {
-    expect(parseRetryAfter(value, now)).toBeUndefined();
   });
 });
