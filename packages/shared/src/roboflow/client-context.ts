@@ -5,7 +5,7 @@
 import type { Http } from './http-transport.js';
 
 /** A path under the workspace, and the workspace it names (for the hint of a 402 or 404). */
-export interface WorkspacePath {
+interface WorkspacePath {
   ws: string;
   path: string;
 }

@@ -1,9 +1,10 @@
 /**
  * Test support for the client's tests (client, batches, uploads, jobs, error and response tests): a
  * recording server on port 0, a client with short retries aimed at it, and the checks every request
- * and every error of those tests get.
+ * and every error of those tests get. Each test file registers start, reset and stop as its hooks
+ * (node:assert, not vitest, so this helper imports no test runner).
  */
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import assert from 'node:assert/strict';
 import type { RfbatchError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import {
@@ -30,6 +31,12 @@ export const batch = (id: string) => ({
 });
 
 export interface ClientFixture {
+  /** For beforeAll: starts the server and the shared client. */
+  start(): Promise<void>;
+  /** For afterEach: forgets the recorded requests. */
+  reset(): void;
+  /** For afterAll: closes both, then checks that logs were written and none shows the key. */
+  stop(): Promise<void>;
   /** The recording server; its requests are cleared after each test. */
   readonly server: TestServer;
   /** A client of workspace "acme" with the key KEY, shared by the file's tests. */
@@ -45,20 +52,31 @@ export interface ClientFixture {
 }
 
 function started<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`${what} is made in beforeAll: use it inside a test`);
+  if (value === undefined) throw new Error(`${what} is made by start(): use it inside a test`);
   return value;
 }
 
-/**
- * Registers the hooks of one test file (server and client before all tests, requests cleared after
- * each) and, after all, checks that logs were written and none shows the key.
- */
-export function useClientFixture(): ClientFixture {
+/** A fixture for one test file; nothing runs until its `start`. */
+export function clientFixture(): ClientFixture {
   let server: TestServer | undefined;
   let client: ClosableRoboflowClient | undefined;
   const capture = captureLogger();
 
   const fixture: ClientFixture = {
+    async start() {
+      server = await startTestServer();
+      client = fixture.newClient();
+    },
+    reset() {
+      fixture.server.requests.length = 0;
+    },
+    async stop() {
+      await client?.close();
+      await server?.close();
+      // Each file logs less than the one file did; what matters is that the key check saw lines.
+      assert.ok(capture.lines.length > 0, 'the client wrote no log lines');
+      assert.ok(!capture.lines.join('\n').includes(KEY), 'a log line shows the API key');
+    },
     get server() {
       return started(server, 'the test server');
     },
@@ -75,28 +93,14 @@ export function useClientFixture(): ClientFixture {
         ...extra,
       }),
     only() {
-      expect(fixture.server.requests).toHaveLength(1);
-      const req = fixture.server.requests[0] as RecordedRequest;
-      expect(req.query.get('api_key')).toBe(KEY);
+      const { requests } = fixture.server;
+      assert.equal(requests.length, 1, `expected one request, got ${requests.length}`);
+      const req = requests[0] as RecordedRequest;
+      assert.equal(req.query.get('api_key'), KEY);
       return req;
     },
     queryOf: (req) => Object.fromEntries([...req.query].filter(([k]) => k !== 'api_key')),
     failure: (promise) => secretFreeRejection(promise, [KEY]),
   };
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    client = fixture.newClient();
-  });
-  afterEach(() => {
-    fixture.server.requests.length = 0;
-  });
-  afterAll(async () => {
-    await client?.close();
-    await server?.close();
-    // Each file logs less than the single file did; what matters is that the key check saw lines.
-    expect(capture.lines.length).toBeGreaterThan(0);
-    expect(capture.lines.join('\n')).not.toContain(KEY);
-  });
   return fixture;
 }

@@ -1,9 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { useClientFixture } from './client.fixture.js';
+import { clientFixture } from './client.fixture.js';
 import { json } from './test-server.js';
 
-const fx = useClientFixture();
+const fx = clientFixture();
+beforeAll(fx.start);
+afterEach(fx.reset);
+afterAll(fx.stop);
 const { only, failure, newClient } = fx;
 
 describe('workspace discovery', () => {

@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobBody } from '../api/jobs.schema.js';
 import { ApiError, ErrorCode } from '../errors.js';
-import { BP, DS, KEY, useClientFixture } from './client.fixture.js';
+import { BP, DS, KEY, clientFixture } from './client.fixture.js';
 import { json } from './test-server.js';
 
-const fx = useClientFixture();
+const fx = clientFixture();
+beforeAll(fx.start);
+afterEach(fx.reset);
+afterAll(fx.stop);
 const { failure } = fx;
 
 describe('error statuses', () => {

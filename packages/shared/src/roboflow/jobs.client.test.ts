@@ -1,11 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobBody } from '../api/jobs.schema.js';
 import { ResponseInvalidError, ValidationError } from '../errors.js';
-import { BP, T, useClientFixture } from './client.fixture.js';
+import { BP, T, clientFixture } from './client.fixture.js';
 import { collect } from './paginate.js';
 import { json, type RecordedRequest } from './test-server.js';
 
-const fx = useClientFixture();
+const fx = clientFixture();
+beforeAll(fx.start);
+afterEach(fx.reset);
+afterAll(fx.stop);
 const { only, queryOf, failure } = fx;
 
 const jobMeta = (id: string, extra: Record<string, unknown> = {}) => ({

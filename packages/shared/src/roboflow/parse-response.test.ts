@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, ResponseInvalidError } from '../errors.js';
-import { batch, DS, useClientFixture } from './client.fixture.js';
+import { batch, DS, clientFixture } from './client.fixture.js';
 import { collect } from './paginate.js';
 import { json } from './test-server.js';
 
-const fx = useClientFixture();
+const fx = clientFixture();
+beforeAll(fx.start);
+afterEach(fx.reset);
+afterAll(fx.stop);
 const { failure } = fx;
 
 describe('malformed responses', () => {

@@ -3,12 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { DS, useClientFixture } from './client.fixture.js';
+import { DS, clientFixture } from './client.fixture.js';
 import { json } from './test-server.js';
 
-const fx = useClientFixture();
+const fx = clientFixture();
+beforeAll(fx.start);
+afterEach(fx.reset);
+afterAll(fx.stop);
 const { only, queryOf, failure, newClient } = fx;
 
 describe('data staging endpoints', () => {
