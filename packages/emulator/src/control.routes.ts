@@ -46,7 +46,7 @@ const ExpiryBody = z.union([
 
 export function stateSummary(deps: Deps): StateSummary {
   const { state } = deps.store;
-  const now = Date.now();
+  const now = deps.clock.now();
   return {
     workspace: deps.options.workspace,
     batches: Object.values(state.batches).map((b) => {
@@ -100,7 +100,7 @@ export function registerControlRoutes(router: Router, deps: Deps): void {
     const at =
       'expiryDate' in parsed.data
         ? Date.parse(parsed.data.expiryDate)
-        : Date.now() + parsed.data.expiresInS * 1000;
+        : deps.clock.now() + parsed.data.expiresInS * 1000;
     const expiryDate = await setBatchExpiry(deps, ctx.params.batchId ?? '', at);
     sendJson(ctx.res, 200, { batchId: ctx.params.batchId, expiryDate, deleted: expiryDate === null });
   });

@@ -10,14 +10,16 @@ import {
   type JobBody,
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
+import { ManualClock } from './manual-clock.js';
 import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, waitFor } from './test-support.js';
 
+const clock = new ManualClock();
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;
 let client: ClosableRoboflowClient;
 
 beforeAll(async () => {
-  em = await startEmulator({ indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 5 });
+  em = await startEmulator({ indexingDelayMs: 0, processingMsPerItem: 0, jobStartDelayMs: 5, clock });
   api = rawApi(em.url);
   client = createRoboflowClient({ apiUrl: em.url, apiKey: 'test-key', retry: { maxAttempts: 1 } });
 });
@@ -42,13 +44,12 @@ async function stage(batchId: string, n: number): Promise<void> {
 }
 
 async function terminal(jobId: string) {
-  return waitFor(
+  return clock.runUntil(
     async () => {
       const r = await client.getJob(jobId);
       return r.job?.isTerminal ? r : undefined;
     },
-    20_000,
-    `job ${jobId} to end`,
+    { timeoutMs: 20_000, what: `job ${jobId} to end` },
   );
 }
 
@@ -80,7 +81,7 @@ describe('batch expiry', () => {
 
   it('moves an expiry date, deletes a batch whose date passes, and refuses a bad body', async () => {
     await stage('exp-move', 1);
-    const soon = new Date(Date.now() + 3 * 3600_000);
+    const soon = new Date(clock.now() + 3 * 3600_000);
     const moved = await api('POST', '/__emulator/batches/exp-move/expiry', {
       json: { expiryDate: soon.toISOString() },
     });
@@ -90,11 +91,16 @@ describe('batch expiry', () => {
 
     // The sweeper deletes a batch once its expiry has passed.
     await api('POST', '/__emulator/batches/exp-move/expiry', { json: { expiresInS: 0.2 } });
-    await waitFor(() => (em.state().expired['exp-move'] ? true : undefined), 10_000, 'the sweeper');
+    await clock.advance(199);
+    expect(em.state().expired['exp-move']).toBeUndefined();
+    await clock.runUntil(() => (em.state().expired['exp-move'] ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the sweeper',
+    });
     expect((await api('GET', `${DS}/batches/exp-move`)).status).toBe(404);
 
     await stage('exp-past', 1);
-    expect(await em.setBatchExpiry('exp-past', new Date(Date.now() - 1000))).toBeNull();
+    expect(await em.setBatchExpiry('exp-past', new Date(clock.now() - 1000))).toBeNull();
     expect((await api('GET', `${DS}/batches/exp-past`)).status).toBe(404);
   });
 

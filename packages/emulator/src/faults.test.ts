@@ -10,6 +10,7 @@ import {
   type JobBody,
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
+import { ManualClock } from './manual-clock.js';
 import {
   BP,
   DS,
@@ -132,10 +133,16 @@ describe('HTTP faults', () => {
   });
 
   it('adds latency', async () => {
-    em.setFaults({ latencyMs: 150 });
-    const started = Date.now();
-    expect((await api('GET', '/')).status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    const clock = new ManualClock();
+    const delayed = await startEmulator({ clock });
+    try {
+      delayed.setFaults({ latencyMs: 150 });
+      const started = clock.now();
+      expect((await clock.settle(rawApi(delayed.url)('GET', '/'))).status).toBe(200);
+      expect(clock.now() - started).toBeGreaterThanOrEqual(140);
+    } finally {
+      await delayed.close();
+    }
   });
 
   it('resets connections: at once, mid-upload, and mid-download', async () => {
@@ -167,19 +174,31 @@ describe('staging faults', () => {
   });
 
   it('slows indexing', async () => {
-    em.setFaults({ slowIndexingMs: 60_000 });
-    const shard = await makeTar([{ name: 'slow.png', data: pngHeader(3, 3) }]);
-    await uploadToSignedUrl(
-      await client.requestShardUploadUrl('slow-index'),
-      Readable.from([shard]),
-      shard.length,
-    );
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await client.countBatch('slow-index')).toBe(0);
-    expect((await api('GET', `${DS}/batches/slow-index/shards`)).body.shards[0]).toMatchObject({
-      statusName: 'indexing',
-      statusType: 'info',
-    });
+    const clock = new ManualClock();
+    const slow = await startEmulator({ indexingDelayMs: 0, clock });
+    const slowClient = createRoboflowClient({ apiUrl: slow.url, apiKey: 'k', retry: { maxAttempts: 1 } });
+    try {
+      slow.setFaults({ slowIndexingMs: 60_000 });
+      const shard = await makeTar([{ name: 'slow.png', data: pngHeader(3, 3) }]);
+      await uploadToSignedUrl(
+        await slowClient.requestShardUploadUrl('slow-index'),
+        Readable.from([shard]),
+        shard.length,
+      );
+      await clock.advance(59_999);
+      expect(await slowClient.countBatch('slow-index')).toBe(0);
+      expect((await rawApi(slow.url)('GET', `${DS}/batches/slow-index/shards`)).body.shards[0]).toMatchObject(
+        {
+          statusName: 'indexing',
+          statusType: 'info',
+        },
+      );
+      await clock.advance(1);
+      expect(await slowClient.countBatch('slow-index')).toBe(1);
+    } finally {
+      await slowClient.close();
+      await slow.close();
+    }
   });
 
   it('puts shards in an error status and reports their files as failed', async () => {
@@ -336,19 +355,20 @@ describe('malicious export archives', () => {
 
 describe('bandwidth throttle', () => {
   it('caps signed-URL downloads and uploads per connection', async () => {
-    const slow = await startEmulator({ indexingDelayMs: 0, throttleBytesPerSecond: 200_000 });
+    const clock = new ManualClock();
+    const slow = await startEmulator({ indexingDelayMs: 0, throttleBytesPerSecond: 200_000, clock });
     const slowClient = createRoboflowClient({ apiUrl: slow.url, apiKey: 'k', retry: { maxAttempts: 1 } });
     try {
       const shard = await makeTar([{ name: 'big.png', data: pngHeader(2, 2, 100_000) }]);
       const details = await slowClient.requestShardUploadUrl('throttled');
-      let started = Date.now();
-      await uploadToSignedUrl(details, Readable.from([shard]), shard.length);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(400); // ~104 kB at 200 kB/s
+      let started = clock.now();
+      await clock.settle(uploadToSignedUrl(details, Readable.from([shard]), shard.length));
+      expect(clock.now() - started).toBeGreaterThanOrEqual(400); // ~104 kB at 200 kB/s
       const [file] = (await rawApi(slow.url, 'k')('GET', `${DS}/batches/throttled/list`)).body.filesMetadata;
-      started = Date.now();
-      const body = await (await fetch(file.downloadURL)).arrayBuffer();
+      started = clock.now();
+      const body = await clock.settle(fetch(file.downloadURL).then((res) => res.arrayBuffer()));
       expect(body.byteLength).toBe(100_033);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      expect(clock.now() - started).toBeGreaterThanOrEqual(400);
     } finally {
       await slowClient.close();
       await slow.close();

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { seededRandom } from '@rfbatch/shared';
+import { sleep, type Clock } from './clock.js';
 
 export const JobFailureKind = z.enum(['oom', 'timeout', 'image-failures', 'workflow-error']);
 export const MaliciousExportKind = z.enum(['traversal', 'absolute', 'symlink', 'bomb']);
@@ -69,7 +70,10 @@ export class FaultController {
   private shardRng: () => number;
   private matched = 0;
 
-  constructor(initial: FaultsPatch = {}) {
+  constructor(
+    initial: FaultsPatch,
+    private readonly clock: Clock,
+  ) {
     this.current = FaultsSchema.parse(initial);
     this.httpRng = seededRandom(this.current.seed);
     this.shardRng = seededRandom(this.current.seed ^ 0x5bd1e995);
@@ -106,7 +110,7 @@ export class FaultController {
     if (!this.httpActive() || !pathname.startsWith(f.pathPrefix)) return { kind: 'none' };
     if (f.firstN !== null && this.matched >= f.firstN) return { kind: 'none' };
     this.matched += 1;
-    if (f.latencyMs > 0) await new Promise((r) => setTimeout(r, f.latencyMs));
+    if (f.latencyMs > 0) await sleep(this.clock, f.latencyMs);
     if (f.resetRate > 0 && this.httpRng() < f.resetRate) {
       return req.method === 'GET' && pathname.startsWith('/_storage/')
         ? { kind: 'reset-mid-response' }

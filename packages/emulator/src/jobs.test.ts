@@ -16,6 +16,7 @@ import {
   type JobBody,
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
+import { ManualClock } from './manual-clock.js';
 import {
   BP,
   DS,
@@ -25,11 +26,11 @@ import {
   pngHeader,
   rawApi,
   readTar,
-  waitFor,
   webhookReceiver,
   type TarMember,
 } from './test-support.js';
 
+const clock = new ManualClock();
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;
 let client: ClosableRoboflowClient;
@@ -41,6 +42,7 @@ beforeAll(async () => {
     jobStartDelayMs: 10,
     webhookRetryBaseMs: 20,
     pageSize: 50,
+    clock,
   });
   api = rawApi(em.url);
   client = createRoboflowClient({ apiUrl: em.url, apiKey: 'test-key', retry: { maxAttempts: 1 } });
@@ -64,14 +66,14 @@ async function stageShards(
 const images = (prefix: string, n: number): TarMember[] =>
   Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}.png`, data: pngHeader(100 + i, 50 + i) }));
 
-async function waitTerminal(target: ClosableRoboflowClient, jobId: string) {
-  return waitFor(
+/** Moves the emulator's clock until the job ends. */
+async function waitTerminal(target: ClosableRoboflowClient, on: ManualClock, jobId: string) {
+  return on.runUntil(
     async () => {
       const r = await target.getJob(jobId);
       return r.job?.isTerminal ? r : undefined;
     },
-    30_000,
-    `job ${jobId} to end`,
+    { timeoutMs: 30_000, what: `job ${jobId} to end` },
   );
 }
 
@@ -140,7 +142,7 @@ describe('job creation', () => {
     );
     expect(listed).toHaveLength(1);
     expect(listed[0]?.name).toBe('Idempotent');
-    await waitTerminal(client, 'idem-1');
+    await waitTerminal(client, clock, 'idem-1');
   });
 });
 
@@ -156,7 +158,7 @@ describe('a job from start to export', () => {
   });
 
   it('serves both status shapes and ends completed', async () => {
-    const done = await waitTerminal(client, jobId);
+    const done = await waitTerminal(client, clock, jobId);
     expect(done.state).toMatchObject({ state: 'completed', terminal: true, error: false });
     const raw = (await api('GET', `${BP}/jobs/${jobId}`)).body;
     GetJobResponse.parse(raw);
@@ -287,7 +289,7 @@ describe('formats, videos and failures', () => {
   it('writes CSV with a header and one row per image when aggregationFormat is csv', async () => {
     await stageShards(client, 'csv-input', [images('c', 3)]);
     await client.startJob('csv-job', imageJobBody('csv-input', { aggregationFormat: 'csv' }) as JobBody);
-    await waitTerminal(client, 'csv-job');
+    await waitTerminal(client, clock, 'csv-job');
     const files = [];
     for await (const f of client.listFiles('csv-job-processing', { partName: 'results' })) files.push(f);
     expect(files[0]).toMatchObject({ fileName: 'processing-00001.csv', contentType: 'text/csv' });
@@ -315,7 +317,7 @@ describe('formats, videos and failures', () => {
       size: png.length,
     });
     await client.startJob('simple-job', imageJobBody('simple-in') as JobBody);
-    expect((await waitTerminal(client, 'simple-job')).state.state).toBe('completed');
+    expect((await waitTerminal(client, clock, 'simple-job')).state.state).toBe('completed');
 
     const video = Buffer.alloc(500_000, 3);
     await uploadToSignedUrl(
@@ -325,7 +327,7 @@ describe('formats, videos and failures', () => {
     );
     const body = { ...imageJobBody('video-in', { maxVideoFPS: 2 }), type: 'simple-video-processing-v1' };
     await client.startJob('video-job', body as JobBody);
-    expect((await waitTerminal(client, 'video-job')).state.state).toBe('completed');
+    expect((await waitTerminal(client, clock, 'video-job')).state.state).toBe('completed');
     const [file] = await (async () => {
       const out = [];
       for await (const f of client.listFiles('video-job-processing', { partName: 'results' })) out.push(f);
@@ -352,7 +354,7 @@ describe('formats, videos and failures', () => {
     }));
     await stageShards(client, 'broken-in', [[...broken, ...images('ok', 1)]]);
     await client.startJob('broken-job', imageJobBody('broken-in') as JobBody);
-    const failed = await waitTerminal(client, 'broken-job');
+    const failed = await waitTerminal(client, clock, 'broken-job');
     expect(failed.state).toMatchObject({ state: 'failed', error: true });
     expect(failed.job?.lastNotification).toMatchObject({ type: 'job-failed', reason: 'image-failures' });
     const errors = (await api('GET', `${BP}/jobs/broken-job/logs`, { query: { severity: 'error' } })).body
@@ -369,7 +371,7 @@ describe('formats, videos and failures', () => {
       'tolerant-job',
       imageJobBody('tolerant-in', {}, { maxImageFailureRate: 0.5 }) as JobBody,
     );
-    expect((await waitTerminal(client, 'tolerant-job')).state.state).toBe('completed');
+    expect((await waitTerminal(client, clock, 'tolerant-job')).state.state).toBe('completed');
     const [file] = await (async () => {
       const out = [];
       for await (const f of client.listFiles('tolerant-job-processing')) out.push(f);
@@ -388,12 +390,18 @@ describe('formats, videos and failures', () => {
 });
 
 describe('progress, abort and restart', () => {
+  const slowClock = new ManualClock();
   let slow: Emulator;
   let slowClient: ClosableRoboflowClient;
   let slowApi: ReturnType<typeof rawApi>;
 
   beforeAll(async () => {
-    slow = await startEmulator({ indexingDelayMs: 0, processingMsPerItem: 25, jobStartDelayMs: 10 });
+    slow = await startEmulator({
+      indexingDelayMs: 0,
+      processingMsPerItem: 25,
+      jobStartDelayMs: 10,
+      clock: slowClock,
+    });
     slowClient = createRoboflowClient({ apiUrl: slow.url, apiKey: 'k', retry: { maxAttempts: 1 } });
     slowApi = rawApi(slow.url, 'k');
     await stageShards(slowClient, 'slow-in', [images('s', 40)]);
@@ -406,17 +414,21 @@ describe('progress, abort and restart', () => {
   it('moves progress from pending through processing to completed', async () => {
     await slowClient.startJob('progress-job', imageJobBody('slow-in') as JobBody);
     const seen: { status: string; progress: number; taskProgress: number | null }[] = [];
-    await waitFor(async () => {
-      const raw = (await slowApi('GET', `${BP}/jobs/progress-job`)).body;
-      const stages = (await slowApi('GET', `${BP}/jobs/progress-job/stages`)).body.stages;
-      let taskProgress: number | null = null;
-      if (stages.length)
-        taskProgress =
-          (await slowApi('GET', `${BP}/jobs/progress-job/stages/processing/tasks`)).body.tasks[0]?.progress ??
-          null;
-      seen.push({ status: raw.jobStatus, progress: raw.progress, taskProgress });
-      return raw.job.isTerminal ? true : undefined;
-    }, 30_000);
+    // Each step moves the clock by the time of one item.
+    await slowClock.runUntil(
+      async () => {
+        const raw = (await slowApi('GET', `${BP}/jobs/progress-job`)).body;
+        const stages = (await slowApi('GET', `${BP}/jobs/progress-job/stages`)).body.stages;
+        let taskProgress: number | null = null;
+        if (stages.length)
+          taskProgress =
+            (await slowApi('GET', `${BP}/jobs/progress-job/stages/processing/tasks`)).body.tasks[0]
+              ?.progress ?? null;
+        seen.push({ status: raw.jobStatus, progress: raw.progress, taskProgress });
+        return raw.job.isTerminal ? true : undefined;
+      },
+      { stepMs: 25, timeoutMs: 30_000 },
+    );
     const progress = seen.map((s) => s.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress.some((p) => p > 0 && p < 1)).toBe(true);
@@ -430,7 +442,7 @@ describe('progress, abort and restart', () => {
       'timeout-job',
       imageJobBody('timeout-in', {}, { processingTimeoutSeconds: 1 }) as JobBody,
     );
-    const failed = await waitTerminal(slowClient, 'timeout-job');
+    const failed = await waitTerminal(slowClient, slowClock, 'timeout-job');
     expect(failed.job?.lastNotification).toMatchObject({ type: 'job-failed', reason: 'timeout' });
     const logs = (await slowApi('GET', `${BP}/jobs/timeout-job/logs`, { query: { severity: 'error' } })).body
       .logs;
@@ -441,10 +453,9 @@ describe('progress, abort and restart', () => {
 
   it('aborts a running job, then restarts it with overrides', async () => {
     await slowClient.startJob('abort-job', imageJobBody('slow-in') as JobBody);
-    await waitFor(
+    await slowClock.runUntil(
       async () => (((await slowClient.getJob('abort-job')).raw.progress ?? 0) > 0 ? true : undefined),
-      10_000,
-      'progress',
+      { timeoutMs: 10_000, what: 'progress' },
     );
     const aborted = await slowApi('POST', `${BP}/jobs/abort-job/abort`);
     expect(aborted.status).toBe(200);
@@ -467,7 +478,7 @@ describe('progress, abort and restart', () => {
       maxParallelTasks: 2,
     };
     await slowClient.restartJob('abort-job', overrides);
-    const done = await waitTerminal(slowClient, 'abort-job');
+    const done = await waitTerminal(slowClient, slowClock, 'abort-job');
     expect(done.state.state).toBe('completed');
     expect(done.job?.restartParametersOverride).toEqual([overrides]);
     const restartAgain = await slowApi('POST', `${BP}/jobs/abort-job/restart`);
@@ -484,7 +495,12 @@ describe('job webhooks', () => {
         'hook-job',
         imageJobBody('hook-in', {}, { notificationsURL: hook.url }) as JobBody,
       );
-      await waitFor(() => (hook.received.length >= 3 ? true : undefined), 15_000, 'three deliveries');
+      // Until the sender has seen the third answer too (the receiver records a request before answering).
+      const settled = () => hook.received.length >= 3 && em.state().webhooks.pending === 0;
+      await clock.runUntil(() => (settled() ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'three deliveries',
+      });
       expect(hook.received.map((h) => h.body.delivery_attempt)).toEqual([1, 2, 3]);
       for (const h of hook.received) {
         expect(h.headers.authorization).toBe('Bearer rf_local');
@@ -511,7 +527,10 @@ describe('job webhooks', () => {
         'hook-fail',
         imageJobBody('hook-fail-in', {}, { notificationsURL: hook.url }) as JobBody,
       );
-      await waitFor(() => (hook.received.length >= 1 ? true : undefined), 15_000, 'delivery');
+      await clock.runUntil(() => (hook.received.length >= 1 ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'delivery',
+      });
       expect(hook.received[0]?.body).toMatchObject({
         job_id: 'hook-fail',
         job_state: 'fail',

@@ -1,5 +1,6 @@
 /** Options of `startEmulator` and their defaults. */
 import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
 
 export interface EmulatorOptions {
@@ -45,10 +46,15 @@ export interface EmulatorOptions {
   /** Items per shard for references ingests. @defaultValue 500 */
   referencesPerShard?: number;
   logger?: Logger;
+  /**
+   * The time every timestamp, delay, expiry and timer of the emulator follows; a test passes a
+   * `ManualClock` to move time instead of waiting for it. @defaultValue the system clock
+   */
+  clock?: Clock;
 }
 
 export type ResolvedOptions = Required<
-  Omit<EmulatorOptions, 'dataDir' | 'faults' | 'throttleBytesPerSecond' | 'logger' | 'publicUrl'>
+  Omit<EmulatorOptions, 'dataDir' | 'faults' | 'throttleBytesPerSecond' | 'logger' | 'publicUrl' | 'clock'>
 > & {
   dataDir: string;
   throttleBytesPerSecond: number | undefined;

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoboflowClient, uploadToSignedUrl, type JobBody } from '@rfbatch/shared';
 import { startEmulator } from './index.js';
+import { ManualClock } from './manual-clock.js';
 import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, waitFor } from './test-support.js';
 
 let dataDir: string;
@@ -47,12 +48,14 @@ describe('restart with the same data dir', () => {
     await first.close();
     expect(existsSync(join(dataDir, 'state.json'))).toBe(true);
 
-    // Second life: slow processing and slow indexing, closed mid-way.
+    // Second life: slow processing and slow indexing, closed mid-way; its clock goes on in the third.
+    const clock = new ManualClock();
     const second = await startEmulator({
       dataDir,
       indexingDelayMs: 800,
       processingMsPerItem: 100,
       jobStartDelayMs: 0,
+      clock,
     });
     const c2 = clientFor(second.url);
     expect(await c2.countBatch('keep-sharded')).toBe(2);
@@ -63,9 +66,13 @@ describe('restart with the same data dir', () => {
       Array.from({ length: 30 }, (_, i) => ({ name: `m${i}.png`, data: pngHeader(i + 1, 1) })),
     );
     await uploadToSignedUrl(await c2.requestShardUploadUrl('keep-many'), Readable.from([many]), many.length);
-    await waitFor(async () => ((await c2.countBatch('keep-many')) === 30 ? true : undefined));
+    await clock.runUntil(async () => ((await c2.countBatch('keep-many')) === 30 ? true : undefined), {
+      stepMs: 100,
+    });
     await c2.startJob('resume-job', imageJobBody('keep-many') as JobBody);
-    await waitFor(async () => (((await c2.getJob('resume-job')).raw.progress ?? 0) > 0 ? true : undefined));
+    await clock.runUntil(async () =>
+      ((await c2.getJob('resume-job')).raw.progress ?? 0) > 0 ? true : undefined,
+    );
     const late = await makeTar([{ name: 'late.png', data: png }]);
     await uploadToSignedUrl(await c2.requestShardUploadUrl('keep-late'), Readable.from([late]), late.length);
     expect(await c2.countBatch('keep-late')).toBe(0);
@@ -78,22 +85,22 @@ describe('restart with the same data dir', () => {
       indexingDelayMs: 800,
       processingMsPerItem: 0,
       jobStartDelayMs: 0,
+      clock,
     });
     const c3 = clientFor(third.url);
     const api = rawApi(third.url);
     try {
-      await waitFor(
-        async () => ((await c3.countBatch('keep-late')) === 1 ? true : undefined),
-        10_000,
-        'late shard indexed',
-      );
-      const resumed = await waitFor(
+      await clock.runUntil(async () => ((await c3.countBatch('keep-late')) === 1 ? true : undefined), {
+        stepMs: 100,
+        timeoutMs: 10_000,
+        what: 'late shard indexed',
+      });
+      const resumed = await clock.runUntil(
         async () => {
           const r = await c3.getJob('resume-job');
           return r.job?.isTerminal ? r : undefined;
         },
-        20_000,
-        'resumed job',
+        { timeoutMs: 20_000, what: 'resumed job' },
       );
       expect(resumed.state.state).toBe('completed');
       const files = [];

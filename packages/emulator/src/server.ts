@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, redactUrl } from '@rfbatch/shared';
 import type { Logger } from 'pino';
+import { systemClock } from './clock.js';
 import type { Deps } from './context.js';
 import { registerControlRoutes, stateSummary, type StateSummary } from './control.routes.js';
 import { FaultController, type Faults, type FaultsPatch } from './faults.js';
 import { HttpError, sendJson } from './http.js';
-import { JobEngine } from './jobs/engine.js';
+import { JobEngine } from './jobs/job-lifecycle.js';
 import { registerJobRoutes } from './jobs/routes.js';
 import { publicOrigin, resolveOptions, type EmulatorOptions } from './options.js';
 import { Router, type RequestContext } from './router.js';
@@ -51,8 +52,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'rfbatch-emulator-')));
   const resolved = resolveOptions(options, dataDir);
   const logger: Logger = options.logger ?? createLogger({ level: 'silent', name: 'emulator' });
+  const clock = options.clock ?? systemClock;
   const store = await Store.open(dataDir, logger);
-  const faults = new FaultController(options.faults);
+  const faults = new FaultController(options.faults ?? {}, clock);
   const webhooks = new WebhookSender(
     {
       enabled: resolved.webhooks,
@@ -62,6 +64,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     faults,
     logger,
+    clock,
   );
 
   const router = new Router();
@@ -89,32 +92,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const baseUrl = `http://${host}:${address.port}`;
   const publicUrl = resolved.publicUrl ?? baseUrl;
 
+  // The workers are built with the deps they are part of: filled in right below, before any is used.
   const deps = {
     options: resolved,
+    clock,
     store,
-    signer: new UrlSigner(store.state.signingSecret, publicUrl),
+    signer: new UrlSigner(store.state.signingSecret, publicUrl, clock),
     faults,
     webhooks,
     logger,
   } as Deps;
-  deps.indexer = new Indexer(deps);
-  deps.jobs = new JobEngine(deps);
-  deps.references = new ReferencesIngester(deps);
-  deps.expiry = new ExpirySweeper(deps);
+  const indexer = (deps.indexer = new Indexer(deps));
+  const jobs = (deps.jobs = new JobEngine(deps));
+  const references = (deps.references = new ReferencesIngester(deps));
+  const expiry = new ExpirySweeper(deps);
 
   router.add('GET', '/', (ctx) => {
     authenticate(ctx, resolved);
     sendJson(ctx.res, 200, { workspace: resolved.workspace });
   });
   registerUploadRoutes(router, deps);
-  deps.references.register(router);
+  references.register(router);
   registerReadRoutes(router, deps);
   registerStorageRoutes(router, deps);
   registerJobRoutes(router, deps);
   registerControlRoutes(router, deps);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = Date.now();
+    const started = clock.now();
     let url: URL;
     try {
       url = new URL(req.url ?? '/', baseUrl);
@@ -162,16 +167,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     } finally {
       logger.debug(
-        { method: req.method, url: redactUrl(url), status: res.statusCode, durationMs: Date.now() - started },
+        {
+          method: req.method,
+          url: redactUrl(url),
+          status: res.statusCode,
+          durationMs: clock.now() - started,
+        },
         'request',
       );
     }
   }
 
-  deps.indexer.resumeAll();
-  deps.references.resumeAll();
-  deps.jobs.resumeAll();
-  deps.expiry.start();
+  indexer.resumeAll();
+  references.resumeAll();
+  jobs.resumeAll();
+  expiry.start();
   logger.info({ url: baseUrl, publicUrl, dataDir, workspace: resolved.workspace }, 'emulator listening');
 
   let closing: Promise<void> | undefined;
@@ -179,10 +189,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      deps.indexer.close();
-      await deps.expiry.close();
-      await deps.references.close();
-      await deps.jobs.close();
+      indexer.close();
+      await expiry.close();
+      await references.close();
+      await jobs.close();
       await webhooks.close();
       for (const socket of sockets) socket.destroy();
       await closed;

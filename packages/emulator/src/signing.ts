@@ -5,6 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { systemClock, type Clock } from './clock.js';
 
 export interface SignRequest {
   method: 'PUT' | 'GET';
@@ -33,10 +34,11 @@ export class UrlSigner {
   constructor(
     private readonly secret: string,
     private readonly baseUrl: string,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   sign(request: SignRequest): string {
-    const date = compactDate(request.now ?? new Date());
+    const date = compactDate(request.now ?? new Date(this.clock.now()));
     const headers = normalise(request.headers ?? {});
     const names = Object.keys(headers).sort();
     const ttl = Math.max(1, Math.round(request.ttlS));
@@ -52,7 +54,12 @@ export class UrlSigner {
     return url.toString();
   }
 
-  verify(method: string, url: URL, requestHeaders: IncomingHttpHeaders, now = Date.now()): VerifyResult {
+  verify(
+    method: string,
+    url: URL,
+    requestHeaders: IncomingHttpHeaders,
+    now = this.clock.now(),
+  ): VerifyResult {
     const q = url.searchParams;
     const date = q.get('X-Goog-Date');
     const expires = Number(q.get('X-Goog-Expires'));

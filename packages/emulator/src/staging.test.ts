@@ -15,6 +15,7 @@ import {
   type ClosableRoboflowClient,
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
+import { ManualClock } from './manual-clock.js';
 import {
   DS,
   jpegHeader,
@@ -338,7 +339,8 @@ describe('tar shards (sharded-batch)', () => {
   });
 
   it('shows items only after the indexing delay', async () => {
-    const slow = await startEmulator({ indexingDelayMs: 1_500 });
+    const clock = new ManualClock();
+    const slow = await startEmulator({ indexingDelayMs: 1_500, clock });
     const slowClient = createRoboflowClient({ apiUrl: slow.url, apiKey: 'k', retry: { maxAttempts: 1 } });
     try {
       const details = await slowClient.requestShardUploadUrl('late');
@@ -348,11 +350,10 @@ describe('tar shards (sharded-batch)', () => {
       const shards = [];
       for await (const s of slowClient.listShards('late')) shards.push(s);
       expect(shards[0]).toMatchObject({ statusName: 'indexing', statusType: 'info', shardObjectsCount: 0 });
-      await waitFor(
-        async () => ((await slowClient.countBatch('late')) === 1 ? true : undefined),
-        10_000,
-        'indexing',
-      );
+      await clock.advance(1_499);
+      expect(await slowClient.countBatch('late')).toBe(0);
+      await clock.advance(1);
+      expect(await slowClient.countBatch('late')).toBe(1);
       const after = [];
       for await (const s of slowClient.listShards('late')) after.push(s);
       expect(after[0]).toMatchObject({ statusName: 'indexed', statusType: 'success', shardObjectsCount: 1 });
@@ -373,9 +374,9 @@ describe('tar shards (sharded-batch)', () => {
 });
 
 describe('signed URLs behave like a cloud store', () => {
-  async function shardUrl(batchId: string) {
+  async function shardUrl(batchId: string, on = api) {
     return SignedUrlResponse.parse(
-      (await api('POST', `${DS}/batches/${batchId}/bulk-upload/image-files`)).body,
+      (await on('POST', `${DS}/batches/${batchId}/bulk-upload/image-files`)).body,
     ).signedURLDetails;
   }
 
@@ -403,11 +404,13 @@ describe('signed URLs behave like a cloud store', () => {
   });
 
   it('refuses an expired URL with 403 ExpiredToken', async () => {
-    em.setFaults({ signedUrlTtlS: 1 });
+    const clock = new ManualClock();
+    const timed = await startEmulator({ apiKeys: ['test-key'], clock });
     try {
-      const details = await shardUrl('signed-expired');
+      timed.setFaults({ signedUrlTtlS: 1 });
+      const details = await shardUrl('signed-expired', rawApi(timed.url));
       expect(new URL(details.uploadURL).searchParams.get('X-Goog-Expires')).toBe('1');
-      await new Promise((r) => setTimeout(r, 2_100));
+      await clock.advance(2_100);
       const res = await fetch(details.uploadURL, {
         method: 'PUT',
         headers: details.extensionHeaders,
@@ -416,7 +419,7 @@ describe('signed URLs behave like a cloud store', () => {
       expect(res.status).toBe(403);
       expect(await res.text()).toContain('ExpiredToken');
     } finally {
-      em.setFaults({ signedUrlTtlS: null });
+      await timed.close();
     }
   });
 

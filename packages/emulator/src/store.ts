@@ -234,6 +234,7 @@ export class Store {
   changed(): void {
     this.dirty = true;
     if (this.saveTimer || this.saving) return;
+    // Real time, not the emulator's clock: this only coalesces disk writes.
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
       void this.flush();

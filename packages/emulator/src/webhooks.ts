@@ -4,6 +4,7 @@
  */
 import { redactUrl } from '@rfbatch/shared';
 import type { Logger } from 'pino';
+import type { Clock, Timer } from './clock.js';
 import type { FaultController } from './faults.js';
 
 export interface WebhookSettings {
@@ -23,7 +24,7 @@ export interface WebhookStats {
 }
 
 export class WebhookSender {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
   private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
   readonly stats: WebhookStats = { delivered: 0, failedAttempts: 0, givenUp: 0, dropped: 0, pending: 0 };
@@ -32,6 +33,7 @@ export class WebhookSender {
     private readonly settings: WebhookSettings,
     private readonly faults: FaultController,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {}
 
   /** Queues a payload (without `delivery_attempt`, which is added per attempt). */
@@ -60,7 +62,7 @@ export class WebhookSender {
         this.logger.warn({ url: redactUrl(url), attempt }, 'webhook given up');
         return;
       }
-      const timer = setTimeout(
+      const timer = this.clock.setTimeout(
         () => {
           this.timers.delete(timer);
           this.attempt(url, payload, attempt + 1);
@@ -94,7 +96,7 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
     await Promise.allSettled([...this.inFlight]);
   }

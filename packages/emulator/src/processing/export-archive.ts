@@ -24,16 +24,18 @@ export type MaliciousKind = 'traversal' | 'absolute' | 'symlink' | 'bomb';
 /** Size the "bomb" member claims (zeros, so it compresses to about 1/1000). */
 export const BOMB_BYTES = 512 * 1024 * 1024;
 
+/** Writes the archive to `dest`, its members stamped `mtimeMs`; returns its size in bytes. */
 export async function writeExportArchive(
   dest: string,
   members: ArchiveMember[],
   malicious: MaliciousKind | null,
+  mtimeMs: number,
   onMember?: (done: number) => void,
 ): Promise<number> {
   const pack = tar.pack();
   const out = createWriteStream(dest);
   const written = pipeline(pack, createGzip({ level: 1 }), out);
-  const mtime = new Date();
+  const mtime = new Date(mtimeMs);
   const add = (header: EntryHeader, source?: AsyncIterable<unknown>) =>
     new Promise<void>((resolve, reject) => {
       const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));

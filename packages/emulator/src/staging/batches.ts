@@ -1,6 +1,7 @@
 /** Batch records: created on first upload, typed by the first upload, shown as `BatchMetadata`. */
 import type { BatchMetadata } from '@rfbatch/shared';
-import { nowIso, type Deps } from '../context.js';
+import { isoTime } from '../clock.js';
+import type { Deps } from '../context.js';
 import { httpError } from '../http.js';
 import type { BatchRecord, ItemRecord, PartRecord, ShardRecord } from '../store.js';
 import { forgetExpired, missingBatchMessage } from './expiry.js';
@@ -47,11 +48,11 @@ function addBatch(
   deps: Deps,
   fields: Pick<BatchRecord, 'batchId' | 'displayName' | 'batchType' | 'contentType'>,
 ): BatchRecord {
-  const now = Date.now();
+  const now = deps.clock.now();
   const batch: BatchRecord = {
     ...fields,
-    createdDate: nowIso(now),
-    expiryDate: nowIso(now + SEVEN_DAYS_MS),
+    createdDate: isoTime(now),
+    expiryDate: isoTime(now + SEVEN_DAYS_MS),
     items: [],
     shardIds: [],
     parts: [],
@@ -94,12 +95,12 @@ export function batchMetadata(b: BatchRecord): BatchMetadata {
 }
 
 /** Indexed and not failed: the shard's items count and can be listed and processed. */
-export function shardVisible(s: ShardRecord, now = Date.now()): boolean {
+export function shardVisible(s: ShardRecord, now: number): boolean {
   return s.indexAtMs !== null && s.indexAtMs <= now && s.error === null;
 }
 
 export function visibleShards(deps: Deps, batch: BatchRecord): ShardRecord[] {
-  const now = Date.now();
+  const now = deps.clock.now();
   return batch.shardIds
     .map((id) => deps.store.state.shards[id])
     .filter((s): s is ShardRecord => !!s && shardVisible(s, now));

@@ -7,13 +7,18 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { nowIso, type Deps } from '../context.js';
+import { isoTime, nowIso, type Timer } from '../clock.js';
+import type { Deps } from '../context.js';
 import { httpError } from '../http.js';
 
 const SWEEP_EVERY_MS = 1_000;
 
 /** Deletes a batch and its bytes. Returns false when there was no such batch. */
-export async function deleteBatch(deps: Deps, batchId: string, expiredAt = nowIso()): Promise<boolean> {
+export async function deleteBatch(
+  deps: Deps,
+  batchId: string,
+  expiredAt = nowIso(deps.clock),
+): Promise<boolean> {
   const { store } = deps;
   const batch = store.state.batches[batchId];
   if (!batch) return false;
@@ -39,8 +44,8 @@ export async function deleteBatch(deps: Deps, batchId: string, expiredAt = nowIs
 export async function setBatchExpiry(deps: Deps, batchId: string, expiryMs: number): Promise<string | null> {
   const batch = deps.store.state.batches[batchId];
   if (!batch) throw httpError(404, `batch ${JSON.stringify(batchId)} not found`);
-  const at = nowIso(expiryMs);
-  if (expiryMs <= Date.now()) {
+  const at = isoTime(expiryMs);
+  if (expiryMs <= deps.clock.now()) {
     await deleteBatch(deps, batchId, at);
     return null;
   }
@@ -63,29 +68,28 @@ export function forgetExpired(deps: Deps, batchId: string): void {
 }
 
 export class ExpirySweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private sweeping: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: Deps) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.timer = this.deps.clock.setInterval(() => {
       this.sweeping = this.sweeping
         .then(async () => void (await this.sweep()))
         .catch((err: unknown) => this.deps.logger.error({ err }, 'expiry sweep failed'));
     }, SWEEP_EVERY_MS);
-    this.timer.unref();
   }
 
   /** Deletes every batch whose expiry has passed. */
-  async sweep(now = Date.now()): Promise<string[]> {
+  async sweep(now = this.deps.clock.now()): Promise<string[]> {
     const due = Object.values(this.deps.store.state.batches).filter((b) => Date.parse(b.expiryDate) <= now);
     for (const b of due) await deleteBatch(this.deps, b.batchId, b.expiryDate);
     return due.map((b) => b.batchId);
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     await this.sweeping;
   }
 }

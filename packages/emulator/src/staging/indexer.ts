@@ -2,12 +2,13 @@
  * Background indexing: a shard's items become visible at `indexAtMs` (the read paths check the clock, so
  * nothing is lost across a restart); this timer only sends the shard's notifications at that moment.
  */
-import type { Deps } from '../context.js';
+import type { Timer } from '../clock.js';
+import type { Deps, ShardScheduler } from '../context.js';
 import type { ShardRecord } from '../store.js';
 import { filesStatusPayload, ingestStatusPayload } from './notifications.js';
 
-export class Indexer {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+export class Indexer implements ShardScheduler {
+  private readonly timers = new Map<string, Timer>();
 
   constructor(private readonly deps: Deps) {}
 
@@ -15,13 +16,13 @@ export class Indexer {
   schedule(shard: ShardRecord): void {
     if (shard.notified || shard.indexAtMs === null) return;
     const existing = this.timers.get(shard.shardId);
-    if (existing) clearTimeout(existing);
-    const timer = setTimeout(
+    existing?.cancel();
+    const timer = this.deps.clock.setTimeout(
       () => {
         this.timers.delete(shard.shardId);
         void this.indexed(shard.shardId);
       },
-      Math.max(0, shard.indexAtMs - Date.now()),
+      Math.max(0, shard.indexAtMs - this.deps.clock.now()),
     );
     this.timers.set(shard.shardId, timer);
   }
@@ -82,7 +83,7 @@ export class Indexer {
   }
 
   close(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
   }
 }

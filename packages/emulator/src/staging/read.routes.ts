@@ -1,7 +1,8 @@
 /** §2.6–2.11: batches list, metadata, count, shards, parts and the file listing with download URLs. */
 import type { FileMetadata, ShardDetails } from '@rfbatch/shared';
 import { authenticate, checkBatchId } from '../auth.js';
-import { nowIso, signedUrlTtlS, type Deps } from '../context.js';
+import { isoTime } from '../clock.js';
+import { signedUrlTtlS, type Deps } from '../context.js';
 import { sendJson } from '../http.js';
 import { encodeToken, page, pageRequest } from '../pagination.js';
 import type { RequestContext, Router } from '../router.js';
@@ -49,7 +50,7 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
     const p = page(shards, pageRequest(ctx, deps.options));
     sendJson(ctx.res, 200, {
       status: 'ok',
-      shards: p.items.map((s) => shardDetails(s)),
+      shards: p.items.map((s) => shardDetails(s, deps.clock.now())),
       nextPageToken: p.nextPageToken,
     });
   });
@@ -97,11 +98,11 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
 }
 
 /** Shard status as served: `indexing` (info) until indexed, then `indexed` (success) or an error. */
-export function shardDetails(s: ShardRecord, now = Date.now()): ShardDetails & { isTerminal: boolean } {
+export function shardDetails(s: ShardRecord, now: number): ShardDetails & { isTerminal: boolean } {
   const indexed = s.indexAtMs !== null && s.indexAtMs <= now;
   const base = {
     shardId: s.shardId,
-    eventTimestamp: indexed && s.indexAtMs !== null ? nowIso(s.indexAtMs) : s.createdAt,
+    eventTimestamp: indexed && s.indexAtMs !== null ? isoTime(s.indexAtMs) : s.createdAt,
   };
   if (s.indexAtMs === null) {
     return {

@@ -14,7 +14,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { randomUUID } from 'node:crypto';
 import { ImageReferencesRequest, VideoReferencesRequest, type Reference } from '@rfbatch/shared';
 import { authenticate, checkBatchId } from '../auth.js';
-import { nowIso, type Deps } from '../context.js';
+import { nowIso } from '../clock.js';
+import type { Deps, IndexedShardListener } from '../context.js';
 import { httpError, readJson, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 import type { FailedFile, IngestRecord, ItemRecord, ShardRecord } from '../store.js';
@@ -37,7 +38,7 @@ export function isLoopbackUrl(raw: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export class ReferencesIngester {
+export class ReferencesIngester implements IndexedShardListener {
   private readonly running = new Set<Promise<void>>();
   private closed = false;
 
@@ -142,7 +143,7 @@ export class ReferencesIngester {
         shardId,
         batchId,
         source: 'references',
-        createdAt: nowIso(),
+        createdAt: nowIso(this.deps.clock),
         indexAtMs: null,
         objectsCount: 0,
         sizeBytes: 0,
@@ -161,7 +162,7 @@ export class ReferencesIngester {
       batchId,
       kind,
       shardIds,
-      createdAt: nowIso(),
+      createdAt: nowIso(this.deps.clock),
       notificationsURL: body.notificationsURL ?? null,
       categories: body.notificationCategories ?? [],
       fetched: false,
@@ -215,7 +216,8 @@ export class ReferencesIngester {
           type: 'shard-processing-error',
           reason: 'the shard could not be indexed (injected fault)',
         };
-      shard.indexAtMs = Date.now() + options.indexingDelayMs + this.deps.faults.get().slowIndexingMs;
+      shard.indexAtMs =
+        this.deps.clock.now() + options.indexingDelayMs + this.deps.faults.get().slowIndexingMs;
       store.changed();
       this.deps.indexer.schedule(shard);
     }

@@ -8,7 +8,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { nowIso, type Deps } from '../context.js';
+import { nowIso } from '../clock.js';
+import type { Deps } from '../context.js';
 import { sendStorageError } from '../http.js';
 import type { RequestContext, Router } from '../router.js';
 import type { ItemRecord, ShardRecord } from '../store.js';
@@ -50,7 +51,7 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       }
       upload.completed = true;
       deps.store.changed();
-      return ok(ctx);
+      return ok(ctx, deps);
     }
 
     // A tar shard: one shard per upload URL; a repeated PUT replaces the shard's content.
@@ -71,8 +72,8 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       shardId,
       batchId: upload.batchId,
       source: 'tar',
-      createdAt: nowIso(),
-      indexAtMs: Date.now() + deps.options.indexingDelayMs + deps.faults.get().slowIndexingMs,
+      createdAt: nowIso(deps.clock),
+      indexAtMs: deps.clock.now() + deps.options.indexingDelayMs + deps.faults.get().slowIndexingMs,
       objectsCount: result.items.length,
       sizeBytes: result.sizeBytes,
       failedFiles: result.failed,
@@ -99,7 +100,7 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       },
       'shard received',
     );
-    return ok(ctx);
+    return ok(ctx, deps);
   });
 
   router.add('GET', '/_storage/object/:batchId/:ref', async (ctx) => {
@@ -143,7 +144,8 @@ export function registerStorageRoutes(router: Router, deps: Deps): void {
       });
     }
     const stages: (Readable | Writable)[] = [source];
-    if (deps.options.throttleBytesPerSecond) stages.push(throttle(deps.options.throttleBytesPerSecond));
+    if (deps.options.throttleBytesPerSecond)
+      stages.push(throttle(deps.options.throttleBytesPerSecond, deps.clock));
     await pipeline([...stages, ctx.res] as unknown as [Readable, Writable]).catch(() => ctx.res.destroy());
   });
 }
@@ -171,7 +173,8 @@ async function receive(deps: Deps, ctx: RequestContext, sink: Writable, length: 
     bytes += chunk.length;
   });
   const stages: (Readable | Writable)[] = [ctx.req];
-  if (deps.options.throttleBytesPerSecond) stages.push(throttle(deps.options.throttleBytesPerSecond));
+  if (deps.options.throttleBytesPerSecond)
+    stages.push(throttle(deps.options.throttleBytesPerSecond, deps.clock));
   stages.push(sink);
   try {
     await pipeline(stages as unknown as [Readable, Writable]);
@@ -191,8 +194,8 @@ async function receive(deps: Deps, ctx: RequestContext, sink: Writable, length: 
   return true;
 }
 
-function ok(ctx: RequestContext): void {
-  ctx.res.writeHead(200, { 'content-length': '0', etag: `"${Date.now().toString(16)}"` });
+function ok(ctx: RequestContext, deps: Deps): void {
+  ctx.res.writeHead(200, { 'content-length': '0', etag: `"${deps.clock.now().toString(16)}"` });
   ctx.res.end();
 }
 

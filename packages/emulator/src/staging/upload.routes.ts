@@ -2,7 +2,8 @@
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authenticate, checkBatchId } from '../auth.js';
-import { nowIso, signedUrlTtlS, type Deps } from '../context.js';
+import { nowIso } from '../clock.js';
+import { signedUrlTtlS, type Deps } from '../context.js';
 import { httpError, sendJson } from '../http.js';
 import type { RequestContext, Router } from '../router.js';
 import type { ItemRecord } from '../store.js';
@@ -95,7 +96,7 @@ function issueUpload(
     kind,
     batchId,
     fileName,
-    createdAt: nowIso(),
+    createdAt: nowIso(deps.clock),
     completed: false,
   };
   deps.store.changed();
