@@ -4,16 +4,7 @@
  * the run (by the stages that watch the remote side: await, collect) and shown live by `status` and
  * `GET /runs/:id` (which only read).
  */
-import type { RunState, ServiceContext } from '@rfbatch/shared';
-
-/** Data that expires sooner than this, with results not yet downloaded, is worth a warning. */
-export const EXPIRY_WARNING_MS = 24 * 3600_000;
-
-function left(ms: number): string {
-  const h = Math.floor(ms / 3600_000);
-  const m = Math.floor((ms % 3600_000) / 60_000);
-  return h > 0 ? `${h} h ${m} min` : `${m} min`;
-}
+import { EXPIRY_WARNING_MS, formatDuration, type RunState, type ServiceContext } from '@rfbatch/shared';
 
 /**
  * The warning for a run whose results are not downloaded yet and whose data expires within 24 h
@@ -35,7 +26,7 @@ export function expiryWarning(state: RunState, now = new Date()): string | undef
     state.status === 'failed'
       ? `retry it now (\`rfbatch retry ${state.runId}\`), or it must be staged again after that`
       : 'keep the workers running: the run exports as soon as the job ends';
-  return `${key} (${left(msLeft)} left): ${todo}`;
+  return `${key} (${formatDuration(msLeft, 'hours-minutes')} left): ${todo}`;
 }
 
 /** The part of an expiry warning that does not change with time. */

@@ -40,3 +40,7 @@ export * from './roboflow/signed-url.js';
 export * from './context.js';
 export * from './lifecycle.js';
 export * from './service-main.js';
+export * from './format.js';
+export * from './pool.js';
+export * from './retry-loop.js';
+export * from './expiry.js';

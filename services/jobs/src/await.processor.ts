@@ -1,9 +1,17 @@
 import type { Job } from 'bullmq';
-import { enqueue, ErrorCode, RfbatchError, runPaths, stageJobId, type ServiceContext } from '@rfbatch/shared';
+import {
+  enqueue,
+  ErrorCode,
+  formatDuration,
+  RfbatchError,
+  runPaths,
+  stageJobId,
+  type ServiceContext,
+} from '@rfbatch/shared';
 import { describeJobFailure } from './job-failure.js';
 import { triageJobFailure, withSources } from './triage.js';
 import type { ResolvedJobsOptions } from './options.js';
-import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
+import { pollAgain, pollDelayMs, readWaitState } from './wait.js';
 import { RemoteJobFailedError } from '@rfbatch/shared';
 import { warnIfExpiring } from '@rfbatch/run-control';
 import { runStageJob } from '@rfbatch/worker-kit';

@@ -1,7 +1,7 @@
 export { startJobs } from './service.js';
 export { jobsOptionsFromEnv } from './env-options.js';
 export { resolveJobsOptions, type JobsServiceOptions, type ResolvedJobsOptions } from './options.js';
-export { pollAgain, pollDelayMs, readWaitState, formatDuration, WaitState } from './wait.js';
+export { pollAgain, pollDelayMs, readWaitState, WaitState } from './wait.js';
 export { describeJobFailure, notificationText } from './job-failure.js';
 export {
   classifyJobFailure,

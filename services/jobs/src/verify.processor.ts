@@ -2,13 +2,14 @@ import type { Job } from 'bullmq';
 import {
   enqueue,
   ErrorCode,
+  formatDuration,
   RfbatchError,
   stageJobId,
   type ServiceContext,
   type ShardDetails,
 } from '@rfbatch/shared';
 import type { ResolvedJobsOptions } from './options.js';
-import { formatDuration, pollAgain, pollDelayMs, readWaitState } from './wait.js';
+import { pollAgain, pollDelayMs, readWaitState } from './wait.js';
 import { runStageJob } from '@rfbatch/worker-kit';
 
 /** Shards whose status says error (the official CLI's rule: statusType contains "error"). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, pollDelayMs } from './wait.js';
+import { pollDelayMs } from './wait.js';
 
 describe('pollDelayMs', () => {
   it('grows from the minimum by half each poll up to the maximum', () => {
@@ -7,10 +7,5 @@ describe('pollDelayMs', () => {
     expect(delays.slice(0, 4)).toEqual([1_000, 1_500, 2_250, 3_375]);
     expect(delays.every((d, i) => i === 0 || d >= (delays[i - 1] ?? 0))).toBe(true);
     expect(delays.at(-1)).toBe(30_000);
-  });
-  it('formats durations for messages', () => {
-    expect(formatDuration(95_000)).toBe('95 s');
-    expect(formatDuration(12 * 60_000)).toBe('12 min');
-    expect(formatDuration(2.5 * 3600_000)).toBe('2.5 h');
   });
 });

@@ -42,12 +42,3 @@ export async function pollAgain(
   await job.moveToDelayed(Date.now() + delayMs, token);
   throw new DelayedError();
 }
-
-/** `95 s`, `12 min`, `2.5 h`: for messages. */
-export function formatDuration(ms: number): string {
-  const s = ms / 1000;
-  if (s < 10) return `${Math.round(s * 10) / 10} s`;
-  if (s < 120) return `${Math.round(s)} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  return `${Math.round((s / 3600) * 10) / 10} h`;
-}

@@ -1,4 +1,5 @@
 /** Small formatting helpers for terminal output. */
+import { formatDuration as sharedFormatDuration } from '@rfbatch/shared';
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
@@ -16,14 +17,9 @@ export function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** `59s`, `1h02m`, `2d03h`: the shared formatDuration in the terminal's compact style. */
 export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+  return sharedFormatDuration(ms, 'compact');
 }
 
 /** A fixed-width bar: `██████░░░░`. `fraction` null draws an empty bar. */
