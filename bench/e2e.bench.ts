@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   createRoboflowClient,
+  eachLimited,
   freePort,
   resolveRunSpec,
   RunSpecSchema,
@@ -26,7 +27,7 @@ import {
 } from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
-import { curlGet, curlPut, eachLimited, run, startService, until } from './lib/proc.js';
+import { curlGet, curlPut, run, startService, until } from './lib/proc.js';
 import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib/report.js';
 import { prebuildShards } from './lib/shards.js';
 import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.js';

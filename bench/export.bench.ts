@@ -14,10 +14,17 @@
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRoboflowClient, enqueue, runPaths, stageJobId, type RunState } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  eachLimited,
+  enqueue,
+  runPaths,
+  stageJobId,
+  type RunState,
+} from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
-import { cpuMs, curlGet, eachLimited, run } from './lib/proc.js';
+import { cpuMs, curlGet, run } from './lib/proc.js';
 import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib/report.js';
 import { BENCH_API_KEY, startBenchStack } from './lib/stack.js';
 import { goal, median, round, speedRatio, summarize } from './lib/stats.js';

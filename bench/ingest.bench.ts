@@ -23,6 +23,7 @@ import {
   createRoboflowClient,
   createQueues,
   closeQueues,
+  eachLimited,
   ManifestEntry,
   readJsonLines,
   resolveRunSpec,
@@ -123,15 +124,6 @@ async function prebuiltTars(src: string, work: string): Promise<string[]> {
     tars.push(file);
   }
   return tars;
-}
-
-async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
 
 function curlPut(url: string, headers: Record<string, string>, file: string): Promise<void> {

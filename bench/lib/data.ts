@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pngBytes } from '@rfbatch/ingest/testing';
-import { eachLimited } from './proc.js';
+import { eachLimited } from '@rfbatch/shared';
 
 export const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '..', '.data');
 

@@ -136,23 +136,6 @@ export function curlGet(url: string, dest: string): Promise<void> {
   return run('curl', ['-sS', '--fail', '-o', dest, url]);
 }
 
-/** Runs `fn` over `items` with at most `limit` at once. */
-export async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i]!, i);
-      }
-    }),
-  );
-}
-
 /** Polls `fn` every `everyMs` until it returns a value; throws after `timeoutMs` with `what`. */
 export async function until<T>(
   what: string,

@@ -1,18 +1,18 @@
 import { access, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import {
   ApiError,
   downloadToFile as defaultDownloadToFile,
+  eachLimited,
   isRetryable,
   MetricName,
   readJsonLines,
+  retryLoop,
   type ServiceContext,
 } from '@rfbatch/shared';
 import { DownloadEntry, downloadDoneKey, exportPaths, type ExportPaths } from './downloads.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
-import { forEachLimited } from './pool.js';
 import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
 import { runStageJob } from '@rfbatch/worker-kit';
 
@@ -44,29 +44,34 @@ async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Pr
   let relists = 0;
   let tries = 0;
   let fresh = false;
-  for (;;) {
-    const url = await f.listings.urlFor(entry, fresh);
-    fresh = false;
-    try {
-      return await download(url, dest, { timeoutMs: f.opts.transferTimeoutMs });
-    } catch (error) {
-      if (
-        error instanceof ApiError &&
-        error.status !== undefined &&
-        REFUSED_URL.has(error.status) &&
-        relists < f.opts.relistAttempts
-      ) {
-        relists++;
-        fresh = true;
-        continue;
-      }
-      if (isRetryable(error) && ++tries < f.opts.fileAttempts) {
-        await sleep(f.opts.retryDelayMs * 2 ** (tries - 1));
-        continue;
-      }
-      throw error;
-    }
-  }
+  let listed = false;
+  return retryLoop(
+    async () => {
+      listed = false;
+      const url = await f.listings.urlFor(entry, fresh);
+      fresh = false;
+      listed = true;
+      return download(url, dest, { timeoutMs: f.opts.transferTimeoutMs });
+    },
+    {
+      nextDelayMs: (error) => {
+        if (!listed) return undefined; // a listing that fails is not this loop's to retry
+        if (
+          error instanceof ApiError &&
+          error.status !== undefined &&
+          REFUSED_URL.has(error.status) &&
+          relists < f.opts.relistAttempts
+        ) {
+          relists++;
+          fresh = true;
+          return 0;
+        }
+        if (isRetryable(error) && ++tries < f.opts.fileAttempts)
+          return f.opts.retryDelayMs * 2 ** (tries - 1);
+        return undefined;
+      },
+    },
+  );
 }
 
 /** One file, end to end: skipped when already complete, else downloaded, extracted and checkpointed. */
@@ -121,7 +126,7 @@ export async function downloadProcessor(
     const entries: DownloadEntry[] = [];
     for await (const entry of readJsonLines(paths.downloads, DownloadEntry, data.range)) entries.push(entry);
     const f: FileContext = { ctx, opts, listings, paths, runId };
-    await forEachLimited(entries, opts.downloadConcurrency, (entry) => completeFile(f, entry));
+    await eachLimited(entries, opts.downloadConcurrency, (entry) => completeFile(f, entry));
     log.debug({ group: data.group, files: entries.length }, 'download group done');
     return { files: entries.length };
   });

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { redactUrl } from '@rfbatch/shared';
+import { redactUrl, retryLoop } from '@rfbatch/shared';
 
 export interface NotifyOptions {
   attempts: number;
@@ -26,26 +25,35 @@ export async function postSummary(
   const body = JSON.stringify(summary);
   const where = redactUrl(url);
   let reason = '';
-  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+  const post = async (attempt: number): Promise<NotifyOutcome> => {
+    let res: Response;
     try {
-      const res = await fetch(url, {
+      res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'rfbatch' },
         body,
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true, status: res.status, attempts: attempt };
-      reason = `${where} answered ${res.status}`;
-      if (!RETRY_STATUSES.has(res.status)) return { ok: false, reason, attempts: attempt };
     } catch (error) {
       const cause =
         error instanceof Error
           ? ((error.cause as Error | undefined)?.message ?? error.message)
           : String(error);
       reason = `${where} could not be reached: ${cause}`;
+      throw error;
     }
-    if (attempt < options.attempts) await sleep((options.retryDelayMs ?? 500) * 2 ** (attempt - 1));
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.ok) return { ok: true, status: res.status, attempts: attempt };
+    reason = `${where} answered ${res.status}`;
+    if (!RETRY_STATUSES.has(res.status)) return { ok: false, reason, attempts: attempt };
+    throw new Error(reason); // worth another try
+  };
+  try {
+    return await retryLoop(post, {
+      nextDelayMs: (_error, attempt) =>
+        attempt < options.attempts ? (options.retryDelayMs ?? 500) * 2 ** (attempt - 1) : undefined,
+    });
+  } catch {
+    return { ok: false, reason: `${reason} (after ${options.attempts} tries)`, attempts: options.attempts };
   }
-  return { ok: false, reason: `${reason} (after ${options.attempts} tries)`, attempts: options.attempts };
 }

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ErrorCode, MetricName, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
+import { eachLimited, ErrorCode, MetricName, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
 import { doneKey } from './children.js';
 import type { IngestDeps, JobContext, Processor } from './processor.js';
 import { ByteProgress } from './progress.js';
@@ -114,29 +114,4 @@ function nameTheFile(error: unknown, entry: ManifestEntry): Error {
     cause: error,
   });
   return wrapped;
-}
-
-/**
- * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the
- * running ones finish, then the first error is thrown.
- */
-export async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  if (failure) throw failure.error;
 }

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, isRetryable, type Logger } from '@rfbatch/shared';
+import { ApiError, isRetryable, retryLoop, type Logger } from '@rfbatch/shared';
 
 /** An upload error a fresh signed URL may cure: a transient one, or an expired/revoked URL. */
 export function worthAnotherUrl(error: unknown): boolean {
@@ -19,17 +18,17 @@ export async function withFreshUrl<T>(
   attempt: (n: number) => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt(n);
-    } catch (error) {
-      if (n >= tries || !worthAnotherUrl(error) || signal?.aborted) throw error;
+  return retryLoop(attempt, {
+    nextDelayMs: (error, n) => {
+      if (n >= tries || !worthAnotherUrl(error) || signal?.aborted) return undefined;
+      // The server's Retry-After when it gave one, else 250 ms doubling per try.
       const waitMs =
         error instanceof ApiError && error.retryAfterMs !== undefined
           ? error.retryAfterMs
           : 250 * 2 ** (n - 1);
       log.warn({ err: error, try: n, waitMs }, `${what} failed; trying again with a fresh signed URL`);
-      await sleep(waitMs, undefined, signal ? { signal } : {});
-    }
-  }
+      return waitMs;
+    },
+    ...(signal ? { signal } : {}),
+  });
 }
