@@ -8,8 +8,8 @@ import {
   stageJobId,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { describeJobFailure } from './job-failure.js';
-import { triageJobFailure, withSources } from './triage.js';
+import { explainJobFailure } from './job-failure.js';
+import { withSources } from './triage.js';
 import type { ResolvedJobsOptions } from './options.js';
 import { pollAgain, pollDelayMs, readWaitState } from './wait.js';
 import { RemoteJobFailedError } from '@rfbatch/shared';
@@ -64,17 +64,16 @@ export async function awaitProcessor(
       return { state: state.state };
     }
     if (state.terminal || state.state === 'failed') {
-      const { message } = await describeJobFailure(ctx.client, jobId, meta, opts.failureLogLines);
-      // The cause, its evidence and the restart overrides that should help (triage.ts), kept in the run error.
-      const triage = await withSources(
-        await triageJobFailure(ctx.client, jobId, {
-          job: meta,
-          itemCount: run.counters.expected || undefined,
-          media: spec.source.media,
-          runId,
-        }),
-        runPaths(ctx.config.workDir, runId).manifest,
-      );
+      // One read of the job's logs gives the message and the triage: the cause, its evidence and the
+      // restart overrides that should help (triage.ts), kept in the run error.
+      const { message, triage: found } = await explainJobFailure(ctx.client, jobId, {
+        job: meta,
+        itemCount: run.counters.expected || undefined,
+        media: spec.source.media,
+        runId,
+        maxLines: opts.failureLogLines,
+      });
+      const triage = await withSources(found, runPaths(ctx.config.workDir, runId).manifest);
       throw new RemoteJobFailedError(
         `${message}; cause: ${triage.class} (${triage.summary})`,
         triage,

@@ -2,12 +2,7 @@ export { startJobs } from './service.js';
 export { jobsOptionsFromEnv } from './env-options.js';
 export { resolveJobsOptions, type JobsServiceOptions, type ResolvedJobsOptions } from './options.js';
 export { pollAgain, pollDelayMs, readWaitState, WaitState } from './wait.js';
-export { describeJobFailure, notificationText } from './job-failure.js';
-export {
-  classifyJobFailure,
-  triageJobFailure,
-  withSources,
-  retryFlags,
-  type TriageInput,
-  type TriageOptions,
-} from './triage.js';
+export { describeJobFailure, explainJobFailure, notificationText } from './job-failure.js';
+export { triageJobFailure, withSources, type TriageOptions } from './triage.js';
+export { classifyJobFailure, type TriageInput } from './classify-failure.js';
+export { retryFlags } from './restart-advice.js';

@@ -11,8 +11,12 @@ import {
   type JobBody,
   type JobLog,
   type JobMetadata,
+  type RoboflowClient,
 } from '@rfbatch/shared';
-import { classifyJobFailure, retryFlags, triageJobFailure } from './triage.js';
+import { classifyJobFailure } from './classify-failure.js';
+import { explainJobFailure } from './job-failure.js';
+import { retryFlags } from './restart-advice.js';
+import { triageJobFailure } from './triage.js';
 
 const at = '2026-11-29T10:00:00.000Z';
 const log = (
@@ -292,6 +296,34 @@ describe('triageJobFailure against the emulator fault modes', () => {
     const aborted = await triageJobFailure(client, 'tri-abort');
     expect(aborted.class).toBe('aborted');
     expect(aborted.suggestion).toBe('restart job "tri-abort"');
+  });
+
+  it('explainJobFailure reads the logs once for both the run error message and the triage', async () => {
+    await failedJob('tri-once', { jobFailure: 'oom' });
+    const listed: (string | undefined)[] = [];
+    const counting: RoboflowClient = {
+      ...client,
+      listLogs: (jobId, opts) => {
+        listed.push(opts?.severity);
+        return client.listLogs(jobId, opts);
+      },
+    };
+    // Without the job's metadata the message has no notification to dedupe against: its lines come from the logs.
+    const explained = await explainJobFailure(counting, 'tri-once', {
+      runId: 'r-once',
+      itemCount: 8,
+      maxLines: 5,
+    });
+    // One listing per severity; describing and triaging separately listed the error logs twice.
+    expect(listed).toEqual(['error', 'warning']);
+    expect(explained.message).toMatch(
+      /^remote job "tri-once" failed; first errors: \S+: Worker for task processing-00001 was killed: out of memory/,
+    );
+    expect(explained.logLines).toHaveLength(1);
+    expect(explained.triage).toEqual(
+      await triageJobFailure(client, 'tri-once', { runId: 'r-once', itemCount: 8 }),
+    );
+    expect(explained.triage.class).toBe('out-of-memory');
   });
 
   it('says what it could not read instead of throwing', async () => {
