@@ -1,9 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WaitingChildrenError, type Job } from 'bullmq';
-import { z } from 'zod';
+import { WaitingChildrenError } from 'bullmq';
 import {
-  enqueue,
   ErrorCode,
   jobSchema,
   RfbatchError,
@@ -11,8 +9,9 @@ import {
   type FileMetadata,
   type JobStageDetails,
   type RoboflowClient,
-  type ServiceContext,
 } from '@rfbatch/shared';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import type { ExportDeps } from './deps.js';
 import {
   exportPaths,
   isArchiveName,
@@ -22,23 +21,9 @@ import {
   type DownloadEntry,
 } from './downloads.js';
 import type { Listings } from './listings.js';
-import type { ResolvedExportOptions } from './options.js';
-import { runStageJob } from '@rfbatch/worker-kit';
 import { warnIfExpiring } from '@rfbatch/run-control';
 
-/** Where a collect job is: listing, adding download children, or waiting for them (kept in job.data). */
-const CollectStep = z.enum(['list', 'children', 'wait']);
-type CollectStep = z.infer<typeof CollectStep>;
 const ADD_BULK_CHUNK = 500;
-
-function readStep(job: Job): CollectStep {
-  const parsed = CollectStep.safeParse((job.data as { step?: unknown }).step);
-  return parsed.success ? parsed.data : 'list';
-}
-
-async function setStep(job: Job, step: CollectStep): Promise<void> {
-  await job.updateData({ ...(job.data as object), step });
-}
 
 /** The stage whose output batches hold the results: `export` (archives), else `processing` (raw files). */
 export function pickOutputStage(stages: JobStageDetails[]): JobStageDetails | undefined {
@@ -74,17 +59,14 @@ async function* listOutputBatch(
  * jobs as children (many files each), waits for them without holding a worker slot, then hands the
  * run to finalize. Each step is recorded in the job's data, so a retry continues where it stopped.
  */
-export async function collectProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedExportOptions,
-  listings: Listings,
-  job: Job,
-  token?: string,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'export', 'collect', 'collect', async ({ data, spec, log }) => {
+export const collectProcessor = defineProcessor(
+  'export',
+  'collect',
+  async ({ data, state, job, token, spec, log, saveState }, { ctx, options: opts, listings }: ExportDeps) => {
     const { runId, attempt } = data;
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
-    let step = readStep(job);
+    // Where this job is (kept in its data): listing, adding download children, or waiting for them.
+    let step = state.step ?? 'list';
 
     if (step === 'list') {
       await ctx.store.setStatus(runId, 'exporting');
@@ -138,7 +120,7 @@ export async function collectProcessor(
         'outputs listed',
       );
       step = 'children';
-      await setStep(job, step);
+      await saveState({ step });
     }
 
     if (step === 'children') {
@@ -156,19 +138,12 @@ export async function collectProcessor(
       await ctx.store.stageEnded(runId, 'collect');
       log.info({ jobs: children.length }, 'download jobs added');
       step = 'wait';
-      await setStep(job, step);
+      await saveState({ step });
     }
 
     if (await job.moveToWaitingChildren(token ?? '')) throw new WaitingChildrenError();
-    await ctx.store.stageEnded(runId, 'download');
-    await enqueue(
-      ctx.queues,
-      'export',
-      'finalize',
-      { runId, attempt },
-      { jobId: stageJobId('finalize', runId, attempt) },
-    );
+    await advance(ctx, runId, attempt, { from: 'download', to: { queue: 'export', name: 'finalize' } });
     log.info('downloads finished');
     return { done: true };
-  });
-}
+  },
+);

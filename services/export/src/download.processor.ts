@@ -1,5 +1,4 @@
 import { access, rm } from 'node:fs/promises';
-import type { Job } from 'bullmq';
 import {
   ApiError,
   downloadToFile as defaultDownloadToFile,
@@ -10,11 +9,12 @@ import {
   retryLoop,
   type ServiceContext,
 } from '@rfbatch/shared';
+import { defineProcessor } from '@rfbatch/worker-kit';
 import { DownloadEntry, downloadDoneKey, exportPaths, type ExportPaths } from './downloads.js';
+import type { ExportDeps } from './deps.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
 import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
-import { runStageJob } from '@rfbatch/worker-kit';
 
 /** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
 const REFUSED_URL = new Set([400, 401, 403, 404, 410]);
@@ -113,13 +113,10 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
  * complete are skipped; archives are extracted safely (a refused archive fails the run, naming the
  * entry). Local names come from the listing's `fileName`, never from a URL.
  */
-export async function downloadProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedExportOptions,
-  listings: Listings,
-  job: Job,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'export', 'download', 'download', async ({ data, spec, log }) => {
+export const downloadProcessor = defineProcessor(
+  'export',
+  'download',
+  async ({ data, spec, log }, { ctx, options: opts, listings }: ExportDeps) => {
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'download');
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
@@ -129,5 +126,5 @@ export async function downloadProcessor(
     await eachLimited(entries, opts.downloadConcurrency, (entry) => completeFile(f, entry));
     log.debug({ group: data.group, files: entries.length }, 'download group done');
     return { files: entries.length };
-  });
-}
+  },
+);

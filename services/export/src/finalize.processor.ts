@@ -1,7 +1,6 @@
 import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Job } from 'bullmq';
 import {
   MetricName,
   ManifestEntry,
@@ -14,7 +13,6 @@ import {
 } from '@rfbatch/shared';
 import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
 import { postSummary } from './notify.js';
-import type { ResolvedExportOptions } from './options.js';
 import {
   joinEntry,
   readRecords,
@@ -24,7 +22,8 @@ import {
   type ResultRecord,
   type ResultStatus,
 } from './results-join.js';
-import { runStageJob } from '@rfbatch/worker-kit';
+import { defineProcessor } from '@rfbatch/worker-kit';
+import type { ExportDeps } from './deps.js';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -185,12 +184,10 @@ async function warnOnce(ctx: ServiceContext, runId: string, state: RunState, mes
  * completion event other systems consume — and POSTs the summary to the run's `notify` URL. Safe to
  * run twice: the files come out the same, and a completed run is left alone.
  */
-export async function finalizeProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedExportOptions,
-  job: Job,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'export', 'finalize', 'finalize', async ({ data, spec, log }) => {
+export const finalizeProcessor = defineProcessor(
+  'export',
+  'finalize',
+  async ({ data, spec, log }, { ctx, options: opts }: ExportDeps) => {
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'finalize');
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
@@ -252,5 +249,5 @@ export async function finalizeProcessor(
       else log.info({ attempts: outcome.attempts }, 'summary posted to the notify URL');
     }
     return summary.counts;
-  });
-}
+  },
+);

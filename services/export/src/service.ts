@@ -1,10 +1,18 @@
 import type { RunningService, ServiceContext } from '@rfbatch/shared';
+import { createStageWorker, startStageService, type ProcessorMap } from '@rfbatch/worker-kit';
 import { collectProcessor } from './collect.processor.js';
+import type { ExportDeps } from './deps.js';
 import { downloadProcessor } from './download.processor.js';
 import { finalizeProcessor } from './finalize.processor.js';
 import { Listings } from './listings.js';
 import { resolveExportOptions, type ExportServiceOptions } from './options.js';
-import { createStageWorker } from '@rfbatch/worker-kit';
+
+/** The handlers of the `export` queue, typed against the job catalog. */
+const exportProcessors = {
+  collect: collectProcessor,
+  download: downloadProcessor,
+  finalize: finalizeProcessor,
+} satisfies ProcessorMap<'export', ExportDeps>;
 
 /** Starts the export service: one worker on the `export` queue for collect, download and finalize. */
 export async function startExport(
@@ -13,18 +21,15 @@ export async function startExport(
 ): Promise<RunningService> {
   const opts = resolveExportOptions(options);
   const listings = new Listings(ctx.client, opts.urlCacheMs);
-  const service = createStageWorker(ctx, {
-    queue: 'export',
-    processors: {
-      collect: (job, token) => collectProcessor(ctx, opts, listings, job, token),
-      download: (job) => downloadProcessor(ctx, opts, listings, job),
-      finalize: (job) => finalizeProcessor(ctx, opts, job),
-    },
-    stages: { collect: 'collect', download: 'download', finalize: 'finalize' },
-    concurrency: opts.concurrency,
-    lockDurationMs: opts.lockDurationMs,
-    stalledIntervalMs: opts.stalledIntervalMs,
-  });
-  await service.workers[0]?.waitUntilReady();
-  return { ...service, name: 'export' };
+  return startStageService('export', [
+    createStageWorker(ctx, {
+      queue: 'export',
+      processors: exportProcessors,
+      deps: { ctx, options: opts, listings },
+      concurrency: opts.concurrency,
+      lockDurationMs: opts.lockDurationMs,
+      stalledIntervalMs: opts.stalledIntervalMs,
+      service: 'export',
+    }),
+  ]);
 }

@@ -1,20 +1,10 @@
-import type { Job } from 'bullmq';
-import {
-  enqueue,
-  ErrorCode,
-  formatDuration,
-  RfbatchError,
-  runPaths,
-  stageJobId,
-  type ServiceContext,
-} from '@rfbatch/shared';
+import { ErrorCode, formatDuration, RemoteJobFailedError, RfbatchError, runPaths } from '@rfbatch/shared';
+import { warnIfExpiring } from '@rfbatch/run-control';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import type { JobsDeps } from './deps.js';
 import { explainJobFailure } from './job-failure.js';
 import { withSources } from './triage.js';
-import type { ResolvedJobsOptions } from './options.js';
-import { pollAgain, pollDelayMs, readWaitState } from './wait.js';
-import { RemoteJobFailedError } from '@rfbatch/shared';
-import { warnIfExpiring } from '@rfbatch/run-control';
-import { runStageJob } from '@rfbatch/worker-kit';
+import { pollDelayMs } from './wait.js';
 
 /**
  * await: follows the remote job on a delayed job (polling never holds a worker slot), records its
@@ -23,19 +13,16 @@ import { runStageJob } from '@rfbatch/worker-kit';
  * timeout plus a margin. Success hands the run to export; failure fails the run with the job's last
  * notification and first error log lines.
  */
-export async function awaitProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedJobsOptions,
-  job: Job,
-  token?: string,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'jobs', 'await', 'await', async ({ data, run, spec, log }) => {
+export const awaitProcessor = defineProcessor(
+  'jobs',
+  'await',
+  async ({ data, state: kept, run, spec, log, delay }, { ctx, options: opts }: JobsDeps) => {
     const { runId, attempt } = data;
     const jobId = spec.jobId;
     await ctx.store.setStatus(runId, 'processing');
     await ctx.store.stageStarted(runId, 'await');
     const now = Date.now();
-    const wait = readWaitState(job, now);
+    const wait = kept.wait ?? { polls: 0, firstSeenAt: now };
     const { job: meta, state } = await ctx.client.getJob(jobId);
     await ctx.store.setJob(runId, {
       state: state.state,
@@ -51,15 +38,11 @@ export async function awaitProcessor(
     await warnIfExpiring(ctx, run);
 
     if (state.terminal && !state.error) {
-      await ctx.store.stageEnded(runId, 'await');
-      await enqueue(
-        ctx.queues,
-        'export',
-        'collect',
-        { runId, attempt },
-        { jobId: stageJobId('collect', runId, attempt) },
-      );
-      await ctx.store.setStatus(runId, 'exporting');
+      await advance(ctx, runId, attempt, {
+        from: 'await',
+        to: { queue: 'export', name: 'collect' },
+        status: 'exporting',
+      });
       log.info({ jobId, polls: wait.polls + 1 }, 'remote job completed');
       return { state: state.state };
     }
@@ -95,6 +78,6 @@ export async function awaitProcessor(
       );
     }
     const next = { polls: wait.polls + 1, firstSeenAt: wait.firstSeenAt };
-    return pollAgain(job, token, next, pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs));
-  });
-}
+    return delay(pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs), { wait: next });
+  },
+);

@@ -1,8 +1,6 @@
-import type { Job } from 'bullmq';
-import { ApiError, enqueue, ErrorCode, RfbatchError, stageJobId, type ServiceContext } from '@rfbatch/shared';
-import type { ResolvedJobsOptions } from './options.js';
-import { buildJobBody, jobDisplayName, webhookUrl } from '@rfbatch/shared';
-import { runStageJob } from '@rfbatch/worker-kit';
+import { ApiError, buildJobBody, ErrorCode, jobDisplayName, RfbatchError, webhookUrl } from '@rfbatch/shared';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import type { JobsDeps } from './deps.js';
 
 /** What a refused start means for the user, by HTTP status. Undefined: keep the client's error. */
 function explainStartError(error: unknown, jobId: string, runId: string): RfbatchError | undefined {
@@ -54,12 +52,10 @@ function explainStartError(error: unknown, jobId: string, runId: string): Rfbatc
  * the run and linked to it before the POST (so a webhook for it always finds its run); the body is
  * deterministic, so repeating the call after a lost answer is safe. Then hands the run to `await`.
  */
-export async function startProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedJobsOptions,
-  job: Job,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'jobs', 'start', 'start', async ({ data, spec, log }) => {
+export const startProcessor = defineProcessor(
+  'jobs',
+  'start',
+  async ({ data, spec, log }, { ctx, options: opts }: JobsDeps) => {
     const { runId, attempt } = data;
     await ctx.store.setStatus(runId, 'starting');
     await ctx.store.stageStarted(runId, 'start');
@@ -77,21 +73,19 @@ export async function startProcessor(
       progress: null,
       checkedAt: new Date().toISOString(),
     });
-    await ctx.store.stageEnded(runId, 'start');
+    // The await stage starts now, not at its first poll (pollMinMs later).
     await ctx.store.stageStarted(runId, 'await');
     // The await job exists before the run says "processing", so whoever sees the status finds it.
-    await enqueue(
-      ctx.queues,
-      'jobs',
-      'await',
-      { runId, attempt },
-      { jobId: stageJobId('await', runId, attempt), delay: opts.pollMinMs },
-    );
-    await ctx.store.setStatus(runId, 'processing');
+    await advance(ctx, runId, attempt, {
+      from: 'start',
+      to: { queue: 'jobs', name: 'await' },
+      status: 'processing',
+      delayMs: opts.pollMinMs,
+    });
     log.info(
       { jobId: spec.jobId, type: body.type, webhook: body.notificationsURL !== undefined },
       'remote job started',
     );
     return { jobId: spec.jobId };
-  });
-}
+  },
+);

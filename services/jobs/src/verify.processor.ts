@@ -1,16 +1,7 @@
-import type { Job } from 'bullmq';
-import {
-  enqueue,
-  ErrorCode,
-  formatDuration,
-  RfbatchError,
-  stageJobId,
-  type ServiceContext,
-  type ShardDetails,
-} from '@rfbatch/shared';
-import type { ResolvedJobsOptions } from './options.js';
-import { pollAgain, pollDelayMs, readWaitState } from './wait.js';
-import { runStageJob } from '@rfbatch/worker-kit';
+import { ErrorCode, formatDuration, RfbatchError, type ShardDetails } from '@rfbatch/shared';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import type { JobsDeps } from './deps.js';
+import { pollDelayMs } from './wait.js';
 
 /** Shards whose status says error (the official CLI's rule: statusType contains "error"). */
 export function erroredShards(shards: ShardDetails[]): ShardDetails[] {
@@ -39,13 +30,10 @@ export function describeShards(shards: ShardDetails[], max = 5): string {
  * in error whose items never arrive, or a wait beyond the budget, fails the run with what arrived,
  * which shards failed and what to do. Then hands the run to `start`.
  */
-export async function verifyProcessor(
-  ctx: ServiceContext,
-  opts: ResolvedJobsOptions,
-  job: Job,
-  token?: string,
-): Promise<unknown> {
-  return runStageJob(ctx, job, 'jobs', 'verify', 'verify', async ({ data, run, spec, log }) => {
+export const verifyProcessor = defineProcessor(
+  'jobs',
+  'verify',
+  async ({ data, state, run, spec, log, delay }, { ctx, options: opts }: JobsDeps) => {
     const { runId, attempt } = data;
     await ctx.store.setStatus(runId, 'verifying');
     await ctx.store.stageStarted(runId, 'verify');
@@ -56,7 +44,7 @@ export async function verifyProcessor(
       });
     }
     const now = Date.now();
-    const wait = readWaitState(job, now);
+    const wait = state.wait ?? { polls: 0, firstSeenAt: now };
     const count = await ctx.client.countBatch(spec.batchId);
     const shards: ShardDetails[] = [];
     for await (const shard of ctx.client.listShards(spec.batchId)) shards.push(shard);
@@ -86,14 +74,7 @@ export async function verifyProcessor(
       } catch (error) {
         log.warn({ err: error }, 'could not read the batch expiry');
       }
-      await ctx.store.stageEnded(runId, 'verify');
-      await enqueue(
-        ctx.queues,
-        'jobs',
-        'start',
-        { runId, attempt },
-        { jobId: stageJobId('start', runId, attempt) },
-      );
+      await advance(ctx, runId, attempt, { from: 'verify', to: { queue: 'jobs', name: 'start' } });
       log.info({ count, expected, polls: wait.polls + 1 }, 'batch verified');
       return { count, expected };
     }
@@ -124,6 +105,6 @@ export async function verifyProcessor(
       );
     }
     const next = { polls: wait.polls + 1, firstSeenAt: wait.firstSeenAt, lastValue: count, unchangedSince };
-    return pollAgain(job, token, next, pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs));
-  });
-}
+    return delay(pollDelayMs(wait.polls, opts.pollMinMs, opts.pollMaxMs), { wait: next });
+  },
+);
