@@ -1,20 +1,25 @@
 /**
- * Ingest benchmark (`npm run bench:ingest`, prints JSON). Generates a folder of PNG images (default
- * ≥1 GB in 10,000 images; `--size-mb`, `--images` for quick runs), starts the emulator and a private
- * Redis, and measures in the same run:
- *  (a) baseline: the same bytes as pre-built tar shards, each PUT with `curl -T` to a fresh signed URL
- *      (the URL requested through the client, as the official CLI does), `--concurrency` at once;
- *  (b) rfbatch: the ingest service as its own process, from `submit` until the run is handed to
- *      verification (scan + manifest + tar streaming + uploads).
- * Both against the same emulator, `--reps` times each (default 3), medians reported, plus the peak RSS
- * of the ingest process and the Redis memory used.
+ * Ingest benchmark (`npm run bench:ingest`, prints JSON + a table). Generates a folder of PNG images
+ * (default ≥1 GB in 10,000 images; `--size-mb`, `--images`, or `--quick` for 1,000 images of 100 MB),
+ * starts a private Redis and, per variant, an emulator, and measures in the same run against the same
+ * emulator, `--reps` times each (default 3), alternating, medians reported:
+ *  (a) raw baseline: the shards rfbatch plans (500 images), packed to tar files beforehand, each PUT
+ *      with `curl -T` to a fresh signed URL (requested through the client), `--concurrency` at once;
+ *  (b) official-client baseline (lib/official-client.ts): 256-image tar files built beforehand, 8 lanes
+ *      of `curl -T` processes (fresh signed URL per tar), then the batch count polled until complete;
+ *      timed from the first PUT to the complete count;
+ *  (c) rfbatch: the ingest service as its own process, from `submit` until the run is handed to
+ *      verification (scan + manifest + tar streaming + uploads), run by `tsx` and/or as a `node` bundle.
+ * Variants (`--variants both|uncapped|capped`, default both): `uncapped`, and `capped`, where the
+ * emulator caps every connection at `--throttle-bytes-per-second` (2,000,000), on its own data set
+ * (`--capped-images` 2,000 of `--capped-size-mb` 217 MB; 20 MB with `--quick`), since a capped link
+ * is slow. Plus the peak RSS of the ingest process and the Redis memory used.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -24,26 +29,32 @@ import {
   createQueues,
   closeQueues,
   eachLimited,
-  ManifestEntry,
-  readJsonLines,
-  resolveRunSpec,
-  RunSpecSchema,
   RunStore,
-  runPaths,
   spawnRedis,
   uploadToSignedUrl,
+  type SignedUrlDetails,
 } from '@rfbatch/shared';
-import { packShard, planRun } from '@rfbatch/ingest';
-import { pngBytes } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
 import { submitRun } from '@rfbatch/run-control';
+import { describeMachine } from './lib/machine.js';
+import { OFFICIAL_LANES, OFFICIAL_SHARD_IMAGES, officialIngest } from './lib/official-client.js';
+import { curlPut, peakRssMb, REPO } from './lib/proc.js';
+import { emit, fmt, goalText, log as logger, row, type BenchResult, type TableRow } from './lib/report.js';
+import { prebuildShards } from './lib/shards.js';
+import { goal, median, round, speedRatio, summarize, type Goal } from './lib/stats.js';
 
-const REPO = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
   options: {
-    'size-mb': { type: 'string', default: '1024' },
-    images: { type: 'string', default: '10000' },
+    quick: { type: 'boolean', default: false },
+    'size-mb': { type: 'string' },
+    images: { type: 'string' },
+    'capped-size-mb': { type: 'string' },
+    'capped-images': { type: 'string' },
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
+    /** `both` (default), `uncapped` or `capped`. */
+    variants: { type: 'string', default: 'both' },
+    'throttle-bytes-per-second': { type: 'string', default: '2000000' },
     'data-dir': { type: 'string', default: join(REPO, 'bench', '.data') },
     /**
      * Node flags of the ingest process. The default is the setting recommended for ingest processes
@@ -54,22 +65,33 @@ const { values: args } = parseArgs({
     runner: { type: 'string', default: 'both' },
   },
 });
-const sizeMb = Number(args['size-mb']);
-const images = Number(args.images);
-const reps = Number(args.reps);
+const quick = args.quick;
+const reps = Math.max(1, Number(args.reps));
 const concurrency = Number(args.concurrency);
+const throttleBps = Number(args['throttle-bytes-per-second']);
 const API_KEY = 'bench-key';
+const log = logger('ingest');
 
-const log = (message: string) => process.stderr.write(`[bench:ingest] ${message}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+type Variant = 'uncapped' | 'capped';
+const VARIANTS: Variant[] = args.variants === 'both' ? ['uncapped', 'capped'] : [args.variants as Variant];
+for (const v of VARIANTS)
+  if (v !== 'uncapped' && v !== 'capped')
+    throw new Error(`--variants: "${args.variants}" is not both, uncapped or capped`);
+const DATA: Record<Variant, { images: number; sizeMb: number }> = {
+  uncapped: {
+    images: Number(args.images ?? (quick ? 1_000 : 10_000)),
+    sizeMb: Number(args['size-mb'] ?? (quick ? 100 : 1_024)),
+  },
+  capped: {
+    images: Number(args['capped-images'] ?? 2_000),
+    sizeMb: Number(args['capped-size-mb'] ?? (quick ? 20 : 217)),
+  },
 };
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const capLabel = (v: Variant) =>
+  v === 'capped' ? `capped at ${(throttleBps / 1e6).toFixed(1)} MB/s per connection` : 'no cap';
 
 /** Generates (once; cached under the data dir) `images` PNGs of about `sizeMb` in all, 100 per folder. */
-async function dataset(): Promise<{ dir: string; bytes: number }> {
+async function dataset(images: number, sizeMb: number): Promise<{ dir: string; bytes: number }> {
   const dir = join(args['data-dir'], `ingest-${images}x${sizeMb}mb`, 'src');
   const marker = join(dir, '..', 'complete.json');
   if (existsSync(marker))
@@ -94,56 +116,6 @@ async function dataset(): Promise<{ dir: string; bytes: number }> {
     `generated ${images} images, ${(bytes / 1e6).toFixed(0)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   return { dir, bytes };
-}
-
-/** The baseline's input: the same manifest and shards rfbatch plans, packed once to tar files. */
-async function prebuiltTars(src: string, work: string): Promise<string[]> {
-  const spec = resolveRunSpec(
-    RunSpecSchema.parse({
-      runId: 'baseline',
-      source: { kind: 'directory', path: src },
-      workflow: { workflowId: 'w' },
-      output: { dir: work },
-    }),
-  );
-  const plan = await planRun(spec, work);
-  const tars: string[] = [];
-  for (const unit of plan.units) {
-    const members = [];
-    for await (const e of readJsonLines(runPaths(work, 'baseline').manifest, ManifestEntry, unit.range)) {
-      members.push({
-        name: e.name,
-        path: join(plan.root!, e.source),
-        source: e.source,
-        size: e.size!,
-        ...(e.mtimeMs ? { mtimeMs: e.mtimeMs } : {}),
-      });
-    }
-    const file = join(work, `shard-${unit.n}.tar`);
-    await pipeline(packShard(members).stream, createWriteStream(file));
-    tars.push(file);
-  }
-  return tars;
-}
-
-function curlPut(url: string, headers: Record<string, string>, file: string): Promise<void> {
-  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  return new Promise((resolvePut, reject) => {
-    const child = spawn('curl', ['-sS', '--fail', '-o', '/dev/null', '-T', file, ...headerArgs, url], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolvePut() : reject(new Error(`curl exited ${code}: ${err.trim()}`)),
-    );
-  });
-}
-
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
 }
 
 async function usedMemory(redis: Redis): Promise<{ used: number; peak: number }> {
@@ -182,53 +154,88 @@ interface IngestRep {
   uploadSeconds: number;
 }
 
-async function main(): Promise<void> {
-  const { dir: src, bytes } = await dataset();
-  const work = join(tmpdir(), `rfbatch-bench-ingest-${process.pid}`);
-  await mkdir(work, { recursive: true });
-  const runners: Runner[] = args.runner === 'both' ? ['tsx', 'node'] : [args.runner as Runner];
-  const redisHandle = process.env.REDIS_URL
-    ? { url: process.env.REDIS_URL, stop: async () => {} }
-    : await spawnRedis();
+interface Shared {
+  work: string;
+  redisUrl: string;
+  redis: Redis;
+  runners: Runner[];
+  bundle: string;
+  useCurl: boolean;
+  children: Set<ChildProcess>;
+}
+
+interface VariantRuns {
+  variant: Variant;
+  throttleBytesPerSecond: number | null;
+  images: number;
+  bytes: number;
+  raw: { shards: number; tarBytes: number; seconds: number[] };
+  official: {
+    shards: number;
+    tarBytes: number;
+    seconds: number[];
+    putSeconds: number[];
+    countPolls: number[];
+  };
+  rfbatch: Record<Runner, IngestRep[]>;
+}
+
+/** One variant: its own emulator (capped or not), both baselines and rfbatch, alternating per rep. */
+async function measure(variant: Variant, shared: Shared): Promise<VariantRuns> {
+  const { images, sizeMb } = DATA[variant];
+  const throttle = variant === 'capped' ? throttleBps : undefined;
+  const { dir: src, bytes } = await dataset(images, sizeMb);
+  const vwork = join(shared.work, variant);
   const emulator = await startEmulator({
     port: 0,
     apiKeys: [API_KEY],
     indexingDelayMs: 0,
-    dataDir: join(work, 'emulator'),
+    dataDir: join(vwork, 'emulator'),
+    ...(throttle ? { throttleBytesPerSecond: throttle } : {}),
   });
   const client = createRoboflowClient({ apiUrl: emulator.url, apiKey: API_KEY });
-  const redis = new Redis(redisHandle.url, { maxRetriesPerRequest: 1 });
-  const children = new Set<ChildProcess>();
-  const bundle = join(work, 'ingest-main.mjs');
   try {
-    log('packing the baseline tars');
-    const tars = await prebuiltTars(src, join(work, 'baseline'));
-    const tarBytes = (await Promise.all(tars.map((t) => stat(t)))).reduce((s, st) => s + st.size, 0);
-    const useCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
-    if (runners.includes('node')) await bundleIngest(bundle);
+    log(`${variant}: packing the baselines' tars (rfbatch's shards, and 256-image shards)`);
+    const raw = await prebuildShards(src, join(vwork, 'raw'));
+    const official = await prebuildShards(src, join(vwork, 'official'), OFFICIAL_SHARD_IMAGES);
+    if (raw.images !== images || official.images !== images)
+      throw new Error(`the baselines' tars hold ${raw.images} / ${official.images} images, not ${images}`);
+    const put = async (details: SignedUrlDetails, file: string) => {
+      if (shared.useCurl) await curlPut(details.uploadURL, details.extensionHeaders, file);
+      else await uploadToSignedUrl(details, createReadStream(file), (await stat(file)).size);
+    };
 
-    const baselineRep = async (rep: number): Promise<number> => {
-      const batchId = `bench-baseline-${rep}`;
+    const rawRep = async (rep: number): Promise<number> => {
+      const batchId = `bench-raw-${rep}`;
       const t0 = performance.now();
-      await eachLimited(tars, concurrency, async (tar) => {
-        const details = await client.requestShardUploadUrl(batchId);
-        if (useCurl) await curlPut(details.uploadURL, details.extensionHeaders, tar);
-        else await uploadToSignedUrl(details, createReadStream(tar), (await stat(tar)).size);
-      });
+      await eachLimited(raw.tars, concurrency, async (tar) =>
+        put(await client.requestShardUploadUrl(batchId), tar),
+      );
       const seconds = (performance.now() - t0) / 1000;
       const count = await client.countBatch(batchId);
       if (count !== images) throw new Error(`baseline batch ${batchId} holds ${count} items, not ${images}`);
       return seconds;
     };
 
+    const officialRep = (rep: number) => {
+      const batchId = `bench-official-${rep}`;
+      return officialIngest({
+        tars: official.tars,
+        images,
+        signedUrl: () => client.requestShardUploadUrl(batchId),
+        put,
+        count: () => client.countBatch(batchId),
+      });
+    };
+
     const ingestRep = async (runner: Runner, rep: number): Promise<IngestRep> => {
-      const tag = `${runner}-${rep}`;
+      const tag = `${variant}-${runner}-${rep}`;
       const prefix = `bench-ingest-${process.pid}-${tag}`;
       const env = {
         ...process.env,
-        REDIS_URL: redisHandle.url,
+        REDIS_URL: shared.redisUrl,
         RFBATCH_PREFIX: prefix,
-        RFBATCH_WORK_DIR: join(work, `ingest-${tag}`),
+        RFBATCH_WORK_DIR: join(vwork, `ingest-${tag}`),
         ROBOFLOW_API_URL: emulator.url,
         ROBOFLOW_API_KEY: API_KEY,
         RFBATCH_INGEST_CONCURRENCY: String(concurrency),
@@ -237,27 +244,27 @@ async function main(): Promise<void> {
         MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
       };
       const flags = args['node-flags'].split(' ').filter(Boolean);
-      const entry = runner === 'tsx' ? ['--import', 'tsx', 'services/ingest/src/main.ts'] : [bundle];
+      const entry = runner === 'tsx' ? ['--import', 'tsx', 'services/ingest/src/main.ts'] : [shared.bundle];
       const child = spawn(process.execPath, [...flags, ...entry], {
         cwd: REPO,
         env,
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      children.add(child);
-      const queues = createQueues(redis, prefix);
-      const store = new RunStore(redis, prefix);
+      shared.children.add(child);
+      const queues = createQueues(shared.redis, prefix);
+      const store = new RunStore(shared.redis, prefix);
       try {
         while ((await queues.ingest.getWorkers()).length === 0) await sleep(50);
-        const idleRssMb = await peakRssMb(child.pid!);
-        const before = await usedMemory(redis);
-        const batchId = `bench-ingest-${tag}`;
+        const idleRssMb = peakRssMb(child.pid!);
+        const before = await usedMemory(shared.redis);
+        const batchId = `bench-ingest-${runner}-${rep}`;
         const t0 = performance.now();
         const { runId } = await submitRun(queues, store, {
           runId: `bench-${tag}`,
           batchId,
           source: { kind: 'directory', path: src },
           workflow: { workflowId: 'bench' },
-          output: { dir: join(work, 'out') },
+          output: { dir: join(vwork, 'out') },
         });
         let status = 'queued';
         let peakRedis = before.used;
@@ -269,7 +276,7 @@ async function main(): Promise<void> {
               `${((performance.now() - t0) / 1000).toFixed(2)}:${status}:${/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0}`,
             );
           status = (await store.require(runId)).status;
-          peakRedis = Math.max(peakRedis, (await usedMemory(redis)).used);
+          peakRedis = Math.max(peakRedis, (await usedMemory(shared.redis)).used);
         }
         const seconds = (performance.now() - t0) / 1000;
         if (process.env.RSS_TRACE) log(trace.join(' '));
@@ -281,7 +288,7 @@ async function main(): Promise<void> {
         if (count !== images) throw new Error(`ingest batch holds ${count} items, not ${images}`);
         return {
           seconds,
-          peakRssMb: await peakRssMb(child.pid!),
+          peakRssMb: peakRssMb(child.pid!),
           idleRssMb,
           redisBytes: peakRedis - before.used,
           planSeconds: span(state.timings.plan),
@@ -290,74 +297,212 @@ async function main(): Promise<void> {
       } finally {
         child.kill('SIGTERM');
         if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-        children.delete(child);
+        shared.children.delete(child);
         await closeQueues(queues);
       }
     };
 
-    // Baseline and ingest reps alternate, so drift in the machine's load hits both sides alike.
-    const baseline: number[] = [];
-    const ingest: Record<Runner, IngestRep[]> = { tsx: [], node: [] };
+    // Baselines and ingest reps alternate, so drift in the machine's load hits every side alike.
+    const out: VariantRuns = {
+      variant,
+      throttleBytesPerSecond: throttle ?? null,
+      images,
+      bytes,
+      raw: { shards: raw.tars.length, tarBytes: raw.bytes, seconds: [] },
+      official: {
+        shards: official.tars.length,
+        tarBytes: official.bytes,
+        seconds: [],
+        putSeconds: [],
+        countPolls: [],
+      },
+      rfbatch: { tsx: [], node: [] },
+    };
     for (let rep = 0; rep < reps; rep++) {
-      baseline.push(await baselineRep(rep));
-      log(`baseline rep ${rep + 1}: ${baseline.at(-1)!.toFixed(2)} s`);
-      for (const runner of runners) {
+      out.raw.seconds.push(await rawRep(rep));
+      const o = await officialRep(rep);
+      out.official.seconds.push(o.seconds);
+      out.official.putSeconds.push(o.putSeconds);
+      out.official.countPolls.push(o.countPolls);
+      const parts = [
+        `raw curl -T ×${concurrency} ${out.raw.seconds.at(-1)!.toFixed(2)} s`,
+        `official ×${OFFICIAL_LANES} ${o.seconds.toFixed(2)} s`,
+      ];
+      for (const runner of shared.runners) {
         const r = await ingestRep(runner, rep);
-        ingest[runner].push(r);
-        log(
-          `ingest (${runner}) rep ${rep + 1}: ${r.seconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb.toFixed(0)} MB (${r.idleRssMb.toFixed(0)} MB idle)`,
+        out.rfbatch[runner].push(r);
+        parts.push(
+          `rfbatch (${runner}) ${r.seconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s, peak RSS ${r.peakRssMb.toFixed(0)} MB, ${r.idleRssMb.toFixed(0)} MB idle)`,
         );
       }
+      log(`${variant} rep ${rep + 1}/${reps}: ${parts.join(', ')}`);
     }
+    return out;
+  } finally {
+    await client.close();
+    await emulator.close();
+    await rm(vwork, { recursive: true, force: true });
+  }
+}
 
-    const mb = bytes / 1e6;
-    const side = (times: number[]) => ({
-      seconds: times.map((t) => round(t, 3)),
-      medianSeconds: round(median(times), 3),
-      MBps: round(mb / median(times)),
-      imagesPerSecond: round(images / median(times), 1),
-    });
-    const ingestSide = (runs: IngestRep[]) => ({
-      ...side(runs.map((r) => r.seconds)),
-      ratio: round(median(baseline) / median(runs.map((r) => r.seconds)), 3),
+/** JSON of one variant (the shape the uncapped side had before variants, plus the official baseline). */
+function report(v: VariantRuns, runners: Runner[]) {
+  const mb = v.bytes / 1e6;
+  const side = (times: number[]) => ({
+    seconds: times.map((t) => round(t, 3)),
+    medianSeconds: round(median(times), 3),
+    MBps: round(mb / median(times)),
+    imagesPerSecond: round(v.images / median(times), 1),
+  });
+  const ingestSide = (runs: IngestRep[]) => {
+    const times = runs.map((r) => r.seconds);
+    return {
+      ...side(times),
+      /** raw curl -T time / rfbatch time. */
+      ratio: speedRatio(v.raw.seconds, times),
+      /** official-client-shaped time / rfbatch time. */
+      ratioOfficial: speedRatio(v.official.seconds, times),
       peakRssMb: round(Math.max(...runs.map((r) => r.peakRssMb)), 1),
       peakRssMbPerRep: runs.map((r) => round(r.peakRssMb, 1)),
       idleRssMb: round(median(runs.map((r) => r.idleRssMb)), 1),
       planSeconds: runs.map((r) => round(r.planSeconds, 3)),
       uploadSeconds: runs.map((r) => round(r.uploadSeconds, 3)),
       redisMemoryUsedMb: round(Math.max(...runs.map((r) => r.redisBytes)) / 1e6, 3),
-    });
+    };
+  };
+  const primary = v.rfbatch[runners[0]!].map((r) => r.seconds);
+  return {
+    throttleBytesPerSecond: v.throttleBytesPerSecond,
+    dataset: {
+      images: v.images,
+      bytes: v.bytes,
+      megabytes: round(mb, 1),
+      shards: v.raw.shards,
+      tarBytes: v.raw.tarBytes,
+      officialShards: v.official.shards,
+      officialTarBytes: v.official.tarBytes,
+    },
+    /** Raw curl -T of rfbatch's shards, `concurrency` at once. */
+    baseline: side(v.raw.seconds),
+    /** 8 × curl -T of 256-image tars, then the count polled (first PUT → count complete). */
+    official: {
+      ...side(v.official.seconds),
+      lanes: OFFICIAL_LANES,
+      shardImages: OFFICIAL_SHARD_IMAGES,
+      putSeconds: summarize(v.official.putSeconds),
+      countPolls: v.official.countPolls,
+    },
+    rfbatch: Object.fromEntries(runners.map((r) => [r, ingestSide(v.rfbatch[r])])),
+    ratio: speedRatio(v.raw.seconds, primary),
+    ratioOfficial: speedRatio(v.official.seconds, primary),
+    ingestPeakRssMb: round(Math.max(...v.rfbatch[runners[0]!].map((r) => r.peakRssMb)), 1),
+    redisMemoryUsedMb: round(
+      Math.max(...runners.flatMap((r) => v.rfbatch[r].map((x) => x.redisBytes))) / 1e6,
+      3,
+    ),
+  };
+}
+
+async function main(): Promise<void> {
+  const work = join(tmpdir(), `rfbatch-bench-ingest-${process.pid}`);
+  await mkdir(work, { recursive: true });
+  const runners: Runner[] = args.runner === 'both' ? ['tsx', 'node'] : [args.runner as Runner];
+  const redisHandle = process.env.REDIS_URL
+    ? { url: process.env.REDIS_URL, stop: async () => {} }
+    : await spawnRedis();
+  const shared: Shared = {
+    work,
+    redisUrl: redisHandle.url,
+    redis: new Redis(redisHandle.url, { maxRetriesPerRequest: 1 }),
+    runners,
+    bundle: join(work, 'ingest-main.mjs'),
+    useCurl: spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0,
+    children: new Set(),
+  };
+  try {
+    if (runners.includes('node')) await bundleIngest(shared.bundle);
+    const variants: Partial<Record<Variant, ReturnType<typeof report>>> = {};
+    for (const variant of VARIANTS) variants[variant] = report(await measure(variant, shared), runners);
+
     const primary = runners[0]!;
-    const result = {
+    const goals: Goal[] = [];
+    const rows: TableRow[] = [];
+    for (const variant of VARIANTS) {
+      const v = variants[variant]!;
+      const official =
+        variant === 'capped'
+          ? goal(`${capLabel(variant)}: vs official client (8 × curl -T)`, v.ratioOfficial, '>=', 2.0)
+          : goal(`${capLabel(variant)}: vs official client (8 × curl -T)`, v.ratioOfficial, '>=', 1.0);
+      const raw =
+        variant === 'uncapped'
+          ? goal(`${capLabel(variant)}: vs raw curl -T ×${concurrency}`, v.ratio, '>=', 0.9)
+          : undefined;
+      goals.push(official, ...(raw ? [raw] : []));
+      const ours = v.rfbatch[primary]!;
+      rows.push(
+        row('ingest', `upload ${v.dataset.images} images, ${v.dataset.megabytes} MB, ${capLabel(variant)}`, {
+          rfbatch: fmt.mbps(ours.MBps),
+          baseline: `${fmt.mbps(v.baseline.MBps)} curl -T ×${concurrency}`,
+          ratio: fmt.n(v.ratio),
+          goal: goalText(raw),
+        }),
+        row(
+          'ingest',
+          `… vs official client: ${v.dataset.officialShards} tars of ${OFFICIAL_SHARD_IMAGES}, ${OFFICIAL_LANES} × curl -T + count`,
+          {
+            rfbatch: fmt.s(ours.medianSeconds),
+            baseline: fmt.s(v.official.medianSeconds),
+            ratio: fmt.n(v.ratioOfficial),
+            goal: goalText(official),
+          },
+        ),
+      );
+    }
+    const peakRss = Math.max(...VARIANTS.map((v) => variants[v]!.ingestPeakRssMb));
+    const redisMb = Math.max(...VARIANTS.map((v) => variants[v]!.redisMemoryUsedMb));
+    goals.push(goal('ingest peak RSS', peakRss, '<=', 150, ' MB'));
+    rows.push(
+      row('ingest', 'ingest peak RSS', { rfbatch: fmt.mb(peakRss), goal: goalText(goals.at(-1)) }),
+      row('ingest', 'Redis memory used', { rfbatch: fmt.mb(redisMb) }),
+    );
+
+    // The first variant also fills the fields of the single-variant shape (bench/all.ts reads them).
+    const first = variants[VARIANTS[0]!]!;
+    const result: BenchResult = {
       benchmark: 'ingest',
-      dataset: { images, bytes, megabytes: round(mb, 1), shards: tars.length, tarBytes },
+      quick,
+      machine: describeMachine(),
       setup: {
         reps,
         concurrency,
+        officialLanes: OFFICIAL_LANES,
+        officialShardImages: OFFICIAL_SHARD_IMAGES,
+        variants: VARIANTS,
+        throttleBytesPerSecond: throttleBps,
         cpus: cpus().length,
         loadAverage: loadavg().map((l) => round(l, 2)),
         node: process.version,
         nodeFlags: args['node-flags'],
         mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? '2',
-        baselineTool: useCurl ? 'curl -T' : 'undici PUT',
+        baselineTool: shared.useCurl ? 'curl -T' : 'undici PUT',
         runners,
       },
-      baseline: side(baseline),
-      rfbatch: Object.fromEntries(runners.map((r) => [r, ingestSide(ingest[r])])),
-      ratio: round(median(baseline) / median(ingest[primary].map((r) => r.seconds)), 3),
-      ingestPeakRssMb: round(Math.max(...ingest[primary].map((r) => r.peakRssMb)), 1),
-      redisMemoryUsedMb: round(
-        Math.max(...runners.flatMap((r) => ingest[r].map((x) => x.redisBytes))) / 1e6,
-        3,
-      ),
-      goals: { ratio: '>= 0.8', peakRssMb: '<= 150' },
+      variants,
+      dataset: first.dataset,
+      baseline: first.baseline,
+      official: first.official,
+      rfbatch: first.rfbatch,
+      ratio: first.ratio,
+      ratioOfficial: first.ratioOfficial,
+      ingestPeakRssMb: peakRss,
+      redisMemoryUsedMb: redisMb,
+      goals,
+      rows,
     };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    emit(result);
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    redis.disconnect();
-    await client.close();
-    await emulator.close();
+    for (const child of shared.children) if (child.exitCode === null) child.kill('SIGKILL');
+    shared.redis.disconnect();
     await redisHandle.stop();
     await rm(work, { recursive: true, force: true });
   }
