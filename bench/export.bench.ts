@@ -1,15 +1,21 @@
 /**
- * Export benchmark (`npm run bench:export`, prints JSON + a table). One real run (ingest → job with
- * `persistImagesOutputs` → export) makes a large export: by default 2,000 PNGs, 1 GiB in all, packed
- * by the emulator into `.tar.gz` archives. Then, `--reps` times each and alternating, on the same
- * emulator and the same export:
- *  (a) baseline: `curl` GETs of the listed signed URLs (`--concurrency` at once), and, timed apart,
- *      `tar xzf` of what curl fetched (so "download + extract" has a baseline too);
- *  (b) rfbatch: the export service (its own process) downloading, safely extracting and joining the
+ * Export benchmark (`npm run bench:export`, prints JSON + a table). Per variant, one real run
+ * (ingest → job with `persistImagesOutputs` → export) makes a large export: by default 2,000 PNGs,
+ * 1 GiB in all, packed by the emulator into `.tar.gz` archives (one per `--images-per-shard` images).
+ * Then, `--reps` times each and alternating, on the same emulator and the same export:
+ *  (a) raw baseline: `curl` GETs of the listed signed URLs (`--concurrency` at once), and, timed apart,
+ *      `tar xzf` of what curl fetched;
+ *  (b) official-client baseline (lib/official-client.ts): 8 lanes, each GETting one archive with `curl`
+ *      into a temporary file, then `tar x` of it into the part's folder; timed end to end;
+ *  (c) rfbatch: the export service (its own process) downloading, safely extracting and joining the
  *      same job's outputs for a fresh run (collect → download → finalize). rfbatch always extracts:
  *      with `output.extract: false` it keeps the archives packed in the output folder but still
  *      extracts them privately to join the results, so there is no download-only rfbatch side.
- * Goal: rfbatch (b) ≥ 0.8 × the raw curl GETs' throughput. `--quick` = 200 images, 64 MiB, 3 reps.
+ * Variants (`--variants both|uncapped|capped`, default both): `uncapped`, and `capped`, on a stack
+ * whose emulator caps every connection at `--throttle-bytes-per-second` (2,000,000), with its own,
+ * smaller data set (`--capped-size-mb`, 218 MB; 16 MB with `--quick`) since a capped link is slow.
+ * Goals per variant: rfbatch ≥ 2 × the official client's speed, ≥ 0.8 × the raw GETs'.
+ * `--quick` = 200 images (64 MiB; capped 16 MiB), 25 per archive (8 archives), 3 reps.
  */
 import { cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,28 +30,45 @@ import {
 } from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
+import { OFFICIAL_LANES, officialExport, type ExportArchive } from './lib/official-client.js';
 import { cpuMs, curlGet, run } from './lib/proc.js';
-import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib/report.js';
+import { emit, fmt, goalText, log as logger, row, type BenchResult, type TableRow } from './lib/report.js';
 import { BENCH_API_KEY, startBenchStack } from './lib/stack.js';
-import { goal, median, round, speedRatio, summarize } from './lib/stats.js';
+import { goal, median, round, speedRatio, summarize, type Goal } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     images: { type: 'string' },
     'size-mb': { type: 'string' },
+    'capped-size-mb': { type: 'string' },
     reps: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '4' },
-    'images-per-shard': { type: 'string', default: '100' },
+    'images-per-shard': { type: 'string' },
+    /** `both` (default), `uncapped` or `capped`. */
+    variants: { type: 'string', default: 'both' },
+    'throttle-bytes-per-second': { type: 'string', default: '2000000' },
   },
 });
 const quick = args.quick;
 const images = Number(args.images ?? (quick ? 200 : 2_000));
-const sizeMb = Number(args['size-mb'] ?? (quick ? 64 : 1_024));
 const reps = Math.max(1, Number(args.reps));
 const concurrency = Number(args.concurrency);
-const perShard = Number(args['images-per-shard']);
+const perShard = Number(args['images-per-shard'] ?? (quick ? 25 : 100));
+const throttleBps = Number(args['throttle-bytes-per-second']);
 const log = logger('export');
+
+type Variant = 'uncapped' | 'capped';
+const VARIANTS: Variant[] = args.variants === 'both' ? ['uncapped', 'capped'] : [args.variants as Variant];
+for (const v of VARIANTS)
+  if (v !== 'uncapped' && v !== 'capped')
+    throw new Error(`--variants: "${args.variants}" is not both, uncapped or capped`);
+const SIZE_MB: Record<Variant, number> = {
+  uncapped: Number(args['size-mb'] ?? (quick ? 64 : 1_024)),
+  capped: Number(args['capped-size-mb'] ?? (quick ? 16 : 218)),
+};
+const capLabel = (v: Variant) =>
+  v === 'capped' ? `capped at ${(throttleBps / 1e6).toFixed(1)} MB/s per connection` : 'no cap';
 
 /** Files and bytes under `dir`, recursively. */
 async function treeSize(dir: string): Promise<{ files: number; bytes: number }> {
@@ -59,7 +82,10 @@ async function treeSize(dir: string): Promise<{ files: number; bytes: number }> 
   return { files, bytes };
 }
 
-async function main(): Promise<void> {
+/** One variant: its own stack (capped or not), its setup run, then the baselines and rfbatch. */
+async function measure(variant: Variant) {
+  const sizeMb = SIZE_MB[variant];
+  const throttle = variant === 'capped' ? throttleBps : undefined;
   const data = await imageSet(
     {
       name: `export-${images}x${sizeMb}mb`,
@@ -68,9 +94,9 @@ async function main(): Promise<void> {
     },
     log,
   );
-  const stack = await startBenchStack();
+  const stack = await startBenchStack(throttle ? { throttleBytesPerSecond: throttle } : {});
   const client = createRoboflowClient({ apiUrl: stack.emulator.url, apiKey: BENCH_API_KEY });
-  const prefix = 'bexp';
+  const prefix = `bexp-${variant}`;
   try {
     const procs = await stack.startServices(prefix, ['ingest', 'jobs', 'export'], {
       RFBATCH_POLL_MIN_MS: '200',
@@ -82,7 +108,7 @@ async function main(): Promise<void> {
 
     // The export to measure: one whole run whose job keeps the input images in its export archives.
     log(
-      `setting up: a run over ${images} images (${(data.bytes / 1e6).toFixed(0)} MB) with persistImagesOutputs`,
+      `${variant}: setting up a run over ${images} images (${(data.bytes / 1e6).toFixed(0)} MB) with persistImagesOutputs`,
     );
     const t0 = performance.now();
     const setupRun = await producer.submit({
@@ -99,23 +125,26 @@ async function main(): Promise<void> {
     const spec = await producer.store.spec(setupRun);
     const extracted = await treeSize(join(out('setup'), 'outputs'));
     log(
-      `setup run done in ${setupSeconds.toFixed(1)} s: export extracts to ${extracted.files} files, ${(extracted.bytes / 1e6).toFixed(0)} MB`,
+      `${variant}: setup run done in ${setupSeconds.toFixed(1)} s: export extracts to ${extracted.files} files, ${(extracted.bytes / 1e6).toFixed(0)} MB`,
     );
 
-    // The baseline's URLs: the export stage's output batch, listed like the official CLI does.
+    // The baselines' URLs: the export stage's output batch, listed like the official CLI does.
     const stages = await client.listStages(spec.jobId);
     const exportBatches = stages.find((s) => s.processingStageName === 'export')?.outputBatches ?? [];
-    const files: { name: string; url: string }[] = [];
+    const archives: ExportArchive[] = [];
     for (const batchId of exportBatches) {
       for (const part of await client.listParts(batchId)) {
         for await (const f of client.listFiles(batchId, { partName: part.partName }))
-          files.push({ name: `${part.partName}-${f.fileName}`, url: f.downloadURL });
+          archives.push({ partName: part.partName, fileName: f.fileName, url: f.downloadURL });
       }
     }
-    if (files.length === 0) throw new Error('the export stage listed no files');
+    if (archives.length === 0) throw new Error('the export stage listed no files');
+    const files = archives.map((a) => ({ name: `${a.partName}-${a.fileName}`, url: a.url }));
 
     const baseline: number[] = [];
     const baselineExtract: number[] = [];
+    const official: number[] = [];
+    let officialFiles = 0;
     const rfbatch: number[] = [];
     const stageSeconds: Record<string, number[]> = {};
     const exportCpu: number[] = [];
@@ -137,7 +166,13 @@ async function main(): Promise<void> {
       baselineExtract.push((performance.now() - t) / 1000);
       await rm(dir, { recursive: true, force: true });
 
-      // (b) rfbatch's export of the same job for a fresh run (same manifest, so results join).
+      // (b) the official client's shape: 8 lanes of GET, then tar x, per archive.
+      const odir = join(stack.workDir, `official-${rep}`);
+      official.push(await officialExport({ archives, dir: odir }));
+      officialFiles = (await treeSize(odir)).files;
+      await rm(odir, { recursive: true, force: true });
+
+      // (c) rfbatch's export of the same job for a fresh run (same manifest, so results join).
       const runId = `export-rep-${rep}`;
       const repOut = out(runId);
       await producer.store.create({ ...spec, runId, output: { dir: repOut, extract: true } });
@@ -175,27 +210,14 @@ async function main(): Promise<void> {
       await rm(repOut, { recursive: true, force: true });
       await rm(join(runPaths(join(stack.workDir, 'work'), runId).dir), { recursive: true, force: true });
       log(
-        `rep ${rep + 1}/${reps}: curl ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), rfbatch ${rfbatch.at(-1)!.toFixed(2)} s (export process CPU ${(exportCpu.at(-1)! / 1000).toFixed(1)} s)`,
+        `${variant} rep ${rep + 1}/${reps}: curl ×${concurrency} ${baseline.at(-1)!.toFixed(2)} s (+ tar ${baselineExtract.at(-1)!.toFixed(2)} s), official ×${OFFICIAL_LANES} GET + tar x ${official.at(-1)!.toFixed(2)} s, rfbatch ${rfbatch.at(-1)!.toFixed(2)} s (export process CPU ${(exportCpu.at(-1)! / 1000).toFixed(1)} s)`,
       );
     }
 
-    const exportPeakRss = round(exporter.peakRssMb(), 1);
     const mb = downloadedBytes / 1e6;
     const withExtract = baseline.map((b, i) => b + baselineExtract[i]!);
-    const ratio = speedRatio(baseline, rfbatch);
-    const ratioExtract = speedRatio(withExtract, rfbatch);
-    const goals = [goal('rfbatch / raw curl GET throughput', ratio, '>=', 0.8)];
-    const result: BenchResult = {
-      benchmark: 'export',
-      quick,
-      machine: describeMachine(),
-      setup: {
-        reps,
-        concurrency,
-        imagesPerShard: perShard,
-        baselineTool: 'curl (GET) + tar xzf',
-        rfbatchExport: 'export service process, default options',
-      },
+    return {
+      throttleBytesPerSecond: throttle ?? null,
       dataset: {
         images,
         sourceBytes: data.bytes,
@@ -203,6 +225,7 @@ async function main(): Promise<void> {
         archiveBytes: downloadedBytes,
         extractedFiles: extracted.files,
         extractedBytes: extracted.bytes,
+        officialExtractedFiles: officialFiles,
       },
       setupRunSeconds: round(setupSeconds, 1),
       baseline: {
@@ -210,37 +233,106 @@ async function main(): Promise<void> {
         extractSeconds: summarize(baselineExtract),
         getMBps: round(mb / median(baseline)),
       },
+      /** 8 lanes of curl GET + tar x + rm, end to end. */
+      official: { lanes: OFFICIAL_LANES, seconds: summarize(official), MBps: round(mb / median(official)) },
       rfbatch: {
         seconds: summarize(rfbatch),
         MBps: round(mb / median(rfbatch)),
         stageSeconds: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, summarize(v)])),
-        exportPeakRssMb: exportPeakRss,
+        exportPeakRssMb: round(exporter.peakRssMb(), 1),
         /** CPU time of the export process per repetition (user + system). */
         exportCpuSeconds: summarize(exportCpu.map((c) => c / 1000)),
       },
-      ratio,
-      ratioWithExtract: ratioExtract,
-      goals,
-      rows: [
-        row('export', `download + extract ${files.length} archives, ${mb.toFixed(0)} MB`, {
-          rfbatch: fmt.mbps(mb / median(rfbatch)),
-          baseline: `${fmt.mbps(mb / median(baseline))} curl`,
-          ratio: fmt.n(ratio),
-          goal: goalText(goals[0]),
-        }),
-        row('export', `… vs curl + tar xzf (${extracted.files} files)`, {
-          rfbatch: fmt.s(median(rfbatch)),
-          baseline: fmt.s(median(withExtract)),
-          ratio: fmt.n(ratioExtract),
-        }),
-        row('export', '… export process CPU time', { rfbatch: fmt.s(median(exportCpu) / 1000) }),
-      ],
+      /** raw curl GETs / rfbatch. */
+      ratio: speedRatio(baseline, rfbatch),
+      /** (raw curl GETs + tar xzf timed apart) / rfbatch. */
+      ratioWithExtract: speedRatio(withExtract, rfbatch),
+      /** official client's shape (8 × GET + tar x) / rfbatch. */
+      ratioOfficial: speedRatio(official, rfbatch),
+      megabytes: mb,
+      medians: {
+        rfbatch: median(rfbatch),
+        get: median(baseline),
+        withExtract: median(withExtract),
+        official: median(official),
+        cpu: median(exportCpu) / 1000,
+      },
     };
-    emit(result);
   } finally {
     await client.close();
     await stack.close();
   }
+}
+
+async function main(): Promise<void> {
+  const variants: Partial<Record<Variant, Awaited<ReturnType<typeof measure>>>> = {};
+  for (const variant of VARIANTS) variants[variant] = await measure(variant);
+
+  const goals: Goal[] = [];
+  const rows: TableRow[] = [];
+  for (const variant of VARIANTS) {
+    const v = variants[variant]!;
+    const vsOfficial = goal(
+      `${capLabel(variant)}: extracted, vs official client (${OFFICIAL_LANES} × GET + tar x)`,
+      v.ratioOfficial,
+      '>=',
+      2.0,
+    );
+    const vsRaw = goal(`${capLabel(variant)}: vs raw curl GETs ×${concurrency}`, v.ratio, '>=', 0.8);
+    goals.push(vsOfficial, vsRaw);
+    const m = v.medians;
+    rows.push(
+      row(
+        'export',
+        `download + extract ${v.dataset.archives} archives, ${v.megabytes.toFixed(0)} MB, ${capLabel(variant)}`,
+        {
+          rfbatch: fmt.mbps(v.megabytes / m.rfbatch),
+          baseline: `${fmt.mbps(v.megabytes / m.get)} curl ×${concurrency}`,
+          ratio: fmt.n(v.ratio),
+          goal: goalText(vsRaw),
+        },
+      ),
+      row('export', `… vs official client: ${OFFICIAL_LANES} × (curl GET + tar x)`, {
+        rfbatch: fmt.s(m.rfbatch),
+        baseline: fmt.s(m.official),
+        ratio: fmt.n(v.ratioOfficial),
+        goal: goalText(vsOfficial),
+      }),
+      row('export', `… vs curl ×${concurrency}, then tar xzf (${v.dataset.extractedFiles} files)`, {
+        rfbatch: fmt.s(m.rfbatch),
+        baseline: fmt.s(m.withExtract),
+        ratio: fmt.n(v.ratioWithExtract),
+      }),
+      row('export', '… export process CPU time', { rfbatch: fmt.s(m.cpu) }),
+    );
+  }
+
+  // The first variant also fills the fields of the single-variant shape.
+  const strip = (v: Awaited<ReturnType<typeof measure>>) => {
+    const { medians: _medians, megabytes: _megabytes, ...rest } = v;
+    return rest;
+  };
+  const first = strip(variants[VARIANTS[0]!]!);
+  const result: BenchResult = {
+    benchmark: 'export',
+    quick,
+    machine: describeMachine(),
+    setup: {
+      reps,
+      concurrency,
+      officialLanes: OFFICIAL_LANES,
+      imagesPerShard: perShard,
+      variants: VARIANTS,
+      throttleBytesPerSecond: throttleBps,
+      baselineTool: 'curl (GET) + tar xzf',
+      rfbatchExport: 'export service process, default options',
+    },
+    variants: Object.fromEntries(VARIANTS.map((v) => [v, strip(variants[v]!)])),
+    ...first,
+    goals,
+    rows,
+  };
+  emit(result);
 }
 
 await main();
