@@ -14,8 +14,9 @@ module.exports = {
       name: 'packages-import-only-packages',
       severity: 'error',
       comment:
-        'A package is a library: it never imports a service or an app (move the shared part into a package).',
-      from: { path: '^packages/' },
+        'A package is a library: it never imports a service or an app (move the shared part into a package). ' +
+        'The test kit is the exception: like test/, it may import anything (its stack runs every service).',
+      from: { path: '^packages/', pathNot: '^packages/testkit/' },
       to: { path: '^(services|apps)/' },
     },
     {
@@ -40,8 +41,12 @@ module.exports = {
     {
       name: 'production-code-does-not-import-tests',
       severity: 'error',
-      comment: 'Nothing under a production src/ imports vitest, the test kit, or a test file.',
-      from: { path: '^(packages|services|apps)/[^/]+/src/', pathNot: '\\.test\\.ts$' },
+      comment:
+        'Nothing under a production src/ imports vitest, the test kit, or a test file (the kit is not production).',
+      from: {
+        path: '^(packages|services|apps)/[^/]+/src/',
+        pathNot: ['\\.test\\.ts$', '^packages/testkit/'],
+      },
       to: { path: ['node_modules/(vitest|@vitest)/', '^packages/testkit/', '\\.test\\.ts$'] },
     },
     {

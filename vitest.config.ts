@@ -1,4 +1,12 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Tests run the TypeScript sources of the workspaces (the `@rfbatch/source` export condition), never
+ * their build in dist/: one copy of each module, whether a test imports it by path or by name (as the
+ * test kit does).
+ */
+const conditions = ['@rfbatch/source', ...defaultServerConditions];
 
 const project = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
   extends: true as const,
@@ -6,8 +14,9 @@ const project = (name: string, dir: string, extra: Record<string, unknown> = {})
 });
 
 export default defineConfig({
+  ssr: { resolve: { conditions } },
   test: {
-    globalSetup: ['./test/helpers/redis-global-setup.ts'],
+    globalSetup: ['./packages/testkit/src/redis-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [

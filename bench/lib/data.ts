@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pngBytes } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
 import { eachLimited } from '@rfbatch/shared';
 
 export const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '..', '.data');

@@ -1,13 +1,13 @@
 /**
- * The benchmark's own deployment: a private Redis (so command and memory figures are rfbatch's
- * alone), the emulator in this process, and rfbatch services as separate processes (as in
- * production), each run on its own key prefix.
+ * The benchmark's own deployment, built on the test kit's stack (the emulator in this process, no
+ * rfbatch service in it): a private Redis (so command and memory figures are rfbatch's alone), and
+ * rfbatch services as separate processes (as in production), each run on its own key prefix.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
+import type { Emulator, EmulatorOptions } from '@rfbatch/emulator';
 import {
   closeQueues,
   createQueues,
@@ -21,6 +21,7 @@ import {
 import { startService, until, type ServiceProcess, type ServiceScript } from './proc.js';
 import { RedisProbe } from './redis-probe.js';
 import { submitRun } from '@rfbatch/run-control';
+import { startStack } from '@rfbatch/testkit/stack';
 
 export const BENCH_API_KEY = 'bench-api-key';
 
@@ -65,16 +66,26 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
   const redisHandle = process.env.REDIS_URL
     ? { url: process.env.REDIS_URL, stop: async () => {} }
     : await mkdir(join(workDir, 'redis')).then(() => spawnRedis({ dir: join(workDir, 'redis') }));
-  const emulator = await startEmulator({
-    port: 0,
-    apiKeys: [BENCH_API_KEY],
-    indexingDelayMs: 0,
-    processingMsPerItem: 0,
-    jobStartDelayMs: 0,
-    webhooks: false,
-    dataDir: join(workDir, 'emulator'),
-    ...emulatorOptions,
+  // The emulator in this process; the services run as processes (startServices), so none starts here.
+  const stack = await startStack({
+    redisUrl: redisHandle.url,
+    prefix: 'rfbatch-bench',
+    ingest: false,
+    jobs: false,
+    export: false,
+    emulator: {
+      apiKeys: [BENCH_API_KEY],
+      indexingDelayMs: 0,
+      processingMsPerItem: 0,
+      jobStartDelayMs: 0,
+      webhooks: false,
+      dataDir: join(workDir, 'emulator'),
+      ...emulatorOptions,
+    },
+    env: { ROBOFLOW_API_KEY: BENCH_API_KEY },
+    logLevel: 'warn',
   });
+  const { emulator } = stack;
   const probe = new RedisProbe(redisHandle.url);
   const processes: ServiceProcess[] = [];
   const producers: Producer[] = [];
@@ -166,7 +177,7 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 10_000)));
       for (const p of producers) await p.close().catch(() => {});
       probe.close();
-      await emulator.close();
+      await stack.close();
       await redisHandle.stop();
       await rm(workDir, { recursive: true, force: true });
     },

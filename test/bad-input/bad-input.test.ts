@@ -16,11 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { RfbatchError, stageJobId, type RunState } from '@rfbatch/shared';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
 import { cli, rfbatchBin, repoRoot, type CliResult } from '../cli/cli-harness.js';
-import { startStack, type Stack } from '../helpers/stack.js';
 import { retryRun } from '@rfbatch/run-control';
 
 const TOKEN = 'bad-input-gateway-token';

@@ -7,9 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { stageJobId } from '@rfbatch/shared';
-import { startStack, type Stack } from '../helpers/stack.js';
 import { repoRoot } from '../cli/cli-harness.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -15,9 +15,10 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { spawnRedis, TERMINAL_STATUSES, type QueueName, type RunState } from '@rfbatch/shared';
-import { startStack, type Stack } from '../helpers/stack.js';
 import {
   isRunning,
   startWorkerProcess,

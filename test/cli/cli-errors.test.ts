@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
 import { cli, cliProcess } from './cli-harness.js';
 
 const prefix = testPrefix('clierr');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDemo } from '@rfbatch/cli';
-import { testRedisUrl } from '@rfbatch/shared/testing';
+import { testRedisUrl } from '@rfbatch/testkit/redis';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -6,9 +6,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { ErrorCode } from '@rfbatch/shared';
-import { startStack, type Stack } from '../helpers/stack.js';
 import { cancelRun, retryRun } from '@rfbatch/run-control';
 
 let stack: Stack;

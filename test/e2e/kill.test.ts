@@ -5,9 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type SpawnedWorkers, type Stack } from '@rfbatch/testkit/stack';
 import { stageJobId } from '@rfbatch/shared';
-import { startStack, type SpawnedWorkers, type Stack } from '../helpers/stack.js';
 
 const CHILD = {
   jobs: { lockDurationMs: 2_000 },

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeMp4, pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { fakeMp4, pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 
 interface Line {
   source: string;

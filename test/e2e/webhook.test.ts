@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { buildJobBody, webhookUrl } from '@rfbatch/shared';
 
 let stack: Stack;

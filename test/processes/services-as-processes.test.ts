@@ -10,9 +10,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 import { freePort } from '@rfbatch/shared';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
 import { repoRoot, rfbatchBin } from '../cli/cli-harness.js';
 import { interpolate, readCompose } from './compose-file.js';
 

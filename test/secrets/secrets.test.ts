@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 import { freePort, QUEUE_NAMES, spawnRedis } from '@rfbatch/shared';
 import { cli, repoRoot } from '../cli/cli-harness.js';
 

@@ -7,9 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { pngBytes, writeTree } from '@rfbatch/ingest/testing';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
+import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import type { RunState } from '@rfbatch/shared';
-import { startStack, type Stack } from '../helpers/stack.js';
 import { cli } from '../cli/cli-harness.js';
 
 let stack: Stack;

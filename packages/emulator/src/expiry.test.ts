@@ -11,7 +11,10 @@ import {
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
 import { ManualClock } from './manual-clock.js';
-import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, waitFor } from './test-support.js';
+import { BP, DS, imageJobBody, rawApi } from '@rfbatch/testkit/emulator';
+import { pngHeader } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
+import { waitFor } from '@rfbatch/testkit/wait-for';
 
 const clock = new ManualClock();
 let em: Emulator;

@@ -11,17 +11,10 @@ import {
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
 import { ManualClock } from './manual-clock.js';
-import {
-  BP,
-  DS,
-  imageJobBody,
-  makeTar,
-  pngHeader,
-  rawApi,
-  readTar,
-  waitFor,
-  webhookReceiver,
-} from './test-support.js';
+import { BP, DS, imageJobBody, rawApi, webhookReceiver } from '@rfbatch/testkit/emulator';
+import { pngHeader } from '@rfbatch/testkit/images';
+import { makeTar, readTar } from '@rfbatch/testkit/tars';
+import { waitFor } from '@rfbatch/testkit/wait-for';
 
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;

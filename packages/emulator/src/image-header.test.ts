@@ -1,7 +1,7 @@
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { looksLikeImage, readImageHeader } from './image-header.js';
-import { bmpHeader, jpegHeader, pngHeader, webpHeader } from './test-support.js';
+import { bmpHeader, jpegHeader, pngHeader, webpHeader } from '@rfbatch/testkit/images';
 
 describe('readImageHeader', () => {
   it('reads PNG, JPEG, WebP (VP8X, VP8L, VP8) and BMP sizes', () => {

@@ -17,18 +17,9 @@ import {
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
 import { ManualClock } from './manual-clock.js';
-import {
-  BP,
-  DS,
-  imageJobBody,
-  jpegHeader,
-  makeTar,
-  pngHeader,
-  rawApi,
-  readTar,
-  webhookReceiver,
-  type TarMember,
-} from './test-support.js';
+import { BP, DS, imageJobBody, rawApi, webhookReceiver } from '@rfbatch/testkit/emulator';
+import { jpegHeader, pngHeader } from '@rfbatch/testkit/images';
+import { makeTar, readTar, type TarMember } from '@rfbatch/testkit/tars';
 
 const clock = new ManualClock();
 let em: Emulator;

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoboflowClient, uploadToSignedUrl, type JobBody } from '@rfbatch/shared';
 import { startEmulator } from './index.js';
 import { ManualClock } from './manual-clock.js';
-import { BP, DS, imageJobBody, makeTar, pngHeader, rawApi, waitFor } from './test-support.js';
+import { BP, DS, imageJobBody, rawApi } from '@rfbatch/testkit/emulator';
+import { pngHeader } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
+import { waitFor } from '@rfbatch/testkit/wait-for';
 
 let dataDir: string;
 

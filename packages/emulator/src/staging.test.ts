@@ -16,17 +16,10 @@ import {
 } from '@rfbatch/shared';
 import { startEmulator, type Emulator } from './index.js';
 import { ManualClock } from './manual-clock.js';
-import {
-  DS,
-  jpegHeader,
-  makeTar,
-  pngHeader,
-  rawApi,
-  waitFor,
-  webhookReceiver,
-  webpHeader,
-  bmpHeader,
-} from './test-support.js';
+import { DS, rawApi, webhookReceiver } from '@rfbatch/testkit/emulator';
+import { jpegHeader, pngHeader, webpHeader, bmpHeader } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
+import { waitFor } from '@rfbatch/testkit/wait-for';
 
 let em: Emulator;
 let api: ReturnType<typeof rawApi>;

@@ -6,9 +6,9 @@ import { closeServiceContext, createServiceContext } from './context.js';
 import { createLogger } from './logger.js';
 import { readMetrics } from './metrics.js';
 import { createRoboflowClient } from './roboflow/client.js';
-import { json, startTestServer, type TestServer } from './roboflow/test-server.js';
+import { json, startTestServer, type TestServer } from '@rfbatch/testkit/api-server';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
 import { resolveRunSpec, RunSpecSchema } from './run-spec.schema.js';
-import { cleanupPrefix, testPrefix, testRedisUrl } from './testing.js';
 
 const prefix = testPrefix('ctx');
 const logger = createLogger({ level: 'silent' });

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runUntilSignal } from './lifecycle.js';
-import { captureLogger } from './roboflow/test-server.js';
+import { captureLogger } from '@rfbatch/testkit/log-capture';
 
-const fixture = fileURLToPath(new URL('./lifecycle.fixture.ts', import.meta.url));
+const fixture = fileURLToPath(import.meta.resolve('@rfbatch/testkit/lifecycle-service'));
 
 /** Runs the fixture in its own process; sends `signal` once it says it started. */
 function runFixture(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode } from './errors.js';
 import { redactDeep, redactText, redactUrl, registerSecret } from './redact.js';
-import { captureLogger } from './roboflow/test-server.js';
+import { captureLogger } from '@rfbatch/testkit/log-capture';
 
 describe('redactUrl', () => {
   it('keeps api_key as a name, drops its value', () => {

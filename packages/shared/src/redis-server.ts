@@ -88,29 +88,6 @@ export const HOW_TO_GET_REDIS =
   'or set REDIS_URL to a reachable server';
 
 /**
- * Finds a Redis for tests: REDIS_URL if set; else a private redis-server; else a testcontainers Redis
- * when a Docker engine answers; else an error that says how to get one.
- */
-export async function redisForTests(env = process.env): Promise<RedisHandle> {
-  if (env.REDIS_URL) return { url: env.REDIS_URL, origin: 'env', stop: async () => {} };
-  if (hasRedisServerBinary()) return spawnRedis();
-  try {
-    const { RedisContainer } = await import('@testcontainers/redis');
-    const container = await new RedisContainer('redis:7-alpine').start();
-    return {
-      url: container.getConnectionUrl(),
-      origin: 'container',
-      stop: async () => void (await container.stop()),
-    };
-  } catch (error) {
-    throw new Error(
-      `no Redis for the tests: REDIS_URL is not set, redis-server is not on PATH, and no Docker engine answered ` +
-        `(${error instanceof Error ? error.message.split('\n')[0] : String(error)}); ${HOW_TO_GET_REDIS}`,
-    );
-  }
-}
-
-/**
  * Finds a Redis for the demo and `rfbatch run --local`: REDIS_URL; else 127.0.0.1:6379 when it answers;
  * else a private redis-server; else an error that says how to get one.
  */

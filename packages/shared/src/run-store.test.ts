@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { cleanupPrefix, testPrefix, testRedisUrl } from './testing.js';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
 import { RunStore } from './run-store.js';
 import { resolveRunSpec, RunSpecSchema } from './run-spec.schema.js';
 

@@ -10,7 +10,7 @@ import {
   stageJobId,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
+import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
 import { buildGateway } from './gateway.js';
 
 const TOKEN = 'user-token-0123';

@@ -3,8 +3,9 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uploadToSignedUrl } from '@rfbatch/shared';
-import { startHarness, type Harness } from './test-harness.js';
-import { pngBytes, writeTree } from './testing.js';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { startHarness, type Harness } from '@rfbatch/testkit/ingest-harness';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 let h: Harness | undefined;

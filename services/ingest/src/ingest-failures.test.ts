@@ -11,8 +11,9 @@ import {
   uploadToSignedUrl,
   ValidationError,
 } from '@rfbatch/shared';
-import { startHarness, type Harness } from './test-harness.js';
-import { pngBytes, writeTree } from './testing.js';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { startHarness, type Harness } from '@rfbatch/testkit/ingest-harness';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 
 let h: Harness | undefined;
 afterEach(async () => {

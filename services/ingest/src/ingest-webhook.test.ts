@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './test-harness.js';
-import { pngBytes, writeTree } from './testing.js';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { startHarness, type Harness } from '@rfbatch/testkit/ingest-harness';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -4,10 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueue, resolveRunSpec, RunSpecSchema, runPaths, stageJobId } from '@rfbatch/shared';
-import { captureLogger } from '@rfbatch/shared/testing';
+import { fakeMp4, pngBytes } from '@rfbatch/testkit/images';
+import { startHarness, type Harness } from '@rfbatch/testkit/ingest-harness';
+import { captureLogger } from '@rfbatch/testkit/log-capture';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 import { startIngest } from './service.js';
-import { startHarness, type Harness } from './test-harness.js';
-import { fakeMp4, pngBytes, writeTree } from './testing.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -12,7 +12,8 @@ import {
   type RunSpecInput,
 } from '@rfbatch/shared';
 import { planRun } from './planner.js';
-import { fakeMp4, pngBytes, writeTree } from './testing.js';
+import { fakeMp4, pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 import { readPlanFile } from '@rfbatch/shared';
 
 let dir: string;

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
-import { imageJobBody } from '@rfbatch/emulator/testing';
+import { imageJobBody } from '@rfbatch/testkit/emulator';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 import {
   createRoboflowClient,
   loadConfig,
@@ -18,7 +20,6 @@ import {
   type ResolvedRunSpec,
   type RunSpecInput,
 } from '@rfbatch/shared';
-import { pngBytes, writeTree } from './testing.js';
 import { assertRemotePreflight, preflight, PreflightReport } from '@rfbatch/preflight';
 import { planRun } from './planner.js';
 

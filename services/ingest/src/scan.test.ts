@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RfbatchError, type SkippedEntry } from '@rfbatch/shared';
 import { scanDirectory, type ScanItem, type ScannedFile } from './scan.js';
-import { fakeMp4, pngBytes, writeTree } from './testing.js';
+import { fakeMp4, pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 
 let root: string;
 beforeEach(async () => {

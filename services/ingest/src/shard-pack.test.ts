@@ -5,7 +5,8 @@ import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packShard, type TarMember } from './shard-pack.js';
 import { tarSize } from './tar-size.js';
-import { pngBytes, writeTree } from './testing.js';
+import { pngBytes } from '@rfbatch/testkit/images';
+import { writeTree } from '@rfbatch/testkit/source-tree';
 
 let dir: string;
 beforeEach(async () => {

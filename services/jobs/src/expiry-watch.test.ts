@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Counter, enqueue, stageJobId, type RunState } from '@rfbatch/shared';
 import { startJobs } from './service.js';
-import { startTestbed, type Testbed } from './testing.js';
+import { startTestbed, type Testbed } from '@rfbatch/testkit/staged-runs';
 import {
   expiryWarning,
   warnIfExpiring,

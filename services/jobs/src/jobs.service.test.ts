@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stageJobId, type JobBody } from '@rfbatch/shared';
 import { startJobs } from './service.js';
 import type { JobsServiceOptions } from './options.js';
-import { startTestbed, type Testbed } from './testing.js';
+import { startTestbed, type Testbed } from '@rfbatch/testkit/staged-runs';
 import { cancelRun, retryRun } from '@rfbatch/run-control';
 
 const FAST: JobsServiceOptions = {

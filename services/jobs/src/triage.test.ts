@@ -2,7 +2,10 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
-import { imageJobBody, makeTar, pngHeader, waitFor } from '@rfbatch/emulator/testing';
+import { imageJobBody } from '@rfbatch/testkit/emulator';
+import { pngHeader } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
+import { waitFor } from '@rfbatch/testkit/wait-for';
 import {
   createRoboflowClient,
   registerSecret,

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResponseInvalidError } from '../errors.js';
-import { batch, DS, KEY, T, clientFixture } from './client.fixture.js';
+import { json } from '@rfbatch/testkit/api-server';
+import { batch, DS, KEY, T, clientFixture } from '@rfbatch/testkit/roboflow-client';
 import { collect } from './paginate.js';
-import { json } from './test-server.js';
 
 const fx = clientFixture();
 beforeAll(fx.start);

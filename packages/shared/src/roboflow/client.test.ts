@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { clientFixture } from './client.fixture.js';
-import { json } from './test-server.js';
+import { json } from '@rfbatch/testkit/api-server';
+import { clientFixture } from '@rfbatch/testkit/roboflow-client';
 
 const fx = clientFixture();
 beforeAll(fx.start);

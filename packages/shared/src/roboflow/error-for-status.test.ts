@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobBody } from '../api/jobs.schema.js';
 import { ApiError, ErrorCode } from '../errors.js';
-import { BP, DS, KEY, clientFixture } from './client.fixture.js';
-import { json } from './test-server.js';
+import { json } from '@rfbatch/testkit/api-server';
+import { BP, DS, KEY, clientFixture } from '@rfbatch/testkit/roboflow-client';
 
 const fx = clientFixture();
 beforeAll(fx.start);

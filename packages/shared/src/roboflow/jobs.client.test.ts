@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobBody } from '../api/jobs.schema.js';
 import { ResponseInvalidError, ValidationError } from '../errors.js';
-import { BP, T, clientFixture } from './client.fixture.js';
+import { json, type RecordedRequest } from '@rfbatch/testkit/api-server';
+import { BP, T, clientFixture } from '@rfbatch/testkit/roboflow-client';
 import { collect } from './paginate.js';
-import { json, type RecordedRequest } from './test-server.js';
 
 const fx = clientFixture();
 beforeAll(fx.start);

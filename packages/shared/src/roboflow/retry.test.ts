@@ -3,7 +3,9 @@ import { ApiError, ErrorCode, TimeoutError } from '../errors.js';
 import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { backoffDelayMs, withRetry } from './retry.js';
-import { captureLogger, json, secretFreeRejection, startTestServer, type TestServer } from './test-server.js';
+import { json, startTestServer, type TestServer } from '@rfbatch/testkit/api-server';
+import { captureLogger } from '@rfbatch/testkit/log-capture';
+import { secretFreeRejection } from '@rfbatch/testkit/secret-checks';
 
 const KEY = 'rf-retry-KEY-0a1b2c3d4e';
 let server: TestServer;

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode } from '../errors.js';
 import { describeSignedUrl, downloadToFile, uploadToSignedUrl } from './signed-url.js';
-import { json, secretFreeRejection, startTestServer, type TestServer } from './test-server.js';
+import { json, startTestServer, type TestServer } from '@rfbatch/testkit/api-server';
+import { secretFreeRejection } from '@rfbatch/testkit/secret-checks';
 
 const SIGNATURE = 'c0ffee5ignature1234567890abcdef';
 let server: TestServer;

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { DS, clientFixture } from './client.fixture.js';
-import { json } from './test-server.js';
+import { json } from '@rfbatch/testkit/api-server';
+import { DS, clientFixture } from '@rfbatch/testkit/roboflow-client';
 
 const fx = clientFixture();
 beforeAll(fx.start);

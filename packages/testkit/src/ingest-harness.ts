@@ -1,9 +1,10 @@
-/** Test support for the ingest tests: a real emulator, the shared test Redis, a running service. */
+/** The ingest service under test: a real emulator, the test run's Redis, a running ingest service. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
+import { ingestRateLimiter, startIngest, type IngestOptions } from '@rfbatch/ingest';
+import { submitRun } from '@rfbatch/run-control';
 import {
   closeServiceContext,
   createLogger,
@@ -18,10 +19,8 @@ import {
   type RunningService,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
-import type { IngestOptions } from './options.js';
-import { ingestRateLimiter, startIngest } from './service.js';
-import { submitRun } from '@rfbatch/run-control';
+import { cleanupPrefix, testPrefix, testRedisUrl } from './redis.js';
+import { waitFor } from './wait-for.js';
 
 export interface Harness {
   emulator: Emulator;
@@ -100,18 +99,19 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return (await submitRun(context.queues, context.store, spec)).runId;
     },
     async waitFor(runId, statuses, timeoutMs = 45_000) {
-      const deadline = Date.now() + timeoutMs;
       let state: RunState | null = null;
-      while (Date.now() < deadline) {
-        state = await context.store.get(runId);
-        if (state && statuses.includes(state.status)) return state;
-        if (state && state.status === 'failed' && !statuses.includes('failed')) {
-          throw new Error(`run ${runId} failed: ${JSON.stringify(state.error)}`);
-        }
-        await sleep(50);
-      }
-      throw new Error(
-        `run ${runId} did not reach ${statuses.join('/')} in ${timeoutMs} ms: ${JSON.stringify(state)}`,
+      return waitFor(
+        async () => {
+          state = await context.store.get(runId);
+          if (state && statuses.includes(state.status)) return state;
+          if (state && state.status === 'failed' && !statuses.includes('failed')) {
+            throw new Error(`run ${runId} failed: ${JSON.stringify(state.error)}`);
+          }
+          return undefined;
+        },
+        timeoutMs,
+        () => `run ${runId} to reach ${statuses.join('/')} in ${timeoutMs} ms: ${JSON.stringify(state)}`,
+        50,
       );
     },
     async manifest(runId) {

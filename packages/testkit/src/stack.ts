@@ -1,7 +1,9 @@
 /**
  * The whole pipeline in one process for end-to-end, CLI and chaos tests: the emulator, the ingest,
  * jobs and export services (and optionally the gateway) on a private Redis prefix, with temp work and
- * output folders. Services can also run as child processes (`spawnWorkers`) so a test can SIGKILL them.
+ * output folders. Services can also run as child processes (`spawnWorkers`) so a test can SIGKILL them,
+ * or be left out (`ingest: false`, …) for a caller that runs them its own way (the chaos test, the
+ * benchmarks' stack).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +30,7 @@ import {
   type ServiceContext,
 } from '@rfbatch/shared';
 import { submitRun } from '@rfbatch/run-control';
+import { waitFor } from './wait-for.js';
 
 export type ServiceName = 'ingest' | 'jobs' | 'export';
 
@@ -100,11 +103,11 @@ export interface Stack {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '..', '..');
+const repoRoot = resolve(here, '..', '..', '..');
 
 async function defaultRedisUrl(): Promise<string> {
   try {
-    const { testRedisUrl } = await import('@rfbatch/shared/testing');
+    const { testRedisUrl } = await import('./redis.js');
     return testRedisUrl();
   } catch {
     if (process.env.REDIS_URL) return process.env.REDIS_URL;
@@ -182,18 +185,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const children = new Set<ChildProcess>();
 
-  const waitForState: Stack['waitForState'] = async (runId, predicate, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = await ctx.store.get(runId);
-      if (state && predicate(state)) return state;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `run ${runId} did not reach the expected state within ${timeoutMs} ms; it is ${state?.status ?? 'unknown'}: ${JSON.stringify(state?.error ?? state?.counters ?? null)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  const waitForState: Stack['waitForState'] = (runId, predicate, timeoutMs = 60_000) => {
+    let state: RunState | null = null;
+    return waitFor(
+      async () => {
+        state = await ctx.store.get(runId);
+        return state && predicate(state) ? state : undefined;
+      },
+      timeoutMs,
+      () =>
+        `run ${runId} to reach the expected state within ${timeoutMs} ms; it is ${state?.status ?? 'unknown'}: ${JSON.stringify(state?.error ?? state?.counters ?? null)}`,
+      50,
+    );
   };
 
   return {
@@ -221,7 +224,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       waitForState(runId, (s) => TERMINAL_STATUSES.includes(s.status), timeoutMs),
     waitForState,
     spawnWorkers(names, opts = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'services-process.ts')], {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'stack-workers.ts')], {
         cwd: repoRoot,
         env: {
           ...process.env,

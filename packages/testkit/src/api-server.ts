@@ -1,12 +1,9 @@
 /**
- * Test support: a real `node:http` server on port 0 that records every request and answers with a
- * handler the test supplies. Used by the client tests (never a mock of our own modules).
+ * A stand-in API server: a real `node:http` server on port 0 that records every request and answers
+ * with a handler the test supplies. Used by the client tests (never a mock of our own modules).
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expect } from 'vitest';
-import { RfbatchError } from '../errors.js';
-import { createLogger, type Logger } from '../logger.js';
 
 export interface RecordedRequest {
   method: string;
@@ -76,46 +73,4 @@ export async function startTestServer(
         server.close(() => resolve());
       }),
   };
-}
-
-/** A logger whose lines (JSON strings) are kept for assertions, at `trace` level. */
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const logger = createLogger({
-    level: 'trace',
-    destination: { write: (line: string) => void lines.push(line) },
-  });
-  return { logger, lines };
-}
-
-/** Everything a thrown value would show anywhere: message, hint, JSON, stack and the cause chain. */
-export function everythingShown(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current !== undefined && depth < 5; depth++) {
-    if (current instanceof Error) {
-      parts.push(current.message, current.stack ?? '');
-      if (current instanceof RfbatchError) parts.push(current.describe(), JSON.stringify(current));
-      current = current.cause;
-    } else {
-      parts.push(String(current));
-      current = undefined;
-    }
-  }
-  return parts.join('\n');
-}
-
-/** The RfbatchError `promise` rejects with, checked to show none of `secrets` anywhere (see everythingShown). */
-export async function secretFreeRejection(
-  promise: Promise<unknown>,
-  secrets: readonly string[],
-): Promise<RfbatchError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RfbatchError);
-  const shown = everythingShown(error);
-  for (const secret of secrets) expect(shown).not.toContain(secret);
-  return error as RfbatchError;
 }

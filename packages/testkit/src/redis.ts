@@ -1,8 +1,11 @@
-/** Test support: the shared Redis of the test run and per-file prefixes. Import from '@rfbatch/shared/testing'. */
+/**
+ * Redis in a test file: the URL of the test run's one Redis (found or started by
+ * `redis-global-setup.ts`), a key prefix of the file's own, and the clean-up of that prefix.
+ */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { deletePrefix } from './redis.js';
+import { deletePrefix } from '@rfbatch/shared';
 
 /** The Redis URL the global setup found or started. */
 export function testRedisUrl(): string {
@@ -29,13 +32,3 @@ declare module 'vitest' {
     redisUrl: string;
   }
 }
-
-// A recording node:http server on port 0, a log-capturing logger and an error flattener for secret checks.
-export {
-  captureLogger,
-  everythingShown,
-  json,
-  secretFreeRejection,
-  startTestServer,
-} from './roboflow/test-server.js';
-export type { RecordedRequest, TestHandler, TestServer } from './roboflow/test-server.js';

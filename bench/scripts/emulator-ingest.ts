@@ -2,7 +2,7 @@
  * Measures the emulator's tar-shard ingest throughput: starts the bin in a child process, PUTs
  * `--shards` tar shards of `--images` images of `--image-kb` KiB each (`--parallel` at a time) and
  * reports MB/s from the first PUT to the last 200 (each PUT is answered once its tar is unpacked).
- *   npx tsx packages/emulator/src/scripts/measure-ingest.ts --shards 16 --images 256 --image-kb 200 --parallel 4
+ *   npx tsx bench/scripts/emulator-ingest.ts --shards 16 --images 256 --image-kb 200 --parallel 4
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { makeTar, pngHeader } from '../test-support.js';
+import { pngHeader } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +28,7 @@ const perShard = Number(values.images);
 const imageBytes = Number(values['image-kb']) * 1024;
 const parallel = Number(values.parallel);
 
-const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/rfbatch-emulator.js');
+const bin = resolve(fileURLToPath(import.meta.url), '../../../packages/emulator/bin/rfbatch-emulator.js');
 const child = spawn(
   process.execPath,
   [bin, '--port', '0', '--indexing-delay-ms', '0', '--log-level', 'warn'],

@@ -1,19 +1,13 @@
 /**
- * Test support for the client's tests (client, batches, uploads, jobs, error and response tests): a
- * recording server on port 0, a client with short retries aimed at it, and the checks every request
- * and every error of those tests get. Each test file registers start, reset and stop as its hooks
- * (node:assert, not vitest, so this helper imports no test runner).
+ * A Roboflow client aimed at a recording server, for the client's tests (client, batches, uploads,
+ * jobs, error and response tests): a client with short retries, and the checks every request and
+ * every error of those tests get. Each test file registers start, reset and stop as its hooks.
  */
 import assert from 'node:assert/strict';
-import type { RfbatchError } from '../errors.js';
-import { createRoboflowClient, type ClosableRoboflowClient } from './client.js';
-import {
-  captureLogger,
-  secretFreeRejection,
-  startTestServer,
-  type RecordedRequest,
-  type TestServer,
-} from './test-server.js';
+import { createRoboflowClient, type ClosableRoboflowClient, type RfbatchError } from '@rfbatch/shared';
+import { startTestServer, type RecordedRequest, type TestServer } from './api-server.js';
+import { captureLogger } from './log-capture.js';
+import { secretFreeRejection } from './secret-checks.js';
 
 export const KEY = 'rf-test-KEY-9f8e7d6c5b';
 export const DS = '/data-staging/v1/external/acme';

@@ -1,19 +1,17 @@
 /**
- * Test support for the jobs and export services: a real emulator, a real client and a private Redis
- * prefix, plus ways to stage items and create runs without the ingest service. Import from
- * '@rfbatch/jobs/testing' (tests only).
+ * A testbed for the jobs and export services: a real emulator, a real client and a private Redis
+ * prefix, plus runs staged straight in the emulator (single uploads or tar shards) without the
+ * ingest service.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
 import { startEmulator, type Emulator, type EmulatorOptions } from '@rfbatch/emulator';
 import {
   closeServiceContext,
   createLogger,
   createServiceContext,
-  encodePng,
   enqueue,
   loadConfig,
   resolveRunSpec,
@@ -30,28 +28,13 @@ import {
   type RunStatus,
   type ServiceContext,
 } from '@rfbatch/shared';
-import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/shared/testing';
+import { pngBytes } from './images.js';
+import { cleanupPrefix, testPrefix, testRedisUrl } from './redis.js';
+import { makeTar } from './tars.js';
+import { waitFor } from './wait-for.js';
 
-/** A valid 4×4 PNG whose pixels derive from `seed` (so every image differs). */
-export function tinyPng(seed: number): Buffer {
-  const rgb = new Uint8Array(4 * 4 * 3).fill(seed % 256);
-  Buffer.from(rgb.buffer).writeUInt32BE(seed >>> 0, 0);
-  return encodePng(4, 4, rgb);
-}
-
-async function tarOf(files: { name: string; body: Buffer }[]): Promise<Buffer> {
-  const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const ended = new Promise<void>((r) => p.on('end', () => r()));
-  for (const f of files)
-    await new Promise<void>((res, rej) =>
-      p.entry({ name: f.name, size: f.body.length }, f.body, (e) => (e ? rej(e) : res())),
-    );
-  p.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
+/** The 4×4 PNG staged as image `i` of a run. */
+const stagedImage = (i: number) => pngBytes(i, 0, 4);
 
 export interface TestbedOptions {
   emulator?: EmulatorOptions;
@@ -132,7 +115,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     const mode = opts.mode ?? (n > 32 ? 'shards' : 'single');
     if (mode === 'single') {
       for (const [i, name] of names.entries()) {
-        const body = tinyPng(i);
+        const body = stagedImage(i);
         await ctx.client.uploadImage(spec.batchId, name, {
           stream: () => Readable.from(body),
           size: body.length,
@@ -141,7 +124,9 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     } else {
       const size = opts.shardSize ?? 500;
       for (let s = 0; s < n; s += size) {
-        const tar = await tarOf(names.slice(s, s + size).map((name, k) => ({ name, body: tinyPng(s + k) })));
+        const tar = await makeTar(
+          names.slice(s, s + size).map((name, k) => ({ name, data: stagedImage(s + k) })),
+        );
         const details = await ctx.client.requestShardUploadUrl(spec.batchId);
         await uploadToSignedUrl(details, Readable.from(tar), tar.length);
       }
@@ -171,18 +156,20 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     return { spec, names };
   };
 
-  const waitFor: Testbed['waitFor'] = async (runId, statuses, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const state = await ctx.store.require(runId);
-      if (statuses.includes(state.status)) return state;
-      if (TERMINAL_STATUSES.includes(state.status) || Date.now() > deadline) {
-        throw new Error(
-          `run ${runId} is ${state.status} (waited for ${statuses.join('|')}): ${JSON.stringify(state.error ?? state.warnings)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  const waitForRun: Testbed['waitFor'] = (runId, statuses, timeoutMs = 30_000) => {
+    let state: RunState | undefined;
+    const notReached = () =>
+      `run ${runId} is ${state?.status} (waited for ${statuses.join('|')}): ${JSON.stringify(state?.error ?? state?.warnings)}`;
+    return waitFor(
+      async () => {
+        state = await ctx.store.require(runId);
+        if (statuses.includes(state.status)) return state;
+        if (TERMINAL_STATUSES.includes(state.status)) throw new Error(notReached());
+        return undefined;
+      },
+      timeoutMs,
+      notReached,
+    );
   };
 
   return {
@@ -193,7 +180,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
     outDir,
     services,
     stageRun,
-    waitFor,
+    waitFor: waitForRun,
     async close() {
       for (const s of services.splice(0)) await s.close();
       await closeServiceContext(ctx);

@@ -1,6 +1,5 @@
-/** A tiny service for lifecycle.test.ts: `tsx lifecycle.fixture.ts clean|hang|fail-start`. */
-import { runUntilSignal } from './lifecycle.js';
-import { createLogger } from './logger.js';
+/** A tiny service for shared's lifecycle.test.ts: `tsx lifecycle-service.ts clean|hang|fail-start`. */
+import { createLogger, runUntilSignal } from '@rfbatch/shared';
 
 const mode = process.argv[2] ?? 'clean';
 const logger = createLogger({ name: 'fixture' });

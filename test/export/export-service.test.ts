@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadToFile, ErrorCode, RfbatchError, stageJobId, type DownloadToFile } from '@rfbatch/shared';
 import { startJobs } from '@rfbatch/jobs';
-import { startTestbed, type Testbed } from '@rfbatch/jobs/testing';
-import { exportPaths } from './downloads.js';
-import type { ExportServiceOptions } from './options.js';
-import { startExport } from './service.js';
+import { startTestbed, type Testbed } from '@rfbatch/testkit/staged-runs';
+import { exportPaths, startExport, type ExportServiceOptions } from '@rfbatch/export';
 import { retryRun } from '@rfbatch/run-control';
 
 let bed: Testbed;
