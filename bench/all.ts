@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: runs bench:ingest, bench:export, bench:e2e and bench:scale one after the other (each
- * in its own process, as `npm run bench:<name>` would), then prints ONE JSON document with every
- * result and the machine on stdout, and the combined short table on stderr.
+ * `npm run bench`: runs bench:ingest, bench:export, bench:e2e, bench:scale and bench:chaos one after the
+ * other (each in its own process, as `npm run bench:<name>` would), then prints ONE JSON document with
+ * every result and the machine on stdout, and the combined short table on stderr.
  *
  *   npm run bench                        the full set (long: tens of minutes)
  *   npm run bench -- --quick             small data sets, for a smoke run
@@ -17,7 +17,7 @@ import { REPO } from './lib/proc.js';
 import { fmt, goalText, renderTable, row, type TableRow } from './lib/report.js';
 import { goal, type Goal } from './lib/stats.js';
 
-const NAMES = ['ingest', 'export', 'e2e', 'scale'] as const;
+const NAMES = ['ingest', 'export', 'e2e', 'scale', 'chaos'] as const;
 type Name = (typeof NAMES)[number];
 
 const { values: args } = parseArgs({
