@@ -49,7 +49,7 @@ const QUEUES: Record<ServiceName, QueueName[]> = {
   export: ['export'],
 };
 
-export interface ChaosRun {
+interface ChaosRun {
   runId: string;
   /** The run's source files (relative paths). */
   files: string[];
@@ -59,7 +59,7 @@ export interface ChaosRun {
   seconds: number;
 }
 
-export interface ChaosRuns {
+interface ChaosRuns {
   runs: ChaosRun[];
   /** SIGKILLs per slot. */
   kills: Record<string, number>;
@@ -72,7 +72,7 @@ export interface ChaosRuns {
   report: Record<string, unknown>;
 }
 
-export interface SigtermRun {
+interface SigtermRun {
   runId: string;
   images: number;
   /** Each worker's exit code (or signal) after SIGTERM and how long it took to exit. */
