@@ -1,6 +1,8 @@
 /**
- * rfbatch services as separate processes, as in production (`tsx services/<name>/src/main.ts`), for
- * chaos tests: start, SIGKILL, SIGTERM, restart, with a tail of each process's output for failures.
+ * rfbatch services as separate processes for chaos tests: start, SIGKILL, SIGTERM, restart, with a
+ * tail of each process's output for failures. Each runs its `main.ts`, one line into the process
+ * entry `rfbatch workers --only <name>` uses (runServices: same options, context, signals and close
+ * deadline), without the CLI's start-up checks: a worker started while Redis restarts waits for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';

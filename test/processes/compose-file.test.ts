@@ -1,5 +1,9 @@
 /** docker-compose.yml, checked by reading it (no Docker engine here): what operators rely on. */
 import { describe, expect, it } from 'vitest';
+import { exportService } from '@rfbatch/export';
+import { gatewayService } from '@rfbatch/gateway';
+import { ingestService } from '@rfbatch/ingest';
+import { jobsService } from '@rfbatch/jobs';
 import { EnvSchema } from '@rfbatch/shared';
 import { interpolate, readCompose } from './compose-file.js';
 
@@ -48,15 +52,11 @@ describe('docker-compose.yml', () => {
   });
 
   it('names only environment variables rfbatch knows', () => {
-    const known = new Set([
-      ...Object.keys(EnvSchema.shape),
-      'LOG_FORMAT',
-      'NODE_OPTIONS',
-      'MALLOC_ARENA_MAX',
-      'RFBATCH_INGEST_CONCURRENCY',
-      'RFBATCH_JOBS_CONCURRENCY',
-      'RFBATCH_EXPORT_CONCURRENCY',
-    ]);
+    // The shared configuration, every service's options schema (current names only), and Node's.
+    const own = [ingestService, jobsService, exportService, gatewayService].flatMap((s) =>
+      s.options.variables.map((v) => v.name),
+    );
+    const known = new Set([...Object.keys(EnvSchema.shape), ...own, 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
     for (const [name, service] of Object.entries(services)) {
       if (name === 'redis') continue;
       for (const key of Object.keys(service.environment ?? {}))

@@ -132,7 +132,7 @@ beforeAll(async () => {
     RFBATCH_WORK_DIR: join(workDir, 'work'),
   };
   // Test speed only: poll the remote side often.
-  env = { RFBATCH_POLL_MIN_MS: '200', RFBATCH_POLL_MAX_MS: '1000' };
+  env = { RFBATCH_JOBS_POLL_MIN_MS: '200', RFBATCH_JOBS_POLL_MAX_MS: '1000' };
 
   const emulatorPort = String(await freePort());
   const emulator = start(

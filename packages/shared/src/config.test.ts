@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig, parseEnv } from './config.js';
+import {
+  EnvSchema,
+  configVariables,
+  decimal,
+  describeDeprecation,
+  flag,
+  loadConfig,
+  serviceOptions,
+  wholeNumber,
+  type Deprecation,
+} from './config.js';
 import { ConfigError } from './errors.js';
 import { redactText } from './redact.js';
 
@@ -109,21 +119,108 @@ describe('loadConfig', () => {
   });
 });
 
-describe('parseEnv', () => {
-  const Env = z.object({
-    RFBATCH_X_CONCURRENCY: z.coerce.number().int().min(1).optional(),
-    RFBATCH_X_MS: z.coerce.number().optional(),
-  });
+describe('serviceOptions', () => {
+  const X = serviceOptions(
+    'x',
+    z.object({
+      concurrency: wholeNumber(1, 64).default(4).describe('jobs at once'),
+      pollMinMs: wholeNumber(0).default(1_000).describe('first wait'),
+      stalledIntervalMs: wholeNumber(1_000)
+        .optional()
+        .meta({ description: 'stall check', defaultText: 'the lock duration' }),
+      maxRatio: decimal(1).default(200).describe('ratio'),
+      board: flag().default(true).describe('serve the board'),
+      token: z.string().min(8).optional().meta({ description: 'a token', secret: true }),
+    }),
+    { pollMinMs: ['RFBATCH_POLL_MIN_MS'] },
+  );
 
-  it('reads only its own variables, leaving unset and empty ones out', () => {
-    expect(parseEnv(Env, { RFBATCH_X_CONCURRENCY: '3', RFBATCH_X_MS: '', OTHER: 'x' })).toEqual({
-      RFBATCH_X_CONCURRENCY: 3,
+  it('names each variable RFBATCH_<SERVICE>_<FIELD> and takes every default from the schema', () => {
+    expect(X.variable('pollMinMs')).toBe('RFBATCH_X_POLL_MIN_MS');
+    expect(X.defaults).toEqual({
+      concurrency: 4,
+      pollMinMs: 1_000,
+      stalledIntervalMs: undefined,
+      maxRatio: 200,
+      board: true,
+      token: undefined,
+    });
+    expect(X.withDefaults({ concurrency: 2, pollMinMs: undefined })).toEqual({
+      ...X.defaults,
+      concurrency: 2,
     });
   });
 
-  it('lists every bad variable with its value in one ConfigError', () => {
-    expect(() => parseEnv(Env, { RFBATCH_X_CONCURRENCY: '0', RFBATCH_X_MS: 'soon' })).toThrow(
-      /RFBATCH_X_CONCURRENCY: .*\(got "0"\)\n {2}RFBATCH_X_MS: .*\(got "soon"\)/,
+  it('reads only its own variables, leaving unset and empty ones out', () => {
+    expect(X.fromEnv({ RFBATCH_X_CONCURRENCY: '3', RFBATCH_X_MAX_RATIO: '', OTHER: 'x' })).toEqual({
+      concurrency: 3,
+    });
+    expect(X.fromEnv({ RFBATCH_X_BOARD: 'false', RFBATCH_X_MAX_RATIO: '2.5' })).toEqual({
+      board: false,
+      maxRatio: 2.5,
+    });
+  });
+
+  it('still reads an old name, reporting it; the new name wins when both are set', () => {
+    const seen: Deprecation[] = [];
+    expect(X.fromEnv({ RFBATCH_POLL_MIN_MS: '200' }, (d) => seen.push(d))).toEqual({ pollMinMs: 200 });
+    expect(
+      X.fromEnv({ RFBATCH_POLL_MIN_MS: 'x', RFBATCH_X_POLL_MIN_MS: '300' }, (d) => seen.push(d)),
+    ).toEqual({
+      pollMinMs: 300,
+    });
+    expect(seen.map(describeDeprecation)).toEqual([
+      'RFBATCH_POLL_MIN_MS is deprecated: use RFBATCH_X_POLL_MIN_MS',
+      'RFBATCH_POLL_MIN_MS is deprecated and ignored: RFBATCH_X_POLL_MIN_MS is set',
+    ]);
+  });
+
+  it('lists every bad variable in one ConfigError: its name, its value and what it expects', () => {
+    let error: unknown;
+    try {
+      X.fromEnv({
+        RFBATCH_X_CONCURRENCY: '0',
+        RFBATCH_POLL_MIN_MS: 'soon',
+        RFBATCH_X_STALLED_INTERVAL_MS: '1.5',
+        RFBATCH_X_BOARD: 'maybe',
+        RFBATCH_X_TOKEN: 'short',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      [
+        'invalid configuration:',
+        '  RFBATCH_X_CONCURRENCY: expected a whole number from 1 to 64 (got "0")',
+        '  RFBATCH_POLL_MIN_MS: expected a whole number of at least 0 (got "soon")',
+        '  RFBATCH_X_STALLED_INTERVAL_MS: expected a whole number of at least 1000 (got "1.5")',
+        '  RFBATCH_X_BOARD: expected true or false (or 1/0, yes/no, on/off) (got "maybe")',
+        '  RFBATCH_X_TOKEN: Too small: expected string to have >=8 characters',
+      ].join('\n'),
     );
+  });
+
+  it('describes its variables for docs/operators.md', () => {
+    expect(X.variables.map((v) => [v.name, v.defaultText, v.usedBy, v.formerly])).toEqual([
+      ['RFBATCH_X_CONCURRENCY', '`4`', 'x', []],
+      ['RFBATCH_X_POLL_MIN_MS', '`1000`', 'x', ['RFBATCH_POLL_MIN_MS']],
+      ['RFBATCH_X_STALLED_INTERVAL_MS', 'the lock duration', 'x', []],
+      ['RFBATCH_X_MAX_RATIO', '`200`', 'x', []],
+      ['RFBATCH_X_BOARD', '`true`', 'x', []],
+      ['RFBATCH_X_TOKEN', '—', 'x', []],
+    ]);
+    expect(() => serviceOptions('y', z.object({ n: wholeNumber(0).default(1) }))).toThrow(
+      'RFBATCH_Y_N has no description',
+    );
+  });
+
+  it('describes every shared variable too', () => {
+    const names = configVariables().map((v) => v.name);
+    expect(names).toEqual(Object.keys(EnvSchema.shape));
+    expect(configVariables().find((v) => v.name === 'RFBATCH_GATEWAY_PORT')).toMatchObject({
+      defaultText: '`8080`',
+      usedBy: 'gateway',
+    });
   });
 });

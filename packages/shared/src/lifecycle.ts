@@ -10,6 +10,16 @@ export interface RunUntilSignalOptions {
   deadlineMs?: number;
   /** @defaultValue ['SIGINT', 'SIGTERM'] */
   signals?: NodeJS.Signals[];
+  /**
+   * Stops the service when aborted, instead of the process signals: for a host that owns them (the
+   * CLI turns the first SIGINT/SIGTERM into this abort, and exits at once on the second itself).
+   */
+  stop?: AbortSignal;
+  /**
+   * Takes over a failed start (the host reports it its own way): what it returns is resolved, and
+   * nothing is logged or exited here. @defaultValue logs "failed to start" and exits 1
+   */
+  onStartError?: (err: unknown) => number | Promise<number>;
   /** Ends the process. @defaultValue process.exit */
   exit?: (code: number) => void;
 }
@@ -45,24 +55,30 @@ export async function runUntilSignal(
 
   // Listen before starting: a signal that comes during start-up must not kill the process uncleanly.
   // The first signal stops the service; a second one means "now": exit without waiting for the close.
-  let onFirst: (s: NodeJS.Signals) => void = () => {};
-  const signalled = new Promise<NodeJS.Signals>((resolve) => (onFirst = resolve));
+  let onFirst: (s: string) => void = () => {};
+  const signalled = new Promise<string>((resolve) => (onFirst = resolve));
   let received = 0;
   const handler = (s: NodeJS.Signals) => {
     if (++received === 1) return onFirst(s);
     logger.warn({ signal: s }, 'second signal; exiting without waiting');
     void finish(1);
   };
+  const { stop } = options;
+  const onAbort = () => onFirst(typeof stop?.reason === 'string' ? stop.reason : 'stop');
   const stopListening = () => {
-    for (const s of signals) process.off(s, handler);
+    if (stop) stop.removeEventListener('abort', onAbort);
+    else for (const s of signals) process.off(s, handler);
   };
-  for (const s of signals) process.on(s, handler);
+  if (stop?.aborted) onAbort();
+  else if (stop) stop.addEventListener('abort', onAbort, { once: true });
+  else for (const s of signals) process.on(s, handler);
 
   let running: { close(): Promise<void> };
   try {
     running = await start();
   } catch (err) {
     stopListening();
+    if (options.onStartError) return options.onStartError(err);
     logger.fatal({ err }, 'failed to start');
     return finish(1);
   }

@@ -1,6 +1,12 @@
 export { startExport } from './service.js';
-export { exportOptionsFromEnv } from './env-options.js';
-export { resolveExportOptions, type ExportServiceOptions, type ResolvedExportOptions } from './options.js';
+export { exportService } from './definition.js';
+export {
+  ExportOptionsSchema,
+  exportOptionsFromEnv,
+  resolveExportOptions,
+  type ExportServiceOptions,
+  type ResolvedExportOptions,
+} from './options.js';
 export {
   safeExtract,
   safeEntryPath,

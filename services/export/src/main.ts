@@ -1,6 +1,5 @@
-/** The export service as its own process: `tsx services/export/src/main.ts` (configured by environment). */
-import { serviceMain } from '@rfbatch/shared';
-import { exportOptionsFromEnv } from './env-options.js';
-import { startExport } from './service.js';
+/** The export service as its own process (configured by environment): the same entry as `rfbatch workers --only export`. */
+import { runServices } from '@rfbatch/shared';
+import { exportService } from './definition.js';
 
-await serviceMain({ name: 'export', options: exportOptionsFromEnv, start: startExport });
+await runServices([exportService]);

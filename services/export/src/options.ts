@@ -1,59 +1,98 @@
-import type { DownloadToFile, ServiceOptions } from '@rfbatch/shared';
+import { z } from 'zod';
+import {
+  decimal,
+  serviceOptions,
+  wholeNumber,
+  type Deprecation,
+  type DownloadToFile,
+  type EnvSource,
+  type OptionsOf,
+} from '@rfbatch/shared';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './safe-extract.js';
 
-/** Options of the export service (collect, download, finalize). */
-export interface ExportServiceOptions extends ServiceOptions {
-  /** Files listed per download job. @defaultValue 20 */
-  filesPerJob?: number;
-  /** Files downloaded at once inside one download job. @defaultValue 4 */
-  downloadConcurrency?: number;
-  /** Tries per file for transient failures (resets, 5xx, a short body) inside one job. @defaultValue 4 */
-  fileAttempts?: number;
-  /** Fresh listings fetched for one file whose signed URL was refused (expired). @defaultValue 3 */
-  relistAttempts?: number;
-  /** First pause between two tries of a file; doubles each time. @defaultValue 500 */
-  retryDelayMs?: number;
-  /** Per-transfer silence timeout. @defaultValue 120_000 */
-  transferTimeoutMs?: number;
-  /** Limits on what one archive may expand to. */
+/**
+ * Options of the export service (collect, download, finalize): defaults, descriptions and
+ * variables (`RFBATCH_EXPORT_<FIELD>`) in one place.
+ */
+export const ExportOptionsSchema = serviceOptions(
+  'export',
+  z.object({
+    concurrency: wholeNumber(1).default(4).describe('export jobs (collect, download, finalize) at once'),
+    filesPerJob: wholeNumber(1).default(20).describe('files listed per download job'),
+    downloadConcurrency: wholeNumber(1)
+      .default(4)
+      .describe('files downloaded at once inside one download job'),
+    fileAttempts: wholeNumber(1)
+      .default(4)
+      .describe('tries per file for transient failures (resets, 5xx, a short body) inside one job'),
+    relistAttempts: wholeNumber(0)
+      .default(3)
+      .describe('fresh listings fetched for one file whose signed URL was refused (expired)'),
+    retryDelayMs: wholeNumber(0)
+      .default(500)
+      .describe('first pause between two tries of a file; doubles each time'),
+    transferTimeoutMs: wholeNumber(1_000).default(120_000).describe('per-transfer silence timeout'),
+    extractMaxBytes: wholeNumber(1)
+      .default(DEFAULT_EXTRACT_LIMITS.maxTotalBytes)
+      .describe('most bytes one archive may expand to'),
+    extractMaxRatio: decimal(1)
+      .default(DEFAULT_EXTRACT_LIMITS.maxRatio)
+      .describe('most bytes per byte of archive (a decompression bomb expands far more)'),
+    urlCacheMs: wholeNumber(0)
+      .default(300_000)
+      .describe("how long a listing's signed URLs are reused within this process before listing again"),
+    notifyAttempts: wholeNumber(1).default(4).describe("tries of the POST to the run's `notify` URL"),
+    notifyTimeoutMs: wholeNumber(100).default(10_000).describe('per-try timeout of that POST'),
+    lockDurationMs: wholeNumber(1_000)
+      .default(30_000)
+      .describe("BullMQ lock of an active job; a killed worker's job is taken over after about this long"),
+    stalledIntervalMs: wholeNumber(1_000).optional().meta({
+      description: 'how often the worker looks for stalled jobs',
+      defaultText: 'the lock duration',
+    }),
+  }),
+  {
+    downloadConcurrency: ['RFBATCH_DOWNLOAD_CONCURRENCY'],
+    filesPerJob: ['RFBATCH_DOWNLOAD_FILES_PER_JOB'],
+    extractMaxBytes: ['RFBATCH_EXTRACT_MAX_BYTES'],
+    extractMaxRatio: ['RFBATCH_EXTRACT_MAX_RATIO'],
+    lockDurationMs: ['RFBATCH_LOCK_DURATION_MS'],
+  },
+);
+
+export type ExportServiceOptions = OptionsOf<typeof ExportOptionsSchema> & {
+  /** Every limit on what one archive may expand to; wins over extractMaxBytes/extractMaxRatio. */
   extractLimits?: Partial<ExtractLimits>;
-  /** How long a listing's signed URLs are reused within this process before listing again. @defaultValue 300_000 */
-  urlCacheMs?: number;
-  /** Tries of the POST to the run's `notify` URL. @defaultValue 4 */
-  notifyAttempts?: number;
-  /** Per-try timeout of that POST. @defaultValue 10_000 */
-  notifyTimeoutMs?: number;
   /** The download helper (a test may wrap it). @defaultValue downloadToFile of @rfbatch/shared */
   downloadToFile?: DownloadToFile;
-  /** BullMQ lock of an active job; a killed worker's job is taken over after about this long. @defaultValue 30_000 */
-  lockDurationMs?: number;
-  /** How often the worker looks for stalled jobs. @defaultValue lockDurationMs */
-  stalledIntervalMs?: number;
-}
+};
 
 export type ResolvedExportOptions = Required<
-  Omit<ExportServiceOptions, 'extractLimits' | 'downloadToFile'>
+  Omit<OptionsOf<typeof ExportOptionsSchema>, 'extractMaxBytes' | 'extractMaxRatio'>
 > & {
   extractLimits: ExtractLimits;
   downloadToFile: DownloadToFile | undefined;
 };
 
 export function resolveExportOptions(options: ExportServiceOptions = {}): ResolvedExportOptions {
-  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  const { extractMaxBytes, extractMaxRatio, ...resolved } = ExportOptionsSchema.withDefaults(options);
   return {
-    concurrency: options.concurrency ?? 4,
-    filesPerJob: options.filesPerJob ?? 20,
-    downloadConcurrency: options.downloadConcurrency ?? 4,
-    fileAttempts: options.fileAttempts ?? 4,
-    relistAttempts: options.relistAttempts ?? 3,
-    retryDelayMs: options.retryDelayMs ?? 500,
-    transferTimeoutMs: options.transferTimeoutMs ?? 120_000,
-    extractLimits: { ...DEFAULT_EXTRACT_LIMITS, ...options.extractLimits },
-    urlCacheMs: options.urlCacheMs ?? 300_000,
-    notifyAttempts: options.notifyAttempts ?? 4,
-    notifyTimeoutMs: options.notifyTimeoutMs ?? 10_000,
+    ...resolved,
+    stalledIntervalMs: resolved.stalledIntervalMs ?? resolved.lockDurationMs,
+    extractLimits: {
+      ...DEFAULT_EXTRACT_LIMITS,
+      maxTotalBytes: extractMaxBytes,
+      maxRatio: extractMaxRatio,
+      ...options.extractLimits,
+    },
     downloadToFile: options.downloadToFile,
-    lockDurationMs,
-    stalledIntervalMs: options.stalledIntervalMs ?? lockDurationMs,
   };
+}
+
+/** The export options the environment sets; every bad variable is listed in one error. */
+export function exportOptionsFromEnv(
+  env: EnvSource = process.env,
+  onDeprecated?: (d: Deprecation) => void,
+): ExportServiceOptions {
+  return ExportOptionsSchema.fromEnv(env, onDeprecated);
 }

@@ -2,13 +2,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ServiceContext } from '@rfbatch/shared';
 import { bearerToken, tokenMatches } from './auth.js';
 import { toHttpError } from './http-errors.js';
+import { resolveGatewayOptions, type GatewayServiceOptions } from './options.js';
 import { boardRoutes } from './routes/board.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { createRegistry, metricsRoutes } from './routes/metrics.routes.js';
 import { runsRoutes } from './routes/runs.routes.js';
 import { webhookRoutes } from './routes/webhooks.routes.js';
 
-export interface GatewayOptions {
+export interface GatewayOptions extends GatewayServiceOptions {
   /** Bearer token for everything but /healthz and the webhook route. @defaultValue config.gateway.token (none: open) */
   token?: string;
   /** Token of the writable board and of the API. @defaultValue config.gateway.adminToken */
@@ -17,14 +18,6 @@ export interface GatewayOptions {
   webhookSecret?: string;
   /** Workspace slug expected in `Bearer rf_<workspace>`. @defaultValue config, else discovered by the client */
   workspace?: string;
-  /** Largest webhook body. @defaultValue 65_536 */
-  webhookBodyLimitBytes?: number;
-  /** Largest API request body (a RunSpec). @defaultValue 1_048_576 */
-  bodyLimitBytes?: number;
-  /** How long a webhook `event_id` is remembered to drop redeliveries. @defaultValue 86_400 */
-  dedupeTtlSeconds?: number;
-  /** Serve Bull Board at /board. @defaultValue true */
-  board?: boolean;
 }
 
 /** Paths with their own guard (or none): everything else needs the bearer token. */
@@ -36,6 +29,7 @@ export async function buildGateway(
   options: GatewayOptions = {},
 ): Promise<FastifyInstance> {
   const { config } = ctx;
+  const resolved = resolveGatewayOptions(options);
   const token = options.token ?? config.gateway.token;
   const adminToken = options.adminToken ?? config.gateway.adminToken;
   // Typed as Fastify's logger so the app is a plain FastifyInstance (pino's own type is narrower).
@@ -44,7 +38,7 @@ export async function buildGateway(
     loggerInstance,
     // One debug line per request (onResponse below) instead of Fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    bodyLimit: resolved.bodyLimitBytes,
     // Run ids and paths never need more; long URLs are someone probing.
     routerOptions: { maxParamLength: 200 },
   });
@@ -90,10 +84,10 @@ export async function buildGateway(
   webhookRoutes(app, ctx, {
     secret: options.webhookSecret ?? config.gateway.webhookSecret,
     workspace: expectedWorkspace,
-    bodyLimitBytes: options.webhookBodyLimitBytes ?? 65_536,
-    dedupeTtlSeconds: options.dedupeTtlSeconds ?? 86_400,
+    bodyLimitBytes: resolved.webhookBodyLimitBytes,
+    dedupeTtlSeconds: resolved.dedupeTtlSeconds,
   });
   metricsRoutes(app, createRegistry(ctx));
-  if (options.board ?? true) await boardRoutes(app, ctx.queues, { token, adminToken });
+  if (resolved.board) await boardRoutes(app, ctx.queues, { token, adminToken });
   return app;
 }

@@ -1,11 +1,11 @@
+export { startIngest, ingestRateLimiter, ingestProcessors, runsProcessors } from './service.js';
+export { ingestService } from './definition.js';
 export {
-  startIngest,
-  ingestRateLimiter,
-  assertHandlers,
-  ingestProcessors,
-  runsProcessors,
-} from './service.js';
-export { ingestOptionsFromEnv, resolveIngestOptions, type IngestOptions } from './options.js';
+  IngestOptionsSchema,
+  ingestOptionsFromEnv,
+  resolveIngestOptions,
+  type IngestOptions,
+} from './options.js';
 export { planRun } from './planner.js';
 export { remoteName, MAX_REMOTE_NAME_BYTES } from './remote-name.js';
 export { scanDirectory, type ScanItem, type ScannedFile, type ScanOptions } from './scan.js';

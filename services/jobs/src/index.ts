@@ -1,6 +1,12 @@
 export { startJobs } from './service.js';
-export { jobsOptionsFromEnv } from './env-options.js';
-export { resolveJobsOptions, type JobsServiceOptions, type ResolvedJobsOptions } from './options.js';
+export { jobsService } from './definition.js';
+export {
+  JobsOptionsSchema,
+  jobsOptionsFromEnv,
+  resolveJobsOptions,
+  type JobsServiceOptions,
+  type ResolvedJobsOptions,
+} from './options.js';
 export { pollAgain, pollDelayMs, readWaitState, WaitState } from './wait.js';
 export { describeJobFailure, explainJobFailure, notificationText } from './job-failure.js';
 export { triageJobFailure, withSources, type TriageOptions } from './triage.js';

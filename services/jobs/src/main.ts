@@ -1,6 +1,5 @@
-/** The jobs service as its own process: `tsx services/jobs/src/main.ts` (configured by environment). */
-import { serviceMain } from '@rfbatch/shared';
-import { jobsOptionsFromEnv } from './env-options.js';
-import { startJobs } from './service.js';
+/** The jobs service as its own process (configured by environment): the same entry as `rfbatch workers --only jobs`. */
+import { runServices } from '@rfbatch/shared';
+import { jobsService } from './definition.js';
 
-await serviceMain({ name: 'jobs', options: jobsOptionsFromEnv, start: startJobs });
+await runServices([jobsService]);

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { startGateway } from '@rfbatch/gateway';
+import { gatewayService } from '@rfbatch/gateway';
+import { runServices } from '@rfbatch/shared';
 import type { App } from '../app.js';
-import { cliConfig, cliLogger, openServices } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { note } from '../io.js';
-import { untilSignal } from './workers.js';
+import { cliHost } from '../workers.js';
 
 export function registerGateway(program: Command, app: App): void {
   program
@@ -20,24 +20,17 @@ export function registerGateway(program: Command, app: App): void {
           `--port must be a whole number from 0 to 65535 (got "${flags.port}")`,
         );
       }
-      const services = await openServices(
-        cliConfig(app.io, { needApiKey: true }),
-        cliLogger(app.io, app.verbose(), 'info'),
-      );
-      try {
-        const gateway = await startGateway(services.ctx, {
-          ...(port !== undefined ? { port } : {}),
-          ...(flags.host ? { host: flags.host } : {}),
-        });
-        // First stdout line, like the emulator's: scripts and tests read the URL from it.
-        app.io.stdout.write(`gateway listening on ${gateway.url}\n`);
-        note(
-          app.io,
-          `Bull Board: ${gateway.url}/board · metrics: ${gateway.url}/metrics · health: ${gateway.url}/healthz`,
-        );
-        await untilSignal(app, () => gateway.close(), 'gateway');
-      } finally {
-        await services.close();
-      }
+      app.exitCode = await runServices([gatewayService], {
+        ...cliHost(app),
+        overrides: {
+          gateway: { ...(port !== undefined ? { port } : {}), ...(flags.host ? { host: flags.host } : {}) },
+        },
+        onStarted: ({ services }) => {
+          const url = services[0]?.url ?? '';
+          // First stdout line, like the emulator's: scripts and tests read the URL from it.
+          app.io.stdout.write(`gateway listening on ${url}\n`);
+          note(app.io, `Bull Board: ${url}/board · metrics: ${url}/metrics · health: ${url}/healthz`);
+        },
+      });
     });
 }
