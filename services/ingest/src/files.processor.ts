@@ -1,8 +1,16 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { eachLimited, ErrorCode, MetricName, RfbatchError, type ManifestEntry } from '@rfbatch/shared';
+import {
+  eachLimited,
+  ErrorCode,
+  MetricName,
+  RfbatchError,
+  type Logger,
+  type ManifestEntry,
+} from '@rfbatch/shared';
 import { doneKey } from './children.js';
-import type { IngestDeps, JobContext, Processor } from './processor.js';
+import { defineProcessor } from '@rfbatch/worker-kit';
+import type { IngestDeps } from './deps.js';
 import { ByteProgress } from './progress.js';
 import { readUnit, requirePlan, sourceFile } from './unit.js';
 import { withFreshUrl } from './upload-retry.js';
@@ -12,40 +20,49 @@ import { withFreshUrl } from './upload-retry.js';
  * videos through a signed URL each. A few files go at once; each streams from disk and is
  * checkpointed when done, so a retry uploads only the rest.
  */
-export const filesProcessor: Processor<'ingest', 'files'> = async ({ runId, group, range }, jc, deps) => {
-  const { store, config } = deps.ctx;
-  if (await store.isTerminal(runId)) return { group, skipped: 'run finished' };
-  if (await store.isDone(runId, doneKey.group(group))) return { group, skipped: 'already uploaded' };
-  const spec = await store.spec(runId);
-  const plan = await requirePlan(config.workDir, runId);
-  const entries = await readUnit(config.workDir, runId, range);
-  const done = await Promise.all(entries.map((e) => store.isDone(runId, doneKey.file(e.i))));
-  const todo = entries.filter((_, k) => !done[k]);
-  const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
-  let uploaded = 0;
+export const filesProcessor = defineProcessor(
+  'ingest',
+  'files',
+  async ({ data: { runId, group, range }, job, log, signal, spec }, deps: IngestDeps) => {
+    const { store, config } = deps.ctx;
+    if (await store.isDone(runId, doneKey.group(group))) return { group, skipped: 'already uploaded' };
+    const plan = await requirePlan(config.workDir, runId);
+    const entries = await readUnit(config.workDir, runId, range);
+    const done = await Promise.all(entries.map((e) => store.isDone(runId, doneKey.file(e.i))));
+    const todo = entries.filter((_, k) => !done[k]);
+    const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
+    let uploaded = 0;
 
-  await eachLimited(todo, concurrency, async (entry) => {
-    const path = sourceFile(plan, spec, entry);
-    await uploadOne(runId, entry, path, spec.batchId, jc, deps).catch((error: unknown) => {
-      throw nameTheFile(error, entry);
+    await eachLimited(todo, concurrency, async (entry) => {
+      const path = sourceFile(plan, spec, entry);
+      await uploadOne(runId, entry, path, spec.batchId, { log, signal }, deps).catch((error: unknown) => {
+        throw nameTheFile(error, entry);
+      });
+      await store.markDone(runId, doneKey.file(entry.i));
+      await store.incr(runId, 'filesUploaded');
+      uploaded++;
+      await job
+        .updateProgress({ files: entries.length - todo.length + uploaded, totalFiles: entries.length })
+        .catch(() => {});
     });
-    await store.markDone(runId, doneKey.file(entry.i));
-    await store.incr(runId, 'filesUploaded');
-    uploaded++;
-    await jc.job
-      .updateProgress({ files: entries.length - todo.length + uploaded, totalFiles: entries.length })
-      .catch(() => {});
-  });
-  await store.markDone(runId, doneKey.group(group));
-  return { group, files: entries.length, uploaded };
-};
+    await store.markDone(runId, doneKey.group(group));
+    return { group, files: entries.length, uploaded };
+  },
+  { skip: 'ended', unit: ({ group }) => `upload group ${group}` },
+);
+
+/** What one file's upload needs of its job. */
+interface UploadJob {
+  log: Logger;
+  signal: AbortSignal | undefined;
+}
 
 async function uploadOne(
   runId: string,
   entry: ManifestEntry,
   path: string,
   batchId: string,
-  jc: JobContext,
+  jc: UploadJob,
   deps: IngestDeps,
 ): Promise<void> {
   const { client, store, metrics } = deps.ctx;

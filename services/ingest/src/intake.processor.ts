@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { enqueue, resolveRunSpec, RUN_ID_RULE, sameJson, stageJobId } from '@rfbatch/shared';
-import type { Processor } from './processor.js';
+import { resolveRunSpec, RUN_ID_RULE, sameJson } from '@rfbatch/shared';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import type { IngestDeps } from './deps.js';
 
 /**
  * A run's id when its producer gave none: derived from the BullMQ job id, so a retried intake
@@ -20,29 +21,26 @@ export function runIdForJob(jobId: string | undefined): string {
  * with the field errors), records it if no one has, and starts its plan. A run that is past `queued`
  * was started already: a second intake of the same run does nothing.
  */
-export const intakeProcessor: Processor<'runs', 'intake'> = async ({ spec }, jc, { ctx }) => {
-  const { store, queues } = ctx;
-  const resolved = resolveRunSpec({ ...spec, runId: spec.runId ?? runIdForJob(jc.job.id) });
-  const { runId } = resolved;
-  const created = await store.create(resolved);
-  const state = await store.require(runId);
-  if (state.status !== 'queued') {
-    jc.log.info({ runId, status: state.status }, 'run already started; intake ignored');
-    return { runId, started: false };
-  }
-  // Compared as JSON values: the stored spec comes back from Redis with its keys in another order.
-  if (!created && !sameJson(await store.spec(runId), resolved)) {
-    jc.log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
-  }
-  await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
-  await enqueue(
-    queues,
-    'ingest',
-    'plan',
-    { runId, attempt: state.attempt },
-    { jobId: stageJobId('plan', runId, state.attempt) },
-  );
-  await store.setStatus(runId, 'planning');
-  jc.log.info({ runId }, 'run accepted; planning');
-  return { runId, started: true };
-};
+export const intakeProcessor = defineProcessor(
+  'runs',
+  'intake',
+  async ({ data: { spec }, job, log }, { ctx }: IngestDeps) => {
+    const { store } = ctx;
+    const resolved = resolveRunSpec({ ...spec, runId: spec.runId ?? runIdForJob(job.id) });
+    const { runId } = resolved;
+    const created = await store.create(resolved);
+    const state = await store.require(runId);
+    if (state.status !== 'queued') {
+      log.info({ runId, status: state.status }, 'run already started; intake ignored');
+      return { runId, started: false };
+    }
+    // Compared as JSON values: the stored spec comes back from Redis with its keys in another order.
+    if (!created && !sameJson(await store.spec(runId), resolved)) {
+      log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
+    }
+    await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
+    await advance(ctx, runId, state.attempt, { to: { queue: 'ingest', name: 'plan' }, status: 'planning' });
+    log.info({ runId }, 'run accepted; planning');
+    return { runId, started: true };
+  },
+);

@@ -3,20 +3,23 @@ import {
   ErrorCode,
   jobSchema,
   readJsonLines,
+  readPlanFile,
   runPaths,
   SkippedEntry,
   stageJobId,
+  TERMINAL_STATUSES,
+  type PlanFile,
   type ResolvedRunSpec,
   type RoboflowClient,
   type RunStore,
+  type ServiceContext,
 } from '@rfbatch/shared';
-import { unitDoneKey, unitJobName, unitPayload } from './children.js';
-import { handOff } from './handoff.js';
-import { planRun } from './planner.js';
-import type { JobContext, Processor } from './processor.js';
-import { requirePlan } from './unit.js';
-import { readPlanFile, type PlanFile } from '@rfbatch/shared';
 import { assertRemotePreflight } from '@rfbatch/preflight';
+import { advance, defineProcessor } from '@rfbatch/worker-kit';
+import { unitDoneKey, unitJobName, unitPayload } from './children.js';
+import type { IngestDeps } from './deps.js';
+import { planRun } from './planner.js';
+import { requirePlan } from './unit.js';
 
 /** Checkpoint: the plan is written and recorded. */
 export const PLAN_DONE = 'plan';
@@ -33,56 +36,89 @@ const SKIPPED_WARNINGS = 20;
  * 4. woken with every child done: hand the run to the jobs queue. A child that failed for good
  *    fails the run, naming the unit and the file.
  */
-export const planProcessor: Processor<'ingest', 'plan'> = async ({ runId, attempt }, jc, { ctx }) => {
-  const { store, client, config, queues } = ctx;
-  if (await store.isTerminal(runId)) {
-    // Woken by a child that failed the run: fail as well, so the failure shows on the parent too.
-    await failOnFailedChildren(jc, store, runId);
-    return { skipped: 'run finished' };
-  }
-  const spec = await store.spec(runId);
+export const planProcessor = defineProcessor(
+  'ingest',
+  'plan',
+  async (jc, { ctx }: IngestDeps) => {
+    const {
+      data: { runId, attempt },
+      job,
+      token,
+      log,
+      run,
+      spec,
+    } = jc;
+    const { store, client, config, queues } = ctx;
+    if (TERMINAL_STATUSES.includes(run.status)) {
+      // Woken by a child that failed the run: fail as well, so the failure shows on the parent too.
+      await failOnFailedChildren(job, store, runId);
+      return { skipped: 'run finished' };
+    }
 
-  let plan: PlanFile;
-  if (!(await store.isDone(runId, PLAN_DONE))) {
-    await store.setStatus(runId, 'planning');
-    await store.stageStarted(runId, 'plan');
-    await preflight(client, store, runId, spec);
-    plan =
-      (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
-    await recordPlan(store, runId, plan, config.workDir);
-    await store.markDone(runId, PLAN_DONE);
-    await store.stageEnded(runId, 'plan');
-    jc.log.info(
-      {
-        mode: plan.mode,
-        files: plan.files,
-        bytes: plan.bytes,
-        units: plan.units.length,
-        skipped: plan.skipped,
-      },
-      'planned',
-    );
-  } else {
-    plan = await requirePlan(config.workDir, runId);
-  }
+    let plan: PlanFile;
+    if (!(await store.isDone(runId, PLAN_DONE))) {
+      await store.setStatus(runId, 'planning');
+      await store.stageStarted(runId, 'plan');
+      await preflight(client, store, runId, spec);
+      plan =
+        (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
+      await recordPlan(store, runId, plan, config.workDir);
+      await store.markDone(runId, PLAN_DONE);
+      await store.stageEnded(runId, 'plan');
+      log.info(
+        {
+          mode: plan.mode,
+          files: plan.files,
+          bytes: plan.bytes,
+          units: plan.units.length,
+          skipped: plan.skipped,
+        },
+        'planned',
+      );
+    } else {
+      plan = await requirePlan(config.workDir, runId);
+    }
 
-  jc.stage = 'upload';
-  const childrenKey = `children:a${attempt}`;
-  if (!(await store.isDone(runId, childrenKey))) {
-    await store.setStatus(runId, 'uploading');
-    await store.stageStarted(runId, 'upload');
-    const added = await addChildren(jc.job, queues.ingest, store, runId, attempt, plan);
-    await store.markDone(runId, childrenKey);
-    jc.log.info({ children: added }, 'upload jobs added');
-  }
+    jc.stage = 'upload';
+    const childrenKey = `children:a${attempt}`;
+    if (!(await store.isDone(runId, childrenKey))) {
+      await store.setStatus(runId, 'uploading');
+      await store.stageStarted(runId, 'upload');
+      const added = await addChildren(job, queues.ingest, store, runId, attempt, plan);
+      await store.markDone(runId, childrenKey);
+      log.info({ children: added }, 'upload jobs added');
+    }
 
-  await failOnFailedChildren(jc, store, runId);
-  if (jc.token && (await jc.job.moveToWaitingChildren(jc.token))) throw new WaitingChildrenError();
-  await failOnFailedChildren(jc, store, runId);
-  const handed = await handOff(ctx, runId, attempt, plan);
-  if (handed) jc.log.info({ expected: plan.files }, 'ingest finished; run handed to verification');
-  return { files: plan.files, units: plan.units.length, handedOff: handed };
-};
+    await failOnFailedChildren(job, store, runId);
+    if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+    await failOnFailedChildren(job, store, runId);
+    const handed = await handOff(ctx, runId, attempt, plan);
+    if (handed) log.info({ expected: plan.files }, 'ingest finished; run handed to verification');
+    return { files: plan.files, units: plan.units.length, handedOff: handed };
+  },
+  // The parent-wake path: a plan job woken by a child that failed (and so ended) the run must run.
+  { skip: 'never' },
+);
+
+/**
+ * Every upload child finished: the run leaves ingest. The jobs service verifies that the batch holds
+ * `expected` items before it starts the job. Idempotent: the verify job id is derived from the run.
+ */
+async function handOff(
+  ctx: ServiceContext,
+  runId: string,
+  attempt: number,
+  plan: PlanFile,
+): Promise<boolean> {
+  if (await ctx.store.isTerminal(runId)) return false;
+  await ctx.store.setCounters(runId, { expected: plan.files });
+  await advance(ctx, runId, attempt, {
+    from: 'upload',
+    to: { queue: 'jobs', name: 'verify' },
+    status: 'verifying',
+  });
+  return true;
+}
 
 /**
  * A wrong API key, a workspace without batch processing (402) or a job id taken by another job fails
@@ -152,11 +188,11 @@ async function addChildren(
 }
 
 /** When a child failed for good: stop the rest and fail the run (the first failure names the unit). */
-async function failOnFailedChildren(jc: JobContext, store: RunStore, runId: string): Promise<void> {
-  const failures = await jc.job.getIgnoredChildrenFailures();
+async function failOnFailedChildren(job: Job, store: RunStore, runId: string): Promise<void> {
+  const failures = await job.getIgnoredChildrenFailures();
   const keys = Object.keys(failures);
   if (keys.length === 0) return;
-  await jc.job.removeUnprocessedChildren().catch(() => {});
+  await job.removeUnprocessedChildren().catch(() => {});
   const first = keys[0]!;
   const more = keys.length > 1 ? ` (${keys.length - 1} more upload job(s) failed too)` : '';
   const message = `upload job ${first.slice(first.lastIndexOf(':') + 1)} failed: ${failures[first]}${more}`;

@@ -1,6 +1,7 @@
 import { MetricName } from '@rfbatch/shared';
 import { doneKey } from './children.js';
-import type { Processor } from './processor.js';
+import { defineProcessor } from '@rfbatch/worker-kit';
+import type { IngestDeps } from './deps.js';
 import { ByteProgress } from './progress.js';
 import { packShard, type TarMember } from './shard-pack.js';
 import { readUnit, requirePlan, sourceFile } from './unit.js';
@@ -12,58 +13,57 @@ import { notificationConfig, NOTIFICATION_CONFIG_NAME } from './webhook.js';
  * is computed first; files go from disk into the PUT body one after another. A finished shard is
  * checkpointed, so a retry or a resumed run skips it.
  */
-export const shardProcessor: Processor<'ingest', 'shard'> = async (
-  { runId, shard, range },
-  jc,
-  { ctx, options, upload },
-) => {
-  const { store, client, config } = ctx;
-  if (await store.isTerminal(runId)) return { shard, skipped: 'run finished' };
-  if (await store.isDone(runId, doneKey.shard(shard))) return { shard, skipped: 'already uploaded' };
+export const shardProcessor = defineProcessor(
+  'ingest',
+  'shard',
+  async ({ data: { runId, shard, range }, job, log, signal, spec }, { ctx, options, upload }: IngestDeps) => {
+    const { store, client, config } = ctx;
+    if (await store.isDone(runId, doneKey.shard(shard))) return { shard, skipped: 'already uploaded' };
 
-  const spec = await store.spec(runId);
-  const plan = await requirePlan(config.workDir, runId);
-  const entries = await readUnit(config.workDir, runId, range);
-  const members: TarMember[] = entries.map((e) => ({
-    name: e.name,
-    path: sourceFile(plan, spec, e),
-    source: e.source,
-    size: e.size ?? 0,
-    ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}),
-  }));
-  const notification = notificationConfig(config, runId);
-  if (notification) members.unshift({ name: NOTIFICATION_CONFIG_NAME, data: notification });
-  const fileBytes = entries.reduce((sum, e) => sum + (e.size ?? 0), 0);
-  const progress = new ByteProgress(store, runId, jc.job, fileBytes);
-  jc.log.debug({ shard, files: entries.length, bytes: fileBytes }, 'uploading shard');
+    const plan = await requirePlan(config.workDir, runId);
+    const entries = await readUnit(config.workDir, runId, range);
+    const members: TarMember[] = entries.map((e) => ({
+      name: e.name,
+      path: sourceFile(plan, spec, e),
+      source: e.source,
+      size: e.size ?? 0,
+      ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}),
+    }));
+    const notification = notificationConfig(config, runId);
+    if (notification) members.unshift({ name: NOTIFICATION_CONFIG_NAME, data: notification });
+    const fileBytes = entries.reduce((sum, e) => sum + (e.size ?? 0), 0);
+    const progress = new ByteProgress(store, runId, job, fileBytes);
+    log.debug({ shard, files: entries.length, bytes: fileBytes }, 'uploading shard');
 
-  const tarBytes = await withFreshUrl(
-    options.uploadTries,
-    jc.log,
-    `shard ${shard}`,
-    async () => {
-      // A fresh URL per try: an expired or half-used one is never reused.
-      const details = await client.requestShardUploadUrl(spec.batchId);
-      const packed = packShard(members, (n) => progress.add(n));
-      let packError: unknown;
-      packed.stream.once('error', (error) => (packError = error));
-      try {
-        await upload(details, packed.stream, packed.size, jc.signal ? { signal: jc.signal } : {});
-      } catch (error) {
-        packed.stream.destroy();
-        await progress.rollback();
-        // The tar's own failure (a file changed) says more than the aborted PUT it caused.
-        throw packError ?? error;
-      }
-      return packed.size;
-    },
-    jc.signal,
-  );
+    const tarBytes = await withFreshUrl(
+      options.uploadTries,
+      log,
+      `shard ${shard}`,
+      async () => {
+        // A fresh URL per try: an expired or half-used one is never reused.
+        const details = await client.requestShardUploadUrl(spec.batchId);
+        const packed = packShard(members, (n) => progress.add(n));
+        let packError: unknown;
+        packed.stream.once('error', (error) => (packError = error));
+        try {
+          await upload(details, packed.stream, packed.size, signal ? { signal: signal } : {});
+        } catch (error) {
+          packed.stream.destroy();
+          await progress.rollback();
+          // The tar's own failure (a file changed) says more than the aborted PUT it caused.
+          throw packError ?? error;
+        }
+        return packed.size;
+      },
+      signal,
+    );
 
-  await store.markDone(runId, doneKey.shard(shard));
-  await progress.commit(fileBytes);
-  ctx.metrics?.inc(MetricName.bytesUploaded, {}, tarBytes);
-  await store.incr(runId, 'shardsUploaded');
-  await store.incr(runId, 'filesUploaded', entries.length);
-  return { shard, files: entries.length, tarBytes };
-};
+    await store.markDone(runId, doneKey.shard(shard));
+    await progress.commit(fileBytes);
+    ctx.metrics?.inc(MetricName.bytesUploaded, {}, tarBytes);
+    await store.incr(runId, 'shardsUploaded');
+    await store.incr(runId, 'filesUploaded', entries.length);
+    return { shard, files: entries.length, tarBytes };
+  },
+  { skip: 'ended', unit: ({ shard }) => `shard ${shard}` },
+);
