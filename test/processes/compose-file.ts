@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot } from '../cli/cli-harness.js';
 
-export interface ComposeService {
+interface ComposeService {
   image?: string;
   build?: unknown;
   command?: string[];
@@ -22,7 +22,7 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-export const COMPOSE_PATH = join(repoRoot, 'docker-compose.yml');
+const COMPOSE_PATH = join(repoRoot, 'docker-compose.yml');
 
 export function readCompose(): ComposeFile {
   return parse(readFileSync(COMPOSE_PATH, 'utf8'), { merge: true }) as ComposeFile;

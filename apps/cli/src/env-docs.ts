@@ -28,7 +28,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 /** The generated part: every variable, then the old names still read. */
-export function envSection(variables: readonly EnvVariable[] = envVariables()): string {
+function envSection(variables: readonly EnvVariable[] = envVariables()): string {
   const renamed = variables.flatMap((v) => v.formerly.map((old) => [`\`${old}\``, `\`${v.name}\``]));
   return [
     BEGIN,

@@ -5,7 +5,7 @@ import { CliError, ExitCode } from '../exit-codes.js';
 import { note } from '../io.js';
 import { cliHost, SERVICE_NAMES, SERVICES, type ServiceName } from '../workers.js';
 
-export function parseOnly(value: string | undefined): ServiceName[] | undefined {
+function parseOnly(value: string | undefined): ServiceName[] | undefined {
   if (value === undefined) return undefined;
   const names = value
     .split(',')
