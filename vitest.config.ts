@@ -4,9 +4,12 @@ import { defineConfig } from 'vitest/config';
 /**
  * Tests run the TypeScript sources of the workspaces (the `@rfbatch/source` export condition), never
  * their build in dist/: one copy of each module, whether a test imports it by path or by name (as the
- * test kit does).
+ * test kit does). Plain node resolves the same imports to dist/*.js. Child processes get the condition
+ * through NODE_OPTIONS (the bins then run their sources through tsx); tsx reads the tsconfig `paths`.
  */
-const conditions = ['@rfbatch/source', ...defaultServerConditions];
+const SOURCE_CONDITION = '@rfbatch/source';
+// Vitest appends its own server conditions (node, development|production) to these.
+const conditions = [SOURCE_CONDITION];
 
 const project = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
   extends: true as const,
@@ -14,8 +17,14 @@ const project = (name: string, dir: string, extra: Record<string, unknown> = {})
 });
 
 export default defineConfig({
+  resolve: { conditions },
   ssr: { resolve: { conditions } },
+  // Where vitest loads globalSetup files: it inherits none of the above, nor vitest's defaults.
+  environments: { __vitest__: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } } },
   test: {
+    env: {
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, `--conditions=${SOURCE_CONDITION}`].filter(Boolean).join(' '),
+    },
     globalSetup: ['./packages/testkit/src/redis-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -158,7 +158,13 @@ function cliAsNobody(args: string[], env: Record<string, string>): Promise<CliRe
     const child = spawn(process.execPath, [rfbatchBin, ...args], {
       cwd: repoRoot,
       ...user,
-      env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env },
+      // NODE_OPTIONS carries the source condition (vitest.config.ts): the bin runs the TypeScript, no build needed.
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: tmpdir(),
+        NODE_OPTIONS: process.env.NODE_OPTIONS ?? '',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -42,7 +42,8 @@ export async function cli(
 export function cliProcess(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [rfbatchBin, ...args], {
-      env: { PATH: process.env.PATH, ...env },
+      // NODE_OPTIONS carries the source condition (vitest.config.ts): the bin runs the TypeScript, no build needed.
+      env: { PATH: process.env.PATH, NODE_OPTIONS: process.env.NODE_OPTIONS, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -38,6 +38,8 @@ function run(args: readonly string[], env: Record<string, string>): Promise<Ran>
         ROBOFLOW_API_KEY: 'entry-test-key',
         LOG_LEVEL: 'info',
         LOG_FORMAT: 'json',
+        // The source condition (vitest.config.ts): the bin and main.ts run the TypeScript, no build needed.
+        NODE_OPTIONS: process.env.NODE_OPTIONS ?? '',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

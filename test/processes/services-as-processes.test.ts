@@ -34,7 +34,15 @@ let env: Record<string, string>;
 function start(name: string, args: string[], extraEnv: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, [rfbatchBin, ...args], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ...extraEnv },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      ...extraEnv,
+      // The source condition (vitest.config.ts: the bin runs the TypeScript, no build needed) and
+      // what the compose file sets (ingest's --max-semi-space-size).
+      NODE_OPTIONS: [process.env.NODE_OPTIONS, extraEnv.NODE_OPTIONS].filter(Boolean).join(' '),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -1,30 +1,124 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { RfbatchError, redactText } from '@rfbatch/shared';
 import type { App } from './app.js';
-import { registerBatches } from './commands/batches.js';
-import { registerCancel } from './commands/cancel.js';
-import { registerEmulator } from './commands/emulator.js';
-import { registerGateway } from './commands/gateway.js';
-import { registerJobs } from './commands/jobs.js';
-import { registerLs } from './commands/ls.js';
-import { registerPreflight } from './commands/preflight.js';
-import { registerRetry } from './commands/retry.js';
-import { registerRun } from './commands/run.js';
-import { registerSchema } from './commands/schema.js';
-import { registerStatus } from './commands/status.js';
-import { registerSubmit } from './commands/submit.js';
-import { registerWatch } from './commands/watch.js';
-import { registerWorkers } from './commands/workers.js';
-import { ExitCode, exitCodeOf, reasonOf } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-/** The `rfbatch` command tree, writing to `app.io` (never to the process directly). */
-export function buildProgram(app: App): Command {
+type Register = (program: Command, app: App) => void;
+
+interface CommandEntry {
+  name: string;
+  /** What `rfbatch --help` lists: the same line the module gives its command (program.test.ts checks). */
+  summary: string;
+  /** The module that defines the command, imported only when the command runs or shows its own help. */
+  load(): Promise<Register>;
+}
+
+/**
+ * The subcommands, in the order `rfbatch --help` lists them. Their modules pull in the clients, queues,
+ * workers and servers behind them, so only the one an invocation names is imported: `rfbatch --version`
+ * and `rfbatch --help` import none of them and start in a few tens of milliseconds.
+ */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'run',
+    summary: 'submit a run and follow it to the end with live progress',
+    load: async () => (await import('./commands/run.js')).registerRun,
+  },
+  {
+    name: 'preflight',
+    summary: 'check a run before anything is uploaded, and print its plan',
+    load: async () => (await import('./commands/preflight.js')).registerPreflight,
+  },
+  {
+    name: 'submit',
+    summary: 'submit a run to the workers and print its id',
+    load: async () => (await import('./commands/submit.js')).registerSubmit,
+  },
+  {
+    name: 'status',
+    summary: 'show one run (the newest when no id is given)',
+    load: async () => (await import('./commands/status.js')).registerStatus,
+  },
+  {
+    name: 'watch',
+    summary: 'follow a run to its end with live progress',
+    load: async () => (await import('./commands/watch.js')).registerWatch,
+  },
+  {
+    name: 'ls',
+    summary: 'list runs, newest first',
+    load: async () => (await import('./commands/ls.js')).registerLs,
+  },
+  {
+    name: 'cancel',
+    summary: 'cancel a run (and abort its remote job)',
+    load: async () => (await import('./commands/cancel.js')).registerCancel,
+  },
+  {
+    name: 'retry',
+    summary: 'retry a failed or cancelled run from the stage that failed',
+    load: async () => (await import('./commands/retry.js')).registerRetry,
+  },
+  {
+    name: 'workers',
+    summary: 'run the worker services (ingest, jobs, export) in this process',
+    load: async () => (await import('./commands/workers.js')).registerWorkers,
+  },
+  {
+    name: 'gateway',
+    summary: 'run the HTTP gateway: submit API, webhooks, Bull Board, /metrics, /healthz',
+    load: async () => (await import('./commands/gateway.js')).registerGateway,
+  },
+  {
+    name: 'emulator',
+    summary: 'run the local Roboflow API emulator (same flags as rfbatch-emulator; --help lists them)',
+    load: async () => (await import('./commands/emulator.js')).registerEmulator,
+  },
+  {
+    name: 'demo',
+    summary: 'the whole pipeline on generated sample images against the local emulator, in this process',
+    load: async () => (await import('./commands/demo.js')).registerDemo,
+  },
+  {
+    name: 'schema',
+    summary: 'print the RunSpec JSON Schema (for producers in other languages)',
+    load: async () => (await import('./commands/schema.js')).registerSchema,
+  },
+  {
+    name: 'batches',
+    summary: 'inspect Data Staging batches (as `inference rf-cloud data-staging` does)',
+    load: async () => (await import('./commands/batches.js')).registerBatches,
+  },
+  {
+    name: 'jobs',
+    summary: 'inspect and control batch jobs (as `inference rf-cloud batch-processing` does)',
+    load: async () => (await import('./commands/jobs.js')).registerJobs,
+  },
+];
+
+/**
+ * The subcommand an argument list names (`rfbatch [-v] <command> …` or `rfbatch help <command>`), if
+ * any: the program's own options are flags, so the first word that is not one is the command.
+ */
+export function commandNamed(argv: readonly string[]): CommandEntry | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/**
+ * The `rfbatch` command tree, writing to `app.io` (never to the process directly). The command `argv`
+ * names is defined in full, every other one by its name and summary only (enough for `--help`, and for
+ * commander's "did you mean" on a typo); `{ all: true }` defines every command in full.
+ */
+export async function buildProgram(
+  app: App,
+  argv: readonly string[] | { all: true } = { all: true },
+): Promise<Command> {
   const program = new Command('rfbatch')
     .description(
       'Roboflow Batch Processing at scale: stage, run, follow and export batch jobs with BullMQ workers.',
@@ -38,20 +132,11 @@ export function buildProgram(app: App): Command {
       writeOut: (s) => void app.io.stdout.write(s),
       writeErr: (s) => void app.io.stderr.write(s),
     });
-  registerRun(program, app);
-  registerPreflight(program, app);
-  registerSubmit(program, app);
-  registerStatus(program, app);
-  registerWatch(program, app);
-  registerLs(program, app);
-  registerCancel(program, app);
-  registerRetry(program, app);
-  registerWorkers(program, app);
-  registerGateway(program, app);
-  registerEmulator(program, app);
-  registerSchema(program, app);
-  registerBatches(program, app);
-  registerJobs(program, app);
+  const wanted = 'all' in argv ? undefined : commandNamed(argv);
+  for (const entry of COMMANDS) {
+    if ('all' in argv || entry === wanted) (await entry.load())(program, app);
+    else program.command(entry.name).summary(entry.summary);
+  }
   return program;
 }
 
@@ -61,8 +146,8 @@ export function buildProgram(app: App): Command {
  */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let verbose = argv.includes('--verbose') || argv.includes('-v');
-  const app: App = { io, verbose: () => verbose, exitCode: ExitCode.ok };
-  const program = buildProgram(app);
+  const app: App = { io, verbose: () => verbose, exitCode: 0 };
+  const program = await buildProgram(app, argv);
   program.hook('preAction', () => {
     verbose = program.opts<{ verbose?: boolean }>().verbose === true;
   });
@@ -70,10 +155,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return app.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version exit 0; commander already printed its own one-line usage error.
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
+    // Help and version exit 0 (commander printed them), before anything heavy is imported.
+    if (error instanceof CommanderError && error.exitCode === 0) return 0;
+    // Imported here, not above: `--version` and `--help` never need them (see COMMANDS).
+    const { ExitCode, exitCodeOf, reasonOf } = await import('./exit-codes.js');
+    // Commander already printed its own one-line usage error.
+    if (error instanceof CommanderError) return ExitCode.usage;
+    const { RfbatchError, redactText } = await import('@rfbatch/shared');
     io.stderr.write(`rfbatch: ${redactText(reasonOf(error))}\n`);
     if (verbose) {
       const stack = error instanceof Error && error.stack ? error.stack : String(error);
