@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { pngBytes } from '@rfbatch/testkit/images';
 import { eachLimited } from '@rfbatch/shared';
 
-export const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '..', '.data');
+const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '..', '.data');
 
 export interface ImageSet {
   /** The folder to give rfbatch as a source. */

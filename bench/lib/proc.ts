@@ -30,11 +30,6 @@ export function cpuMs(pid: number): number {
   }
 }
 
-/** This process's own peak RSS in MB. */
-export function selfPeakRssMb(): number {
-  return process.resourceUsage().maxRSS / 1024;
-}
-
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
@@ -48,12 +43,12 @@ export interface ServiceProcess {
 
 export type ServiceScript = 'ingest' | 'jobs' | 'export' | 'gateway';
 
-export function serviceMain(name: ServiceScript): string {
+function serviceMain(name: ServiceScript): string {
   return resolve(REPO, 'services', name, 'src', 'main.ts');
 }
 
 /** Starts `node --import tsx <script>` with `env` (added to this process's PATH/HOME only). */
-export function startProcess(
+function startProcess(
   name: string,
   script: string,
   env: Record<string, string>,

@@ -32,7 +32,7 @@ const LISTENS: Record<Exclude<ServiceScript, 'gateway'>, QueueName[]> = {
   export: ['export'],
 };
 
-export interface Producer {
+interface Producer {
   queues: Queues;
   store: RunStore;
   /** Submits a RunSpec as any producer would (its Redis commands count as rfbatch's). */

@@ -24,9 +24,9 @@ import type { CliIO } from './io.js';
 import { isLoopback } from '@rfbatch/shared';
 
 /** The key sent to a local emulator when none is set: it accepts any non-empty key. */
-export const EMULATOR_API_KEY = 'rfbatch-local';
+const EMULATOR_API_KEY = 'rfbatch-local';
 
-export function isLocalApi(apiUrl: string): boolean {
+function isLocalApi(apiUrl: string): boolean {
   return isLoopback(new URL(apiUrl).hostname.replace(/^\[|\]$/g, ''));
 }
 

@@ -49,7 +49,7 @@ export function stderrRenderer(io: CliIO): Renderer {
   });
 }
 
-export interface SummaryFile {
+interface SummaryFile {
   path: string;
   text: string;
   data: Record<string, unknown>;

@@ -10,7 +10,7 @@ import { cliConfig, cliLogger } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** A Roboflow client from the environment, for the remote-inspection commands (no Redis needed). */
-export function openClient(app: App): ClosableRoboflowClient {
+function openClient(app: App): ClosableRoboflowClient {
   const config = cliConfig(app.io, { needApiKey: true });
   return createRoboflowClient({
     apiUrl: config.roboflow.apiUrl,

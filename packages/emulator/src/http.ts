@@ -49,7 +49,7 @@ export function sendStorageError(res: ServerResponse, status: number, code: stri
 
 const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

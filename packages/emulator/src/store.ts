@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
-export type BatchType = 'simple-batch' | 'sharded-batch' | 'multipart-batch';
+type BatchType = 'simple-batch' | 'sharded-batch' | 'multipart-batch';
 
 /** One stored file: bytes `[offset, offset + sizeBytes)` of `blob` (relative to the data dir). */
 export interface ItemRecord {
@@ -72,7 +72,7 @@ export interface ShardRecord {
   notified: boolean;
 }
 
-export interface UploadRecord {
+interface UploadRecord {
   uploadId: string;
   kind: 'shard' | 'video';
   batchId: string;
@@ -99,7 +99,7 @@ export interface IngestRecord {
   failedFiles: FailedFile[];
 }
 
-export type TaskStatusType = 'info' | 'success' | 'error';
+type TaskStatusType = 'info' | 'success' | 'error';
 
 export interface TaskRecord {
   taskId: string;

@@ -26,7 +26,7 @@ import { warnIfExpiring } from '@rfbatch/run-control';
 const ADD_BULK_CHUNK = 500;
 
 /** The stage whose output batches hold the results: `export` (archives), else `processing` (raw files). */
-export function pickOutputStage(stages: JobStageDetails[]): JobStageDetails | undefined {
+function pickOutputStage(stages: JobStageDetails[]): JobStageDetails | undefined {
   const withOutput = stages.filter((s) => s.outputBatches.length > 0);
   return (
     withOutput.find((s) => s.processingStageName === 'export') ??

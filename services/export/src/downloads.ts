@@ -25,7 +25,7 @@ const UNSAFE_CHARS = /[^A-Za-z0-9._-]+/g;
 const MAX_SEGMENT = 120;
 
 /** One path segment made safe: no separators, no leading dots, only `[A-Za-z0-9._-]`, bounded length. */
-export function safeSegment(text: string): string {
+function safeSegment(text: string): string {
   const cleaned = text.replace(UNSAFE_CHARS, '_').replace(/^[.]+/, '_').slice(0, MAX_SEGMENT);
   return cleaned === '' || cleaned === '_' ? '' : cleaned;
 }

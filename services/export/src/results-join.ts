@@ -28,7 +28,7 @@ export function recordError(record: ResultRecord): string | undefined {
 const RECORD_EXTENSIONS = new Set(['.jsonl', '.ndjson', '.csv']);
 
 /** True for files that hold result records. */
-export function isRecordFile(path: string): boolean {
+function isRecordFile(path: string): boolean {
   return RECORD_EXTENSIONS.has(extname(path).toLowerCase());
 }
 

@@ -188,7 +188,7 @@ export async function safeExtract(
 }
 
 /** True when `child` is `parent` or inside it. */
-export function isInside(parent: string, child: string): boolean {
+function isInside(parent: string, child: string): boolean {
   const rel = relative(resolve(parent), resolve(child));
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }

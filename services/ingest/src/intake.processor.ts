@@ -7,7 +7,7 @@ import type { IngestDeps } from './deps.js';
  * A run's id when its producer gave none: derived from the BullMQ job id, so a retried intake
  * finds the same run instead of starting a second one.
  */
-export function runIdForJob(jobId: string | undefined): string {
+function runIdForJob(jobId: string | undefined): string {
   const plain = (jobId ?? '').toLowerCase();
   if (RUN_ID_RULE.test(plain)) return plain;
   return `r-${createHash('sha256')

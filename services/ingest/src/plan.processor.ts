@@ -22,9 +22,9 @@ import { planRun } from './planner.js';
 import { requirePlan } from './unit.js';
 
 /** Checkpoint: the plan is written and recorded. */
-export const PLAN_DONE = 'plan';
+const PLAN_DONE = 'plan';
 /** Children are added in batches of this many jobs (one addBulk call each). */
-export const ADD_BULK_SIZE = 500;
+const ADD_BULK_SIZE = 500;
 /** Skipped files listed one by one in the run's warnings; the rest are counted (all are in skipped.jsonl). */
 const SKIPPED_WARNINGS = 20;
 

@@ -16,7 +16,7 @@ import { scanDirectory, type ScannedFile } from './scan.js';
 import { writePlanFile, type PlanFile } from '@rfbatch/shared';
 
 /** Video references per ingest request (the API suggests at most 5,000). */
-export const MAX_VIDEO_REFERENCES_PER_REQUEST = 5_000;
+const MAX_VIDEO_REFERENCES_PER_REQUEST = 5_000;
 
 const ReferenceLine = z.object({
   name: z.string().trim().min(1, 'needs a non-empty "name"'),

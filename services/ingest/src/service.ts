@@ -1,9 +1,4 @@
-import {
-  uploadToSignedUrl,
-  type ServiceContext,
-  type StartService,
-  type UploadToSignedUrl,
-} from '@rfbatch/shared';
+import { uploadToSignedUrl, type ServiceContext, type StartService } from '@rfbatch/shared';
 import {
   createStageWorker,
   queueRateLimiter,
@@ -69,5 +64,3 @@ export const startIngest: StartService = async (ctx: ServiceContext, options: In
 export function ingestRateLimiter(): QueueRateLimiter {
   return queueRateLimiter('ingest');
 }
-
-export type { UploadToSignedUrl };

@@ -8,7 +8,7 @@ import { tarSize } from './tar-size.js';
 
 /** A tar member: a source file of a planned size, or a small in-memory document. */
 export type TarMember = FileMember | { name: string; data: Buffer };
-export interface FileMember {
+interface FileMember {
   name: string;
   path: string;
   /** The path shown in messages (relative to the source root). */

@@ -1,10 +1,10 @@
 /** A tar block; every header and every file body (padded) takes whole blocks. */
-export const TAR_BLOCK_BYTES = 512;
+const TAR_BLOCK_BYTES = 512;
 /** Two zero blocks end an archive (tar-stream writes no further record padding). */
-export const TAR_END_BYTES = 2 * TAR_BLOCK_BYTES;
+const TAR_END_BYTES = 2 * TAR_BLOCK_BYTES;
 
 /** True when `name` fits a plain ustar header (ASCII, ≤100 bytes), so no PAX header is written. */
-export function fitsUstarName(name: string): boolean {
+function fitsUstarName(name: string): boolean {
   return name.length > 0 && name.length <= 100 && /^[\x20-\x7e]+$/.test(name);
 }
 

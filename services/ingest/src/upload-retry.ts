@@ -1,7 +1,7 @@
 import { ApiError, isRetryable, retryLoop, type Logger } from '@rfbatch/shared';
 
 /** An upload error a fresh signed URL may cure: a transient one, or an expired/revoked URL. */
-export function worthAnotherUrl(error: unknown): boolean {
+function worthAnotherUrl(error: unknown): boolean {
   if (error instanceof ApiError && error.status !== undefined && [403, 404, 410].includes(error.status))
     return true;
   return isRetryable(error);

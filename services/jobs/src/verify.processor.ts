@@ -4,12 +4,12 @@ import type { JobsDeps } from './deps.js';
 import { pollDelayMs } from './wait.js';
 
 /** Shards whose status says error (the official CLI's rule: statusType contains "error"). */
-export function erroredShards(shards: ShardDetails[]): ShardDetails[] {
+function erroredShards(shards: ShardDetails[]): ShardDetails[] {
   return shards.filter((s) => /error/i.test(s.statusType));
 }
 
 /** `s-3 (failed: tar unreadable), s-9 (failed)`: at most `max` shards, then a count. */
-export function describeShards(shards: ShardDetails[], max = 5): string {
+function describeShards(shards: ShardDetails[], max = 5): string {
   const shown = shards.slice(0, max).map((s) => {
     const meta = s.statusMetadata as Record<string, unknown> | null | undefined;
     const reason =

@@ -27,7 +27,7 @@ export function jobStatus(job: JobRecord): 'pending' | 'processing' | 'completed
 
 const STAGE_WEIGHT = { processing: 0.9, export: 0.1 } as const;
 
-export function stageProgress(stage: StageRecord): number {
+function stageProgress(stage: StageRecord): number {
   if (stage.tasks.length === 0) return 0;
   const sum = stage.tasks.reduce((n, t) => n + (t.statusType !== 'info' ? 1 : (t.progress ?? 0)), 0);
   return sum / stage.tasks.length;

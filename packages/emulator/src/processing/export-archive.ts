@@ -22,7 +22,7 @@ export interface ArchiveMember {
 export type MaliciousKind = 'traversal' | 'absolute' | 'symlink' | 'bomb';
 
 /** Size the "bomb" member claims (zeros, so it compresses to about 1/1000). */
-export const BOMB_BYTES = 512 * 1024 * 1024;
+const BOMB_BYTES = 512 * 1024 * 1024;
 
 /** Writes the archive to `dest`, its members stamped `mtimeMs`; returns its size in bytes. */
 export async function writeExportArchive(

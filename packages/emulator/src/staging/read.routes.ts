@@ -98,7 +98,7 @@ export function registerReadRoutes(router: Router, deps: Deps): void {
 }
 
 /** Shard status as served: `indexing` (info) until indexed, then `indexed` (success) or an error. */
-export function shardDetails(s: ShardRecord, now: number): ShardDetails & { isTerminal: boolean } {
+function shardDetails(s: ShardRecord, now: number): ShardDetails & { isTerminal: boolean } {
   const indexed = s.indexAtMs !== null && s.indexAtMs <= now;
   const base = {
     shardId: s.shardId,

@@ -26,7 +26,7 @@ import { MAX_IMAGE_BYTES, mimeOf } from './tar-ingest.js';
 const FETCH_CONCURRENCY = 8;
 const MAX_REFERENCES_FILE_BYTES = 256 * 1024 * 1024;
 
-export function isLoopbackUrl(raw: string): boolean {
+function isLoopbackUrl(raw: string): boolean {
   let url: URL;
   try {
     url = new URL(raw);

@@ -11,21 +11,11 @@ import tar from 'tar-stream';
 import { looksLikeImage } from '../image-header.js';
 import type { FailedFile, ItemRecord } from '../store.js';
 
-export const IMAGE_EXTENSIONS = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.webp',
-  '.bmp',
-  '.jp2',
-  '.gif',
-  '.tif',
-  '.tiff',
-]);
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.jp2', '.gif', '.tif', '.tiff']);
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 const NOTIFICATION_CONFIG = 'notification_config.json';
 
-export interface NotificationConfig {
+interface NotificationConfig {
   ingestId: string | null;
   notificationsURL: string | null;
 }
