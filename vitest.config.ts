@@ -34,6 +34,7 @@ export default defineConfig({
       project('worker-kit', 'packages/worker-kit'),
       project('run-control', 'packages/run-control'),
       project('preflight', 'packages/preflight'),
+      project('report', 'packages/report'),
       project('cli', 'apps/cli'),
       project('ingest', 'services/ingest'),
       project('jobs', 'services/jobs'),

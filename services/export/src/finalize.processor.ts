@@ -22,6 +22,7 @@ import {
   type ResultRecord,
   type ResultStatus,
 } from './results-join.js';
+import { writeReport } from '@rfbatch/report';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
 
@@ -225,6 +226,11 @@ export const finalizeProcessor = defineProcessor(
     const tmp = `${paths.summary}.tmp`;
     await writeFile(tmp, `${JSON.stringify(summary, null, 2)}\n`);
     await rename(tmp, paths.summary);
+    // A view of the two files above: when it cannot be written, the run still completes (a warning).
+    const report = await writeReport({ outDir: paths.out, spec }).catch((error: unknown) => error as Error);
+    if (report instanceof Error)
+      await warnOnce(ctx, runId, state, `report.html was not written: ${report.message}`);
+    else log.info({ bytes: report.bytes, sampled: report.sampled }, 'report written');
 
     const completed = await ctx.store.setStatus(runId, 'completed');
     // The run's end is counted by the store (runs_total); its stage times are counted here, once.
