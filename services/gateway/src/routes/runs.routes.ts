@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RunSpecSchema, parseOrThrow, type ServiceContext } from '@rfbatch/shared';
@@ -11,7 +14,7 @@ const ListQuery = z.object({
 });
 const RunParams = z.object({ id: z.string().min(1).max(100) });
 
-/** The submit/status API: POST /runs, GET /runs, GET /runs/:id, POST /runs/:id/cancel|retry. */
+/** The submit/status API: POST /runs, GET /runs, GET /runs/:id(/report), POST /runs/:id/cancel|retry. */
 export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   const { store, queues } = ctx;
 
@@ -52,6 +55,28 @@ export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     const { id } = parseOrThrow(RunParams, request.params, 'path');
     const { state, spec } = await requireRun(id);
     return runView(state, spec);
+  });
+
+  // The run's report.html (written by finalize), as it is on disk: it loads nothing, so the CSP forbids all.
+  app.get('/runs/:id/report', async (request, reply) => {
+    const { id } = parseOrThrow(RunParams, request.params, 'path');
+    const { state, spec } = await requireRun(id);
+    const path = spec ? join(spec.output.dir, 'report.html') : undefined;
+    const size = path ? (await stat(path).catch(() => undefined))?.size : undefined;
+    if (!path || size === undefined)
+      return reply.code(404).send({
+        error: {
+          code: 'report.missing',
+          message: `run ${id} has no report.html (it is ${state.status}; finalize writes the report)`,
+        },
+      });
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-length', size)
+      .header('content-security-policy', "default-src 'none'; img-src data:; style-src 'unsafe-inline'")
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .send(createReadStream(path));
   });
 
   app.post('/runs/:id/cancel', async (request, reply) => {
