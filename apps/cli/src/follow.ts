@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TERMINAL_STATUSES, type ResolvedRunSpec, type RunState, type RunStore } from '@rfbatch/shared';
@@ -100,6 +101,8 @@ export async function reportOutcome(
     );
     printLine(io, `  results  ${join(spec.output.dir, 'results.jsonl')}`);
     if (summary) printLine(io, `  summary  ${summary.path}`);
+    const report = join(spec.output.dir, 'report.html');
+    if (existsSync(report)) printLine(io, `  report   ${report}`);
     for (const w of state.warnings.slice(-5)) note(io, `warning: ${w}`);
     return;
   }

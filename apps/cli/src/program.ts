@@ -44,6 +44,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/status.js')).registerStatus,
   },
   {
+    name: 'report',
+    summary: "write a run's self-contained report.html (stats, sample gallery, failures)",
+    load: async () => (await import('./commands/report.js')).registerReport,
+  },
+  {
     name: 'watch',
     summary: 'follow a run to its end with live progress',
     load: async () => (await import('./commands/watch.js')).registerWatch,

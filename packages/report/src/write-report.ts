@@ -82,7 +82,9 @@ async function galleryTiles(
     }
     const path = localSource(spec, tile.item.source);
     if (!path) {
-      tile.note = 'no local copy of this image (not a folder source)';
+      tile.note = spec
+        ? 'no local copy of this image (not a folder source)'
+        : "no thumbnail: the run's source folder is not known";
       return;
     }
     if (budget <= 0) {
@@ -100,6 +102,24 @@ async function galleryTiles(
   return tiles;
 }
 
+function parseSummary(file: string, text: string): RunSummary {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `${file} is not JSON (${(error as Error).message}): write it again with \`rfbatch retry\``,
+      { cause: error },
+    );
+  }
+  const parsed = RunSummary.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(
+    `${file} is not a run summary (${issue ? `${issue.path.join('.') || '(top)'}: ${issue.message}` : 'invalid'})`,
+  );
+}
+
 /** Writes report.html (to a temp name, then renamed) and says what went into it. */
 export async function writeReport(options: WriteReportOptions): Promise<WrittenReport> {
   const outDir = resolve(options.outDir);
@@ -113,7 +133,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
       { cause: error },
     );
   }
-  const summary = RunSummary.parse(JSON.parse(text));
+  const summary = parseSummary(summaryFile, text);
   const stats = new RunStats({ ...DEFAULT_LIMITS, ...options.limits });
   const results = join(outDir, 'results.jsonl');
   if (!existsSync(results))

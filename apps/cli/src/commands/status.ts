@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { JobTriage, ResolvedRunSpec, RunStore } from '@rfbatch/shared';
@@ -92,8 +93,11 @@ function printView(io: CliIO, view: RunView): void {
     printLine(io, `  warnings  ${view.warnings.length}`);
     for (const w of view.warnings.slice(-10)) printLine(io, `    - ${w}`);
   }
-  if (spec && view.status === 'completed')
+  if (spec && view.status === 'completed') {
     printLine(io, `  results   ${join(spec.output.dir, 'results.jsonl')}`);
+    const report = join(spec.output.dir, 'report.html');
+    if (existsSync(report)) printLine(io, `  report    ${report}`);
+  }
 }
 
 export function registerStatus(program: Command, app: App): void {

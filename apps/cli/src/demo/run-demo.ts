@@ -129,6 +129,7 @@ export async function runDemo(io: CliIO, options: DemoOptions = {}): Promise<Dem
     await reportOutcome(io, store, state, { json: false });
     const first = (await readFile(join(resultsDir, 'results.jsonl'), 'utf8').catch(() => '')).split('\n')[0];
     if (first) printLine(io, `  first result  ${first.length > 160 ? `${first.slice(0, 157)}...` : first}`);
+    printLine(io, `  report (web)  ${gateway.url}/runs/${runId}/report`);
     printLine(
       io,
       `  Bull Board    ${boardUrl}${options.keep ? '' : '  (open while the demo runs; `npm run demo -- --keep` keeps it open)'}`,
