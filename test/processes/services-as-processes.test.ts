@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes } from '@rfbatch/testkit/images';
+import { badJsonLines } from '@rfbatch/testkit/json-lines';
 import { cleanupPrefix, testPrefix, testRedisUrl } from '@rfbatch/testkit/redis';
 import { writeTree } from '@rfbatch/testkit/source-tree';
 import { freePort } from '@rfbatch/shared';
@@ -21,6 +22,8 @@ interface Proc {
   name: string;
   child: ChildProcess;
   output: () => string;
+  /** Everything it wrote on stderr (LOG_FORMAT=json, as compose sets: JSON lines only). */
+  stderr: () => string;
   exited: Promise<number | string>;
 }
 
@@ -46,12 +49,14 @@ function start(name: string, args: string[], extraEnv: Record<string, string> = 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
   child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
-  const proc = { name, child, output: () => output, exited };
+  const proc = { name, child, output: () => output, stderr: () => stderr, exited };
   procs.push(proc);
   return proc;
 }
@@ -266,4 +271,15 @@ describe('the services as separate processes', () => {
     const codes = await Promise.all(procs.map(async (p) => [p.name, await p.exited] as const));
     expect(Object.fromEntries(codes)).toEqual(Object.fromEntries(procs.map((p) => [p.name, 0])));
   }, 60_000);
+
+  it('wrote only JSON lines with unique keys on stderr, start to stop (LOG_FORMAT=json)', () => {
+    for (const p of procs) {
+      if (p.name !== 'emulator') expect(p.stderr(), `${p.name} logged nothing`).not.toBe('');
+      expect(badJsonLines(p.stderr()), p.name).toEqual([]);
+    }
+    // The CLI's own notes too (`workers … running (pid …)`), as JSON lines.
+    const ingest = procs.find((p) => p.name.startsWith('ingest'))?.stderr() ?? '';
+    expect(ingest).toMatch(/^\{.*"msg":"workers ingest running \(pid \d+/m);
+    expect(ingest).toMatch(/"bullJobId":"/);
+  });
 });

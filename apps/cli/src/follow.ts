@@ -6,6 +6,7 @@ import { CliError, ExitCode } from './exit-codes.js';
 import { note, printJson, printLine, sleep, type CliIO } from './io.js';
 import { formatCount, formatDuration } from './render/format.js';
 import { createRenderer, type Renderer } from './render/progress.js';
+import { jsonLogs, stderrText } from './stderr-lines.js';
 import { runView } from '@rfbatch/run-control';
 
 export interface FollowResult {
@@ -43,9 +44,10 @@ export async function followRun(
 
 /** A progress renderer on stderr: bars on a terminal, plain lines otherwise. */
 export function stderrRenderer(io: CliIO): Renderer {
+  // With LOG_FORMAT=json: plain lines, each as a JSON line (stderr-lines.ts).
   return createRenderer({
-    write: (text) => void io.stderr.write(text),
-    tty: Boolean(io.stderr.isTTY) && io.env.TERM !== 'dumb',
+    write: stderrText(io),
+    tty: Boolean(io.stderr.isTTY) && io.env.TERM !== 'dumb' && !jsonLogs(io),
     ...(io.stderr.columns ? { columns: io.stderr.columns } : {}),
   });
 }

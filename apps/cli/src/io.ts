@@ -1,3 +1,5 @@
+import { stderrText } from './stderr-lines.js';
+
 /** Where a CLI invocation reads and writes: the real process in main.ts, buffers in tests. */
 export interface CliIO {
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
@@ -19,9 +21,9 @@ export function printLine(io: CliIO, text = ''): void {
   io.stdout.write(`${text}\n`);
 }
 
-/** Progress, notes and warnings go to stderr so stdout stays clean for data. */
+/** Progress, notes and warnings go to stderr so stdout stays clean for data (JSON lines with LOG_FORMAT=json). */
 export function note(io: CliIO, text: string): void {
-  io.stderr.write(`${text}\n`);
+  stderrText(io)(`${text}\n`);
 }
 
 /** Resolves after `ms`, or at once when `signal` is aborted. */

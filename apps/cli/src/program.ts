@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { App } from './app.js';
 import type { CliIO } from './io.js';
+import { stderrText } from './stderr-lines.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -135,7 +136,7 @@ export async function buildProgram(
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void app.io.stdout.write(s),
-      writeErr: (s) => void app.io.stderr.write(s),
+      writeErr: stderrText(app.io, 'error'),
     });
   const wanted = 'all' in argv ? undefined : commandNamed(argv);
   for (const entry of COMMANDS) {
@@ -167,12 +168,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     // Commander already printed its own one-line usage error.
     if (error instanceof CommanderError) return ExitCode.usage;
     const { RfbatchError, redactText } = await import('@rfbatch/shared');
-    io.stderr.write(`rfbatch: ${redactText(reasonOf(error))}\n`);
+    const writeErr = stderrText(io, 'error');
+    writeErr(`rfbatch: ${redactText(reasonOf(error))}\n`);
     if (verbose) {
       const stack = error instanceof Error && error.stack ? error.stack : String(error);
-      io.stderr.write(`${redactText(stack)}\n`);
+      writeErr(`${redactText(stack)}\n`);
       if (error instanceof RfbatchError && error.cause instanceof Error && error.cause.stack)
-        io.stderr.write(`caused by: ${redactText(error.cause.stack)}\n`);
+        writeErr(`caused by: ${redactText(error.cause.stack)}\n`);
     }
     return exitCodeOf(error);
   }

@@ -144,7 +144,7 @@ export async function restageRun(
     runId,
     `${reason}: the retry stages the inputs again into batch "${next.batchId}" and runs them as job "${next.jobId}" (job "${spec.jobId}" is left as it is)`,
   );
-  ctx.logger.info({ runId, batchId: next.batchId, jobId: next.jobId, reason }, 'run re-staged');
+  ctx.logger.info({ runId, batchId: next.batchId, roboflowJobId: next.jobId, reason }, 'run re-staged');
   return {
     reason,
     previousBatchId: spec.batchId,

@@ -67,7 +67,7 @@ export async function runBoundary<D>(
   const payload = data as Record<string, unknown>;
   const runId = jobRunId(payload);
   const attempt = typeof payload.attempt === 'number' ? payload.attempt : undefined;
-  const log = b.log.child({ runId, job: name, jobId: job.id, attempt, attemptsMade: job.attemptsMade });
+  const log = b.log.child({ runId, job: name, bullJobId: job.id, attempt, attemptsMade: job.attemptsMade });
   if (dropped.length) log.warn({ keys: dropped }, 'kept job state unreadable; starting it over');
   const jc: Ctx = {
     queue,

@@ -23,7 +23,7 @@ export interface JobContext<Q extends QueueName, N extends JobName<Q>> {
   token: string | undefined;
   /** Aborted when the worker closes or the job's lock is lost. */
   signal: AbortSignal | undefined;
-  /** A child logger bound to `{queue, job, jobId, runId, attempt}`. */
+  /** A child logger bound to `{queue, job, bullJobId, runId, attempt}` (`roboflowJobId` names a Roboflow job). */
   log: Logger;
   /** Where a final failure fails the run: the catalog's stage; a processor may move it on (plan → upload). */
   stage: Stage;

@@ -98,7 +98,7 @@ export function createStageWorker<Q extends QueueName, D, P>(
   worker.on('failed', (job, err) => {
     if (!job) return;
     failRunOnFinalJobFailure(ctx, queue, processors[job.name], job, err).catch((error: unknown) =>
-      log.error({ err: error, jobId: job.id }, 'could not record a failed job'),
+      log.error({ err: error, bullJobId: job.id }, 'could not record a failed job'),
     );
   });
   return worker;

@@ -43,7 +43,7 @@ export const awaitProcessor = defineProcessor(
         to: { queue: 'export', name: 'collect' },
         status: 'exporting',
       });
-      log.info({ jobId, polls: wait.polls + 1 }, 'remote job completed');
+      log.info({ roboflowJobId: jobId, polls: wait.polls + 1 }, 'remote job completed');
       return { state: state.state };
     }
     if (state.terminal || state.state === 'failed') {
