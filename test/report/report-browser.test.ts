@@ -94,8 +94,12 @@ describe('report.html in a browser', () => {
     // The gallery: 60 sampled images, decoded by the browser, boxes drawn where the results have them.
     const figures = page.locator('#gallery figure');
     expect(await figures.count()).toBe(60);
+    // No DOM types here: the image's own fields, as the browser gives them.
     const loaded = await page.$$eval('#gallery img', (imgs) =>
-      imgs.map((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0),
+      imgs.map((i) => {
+        const img = i as unknown as { complete: boolean; naturalWidth: number };
+        return img.complete && img.naturalWidth > 0;
+      }),
     );
     expect(loaded).toHaveLength(60);
     expect(loaded.every(Boolean)).toBe(true);

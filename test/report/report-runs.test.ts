@@ -4,12 +4,13 @@
  * skipped, a video run and a CSV run. Each report is checked against results.jsonl read here.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeMp4, pngBytes } from '@rfbatch/testkit/images';
 import { writeTree } from '@rfbatch/testkit/source-tree';
 import { startStack, type Stack } from '@rfbatch/testkit/stack';
+import { newRunId } from '@rfbatch/shared';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -162,5 +163,20 @@ describe('report.html written by finalize', () => {
     expect(shown.reduce((a, t) => a + t.boxes, 0)).toBe(total);
     expect(html).toContain('csv aggregation');
     expectSelfContained(html);
+  });
+
+  it('a report that cannot be written is a warning: the run still completes with its results', async () => {
+    const source = join(stack.workDir, 'no-report');
+    await writeTree(source, { 'x/1.png': pngBytes('nr-1'), 'x/2.png': pngBytes('nr-2') });
+    const runId = newRunId();
+    const out = join(stack.outputDir, runId);
+    // A folder where report.html should go: the rename onto it fails.
+    await mkdir(join(out, 'report.html', 'in-the-way'), { recursive: true });
+    await stack.submit({ runId, source: { kind: 'directory', path: source } });
+    const state = await stack.waitForRun(runId, 60_000);
+    expect(state.status).toBe('completed');
+    expect(state.warnings.some((w) => w.startsWith('report.html was not written:'))).toBe(true);
+    const lines = (await readFile(join(out, 'results.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(2);
   });
 });
