@@ -72,6 +72,10 @@ describe('report.html in a browser', () => {
     // Behind the gateway's auth: no token, no report.
     const url = `${stack.gatewayUrl}/runs/${runId}/report`;
     expect((await fetch(url)).status).toBe(401);
+    const unknown = await fetch(`${stack.gatewayUrl}/runs/r-no-such-run/report`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(unknown.status).toBe(404);
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const requested: string[] = [];

@@ -52,7 +52,7 @@ export interface Problem {
 }
 
 /** Confidence histogram bins: [0, 0.1), [0.1, 0.2), … [0.9, 1]. */
-export const CONFIDENCE_BINS = 10;
+const CONFIDENCE_BINS = 10;
 
 /** A count per name, holding at most `cap` names; counts for further names go to `other`. */
 class CappedCounts {
