@@ -1,7 +1,7 @@
 /** The report page: one self-contained HTML document from the run's summary, stats and thumbnails. Pure. */
 import { formatDuration } from '@rfbatch/shared';
 import type { Box } from './detections.js';
-import { classColour, esc, num, pct } from './html.js';
+import { classColours, esc, num, pct, type Colours } from './html.js';
 import type { ResultStatus } from './result-line.schema.js';
 import type { Problem, RunStats, SampleItem } from './stats.js';
 import { STYLES } from './styles.js';
@@ -93,7 +93,7 @@ function barTable(
   title: string,
   rows: [string, number][],
   other: number,
-  colour: boolean,
+  colour?: Colours,
 ): string {
   const max = Math.max(1, ...rows.map((r) => r[1]));
   const shown = rows.slice(0, 50);
@@ -104,13 +104,18 @@ function barTable(
         `<tr><td>${esc(name)}</td><td class="n">${num(n)}</td><td style="width:45%"><div class="bar" style="width:${(
           (n / max) *
           100
-        ).toFixed(1)}%;background:${colour ? classColour(name) : '#4f7cff'}"></div></td></tr>`,
+        ).toFixed(1)}%;background:${colour ? colour(name) : '#4f7cff'}"></div></td></tr>`,
     )
     .join(
       '',
     )}${rest ? `<tr><td class="muted">other</td><td class="n">${num(rest)}</td><td></td></tr>` : ''}</tbody></table>${
     rows.length === 0 ? '<p class="muted">none</p>' : ''
   }</section>`;
+}
+
+/** One colour per class, the same in the class table and on the boxes. */
+function colours(stats: RunStats): Colours {
+  return classColours(stats.classes.sorted().map(([name]) => name));
 }
 
 function histogram(stats: RunStats): string {
@@ -131,9 +136,9 @@ function histogram(stats: RunStats): string {
 function glance(m: ReportModel): string {
   const { stats } = m;
   if (stats.hasDetections) {
-    return `<div class="two">${barTable('classes', `Detections per class (${num(stats.detections)})`, stats.classes.sorted(), stats.classes.other, true)}${histogram(stats)}</div>`;
+    return `<div class="two">${barTable('classes', `Detections per class (${num(stats.detections)})`, stats.classes.sorted(), stats.classes.other, colours(stats))}${histogram(stats)}</div>`;
   }
-  return `<div class="two">${barTable('output-keys', 'Workflow output keys (records holding each)', stats.outputKeys.sorted(), stats.outputKeys.other, false)}<section><h2>Detections</h2><p class="muted">No output of this run holds object detections, so no classes, confidences or boxes are shown.</p></section></div>`;
+  return `<div class="two">${barTable('output-keys', 'Workflow output keys (records holding each)', stats.outputKeys.sorted(), stats.outputKeys.other)}<section><h2>Detections</h2><p class="muted">No output of this run holds object detections, so no classes, confidences or boxes are shown.</p></section></div>`;
 }
 
 function timings(m: ReportModel): string {
@@ -175,11 +180,11 @@ function expiry(m: ReportModel): string {
 /** Size of a gallery frame, in CSS pixels: every tile is fitted inside it. */
 const FRAME = { width: 180, height: 135 };
 
-function boxSvg(boxes: Box[], w: number, h: number, scale: number): string {
+function boxSvg(boxes: Box[], w: number, h: number, scale: number, colour: Colours): string {
   // Labels 10 px high on screen, whatever the image's size.
   const font = 10 / scale;
   const shapes = boxes.map((b) => {
-    const c = classColour(b.label);
+    const c = colour(b.label);
     const x = b.x - b.width / 2;
     const y = b.y - b.height / 2;
     const label = `${b.label}${b.confidence !== undefined ? ` ${b.confidence.toFixed(2)}` : ''}`;
@@ -188,14 +193,14 @@ function boxSvg(boxes: Box[], w: number, h: number, scale: number): string {
   return `<svg viewBox="0 0 ${w} ${h}" aria-hidden="true">${shapes.join('')}</svg>`;
 }
 
-function tile(t: Tile, drawBoxes: boolean): string {
+function tile(t: Tile, drawBoxes: boolean, colour: Colours): string {
   const { item, thumbnail } = t;
   const w = item.image?.width ?? thumbnail?.width ?? 4;
   const h = item.image?.height ?? thumbnail?.height ?? 3;
   const scale = Math.min(FRAME.width / w, FRAME.height / h);
   const size = `width:${Math.round(w * scale)}px;height:${Math.round(h * scale)}px`;
   const img = thumbnail ? `<img src="${thumbnail.dataUri}" alt="${esc(item.source)}">` : '';
-  const svg = drawBoxes && item.boxes.length ? boxSvg(item.boxes, w, h, scale) : '';
+  const svg = drawBoxes && item.boxes.length ? boxSvg(item.boxes, w, h, scale, colour) : '';
   const what =
     item.kind === 'video'
       ? `video · ${num(item.frames ?? 0)} frames${item.frameIndex !== undefined ? ` · frame ${item.frameIndex} drawn` : ''}`
@@ -211,12 +216,13 @@ function tile(t: Tile, drawBoxes: boolean): string {
 
 function gallery(m: ReportModel): string {
   const { stats, tiles } = m;
+  const palette = colours(stats);
   const ok = stats.byStatus.ok;
   const intro =
     tiles.length === 0
       ? '<p class="muted">No item of this run has a result, so there is nothing to show.</p>'
       : `<p class="muted">${num(tiles.length)} of ${num(ok)} items with a result, chosen by a hash of their name (the same run always shows the same sample)${stats.hasDetections ? ', with the predicted boxes' : ''}.</p>`;
-  return `<section id="gallery"><h2>Sample</h2>${intro}<div class="gallery">${tiles.map((t) => tile(t, stats.hasDetections)).join('')}</div></section>`;
+  return `<section id="gallery"><h2>Sample</h2>${intro}<div class="gallery">${tiles.map((t) => tile(t, stats.hasDetections, palette)).join('')}</div></section>`;
 }
 
 function problems(m: ReportModel): string {
