@@ -64,6 +64,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives every worker service a health check on its own /healthz (RFBATCH_METRICS_PORT)', () => {
+    for (const name of ['ingest', 'jobs', 'export']) {
+      const port = services[name]?.environment?.RFBATCH_METRICS_PORT;
+      expect(port, name).toMatch(/^\d+$/);
+      const check = JSON.stringify(services[name]?.healthcheck);
+      expect(check, name).toContain(`http://127.0.0.1:${port}/healthz`);
+    }
+    expect(JSON.stringify(services.gateway?.healthcheck)).toContain('http://127.0.0.1:8080/healthz');
+    expect(JSON.stringify(services.emulator?.healthcheck)).toContain('9000');
+  });
+
   it('runs ingest with the memory settings its RSS goal needs', () => {
     expect(services.ingest?.environment?.NODE_OPTIONS).toBe('--max-semi-space-size=2');
     expect(services.ingest?.environment?.MALLOC_ARENA_MAX).toBe('2');

@@ -78,11 +78,17 @@ describe.each(Object.entries(ENTRIES))('%s', (_name, args) => {
   });
 
   it('lists every bad variable, shared and its own, in one error before anything starts', async () => {
-    const { code, output } = await run(args, {
+    const result = await run(args, {
       RFBATCH_PREFIX: 'bad prefix',
       RFBATCH_JOBS_POLL_MIN_MS: 'soon',
       RFBATCH_LOCK_DURATION_MS: '5',
     });
+    const { code } = result;
+    // The CLI in JSON mode (LOG_FORMAT=json): the one error is one JSON line; its message is the text.
+    const output = result.output
+      .split('\n')
+      .map((l) => (l.startsWith('{') ? (JSON.parse(l) as { msg: string }).msg : l))
+      .join('\n');
     // A service's main.ts exits 1; the CLI exits 3 (bad environment), as for every command.
     expect(code).toBe(args[0] === rfbatchBin ? 3 : 1);
     expect(output).toMatch(/^rfbatch( jobs)?: invalid configuration:$/m);

@@ -143,6 +143,9 @@ beforeAll(async () => {
   const swaps: Record<string, string> = {
     REDIS_URL: testRedisUrl(),
     RFBATCH_WORK_DIR: join(workDir, 'work'),
+    // Every process on one host: each its own free port for /metrics and /healthz, on loopback.
+    RFBATCH_METRICS_HOST: '127.0.0.1',
+    RFBATCH_METRICS_PORT: '0',
   };
   // Test speed only: poll the remote side often.
   env = { RFBATCH_JOBS_POLL_MIN_MS: '200', RFBATCH_JOBS_POLL_MAX_MS: '1000' };
@@ -216,6 +219,36 @@ describe('the services as separate processes', () => {
     expect(health.workers.ingest?.count).toBe(2);
   }, 100_000);
 
+  it('serve /metrics and /healthz of each worker process on its own port', async () => {
+    for (const p of procs.filter((x) => /^(ingest|jobs|export)/.test(x.name))) {
+      const url = await until(
+        `${p.name}'s metrics URL`,
+        async () =>
+          /"url":"(http:\/\/127\.0\.0\.1:\d+)\/metrics","msg":"process metrics and health served"/.exec(
+            p.stderr(),
+          )?.[1],
+        30_000,
+      );
+      const health = (await (await fetch(`${url}/healthz`)).json()) as {
+        ok: boolean;
+        pid: number;
+        rssBytes: number;
+        queues: Record<string, { running: boolean; activeJobs: number }>;
+      };
+      expect(health.ok, p.name).toBe(true);
+      expect(health.pid).toBe(p.child.pid);
+      expect(health.rssBytes).toBeGreaterThan(10_000_000);
+      const queue = p.name.startsWith('ingest') ? 'ingest' : p.name;
+      expect(health.queues[queue]).toMatchObject({ running: true, activeJobs: 0 });
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toMatch(/^rfbatch_process_resident_memory_bytes\{service="[a-z]+"\} [1-9]/m);
+      expect(text).toMatch(/^rfbatch_nodejs_eventloop_lag_p99_seconds\{service="[a-z]+"\} /m);
+      expect(text).toMatch(
+        new RegExp(`^rfbatch_worker_active_jobs\\{queue="${queue}",service="[a-z]+"\\} 0$`, 'm'),
+      );
+    }
+  }, 60_000);
+
   it('complete a run submitted to the gateway, with metrics from every process', async () => {
     const source = join(workDir, 'images');
     await writeTree(
@@ -262,8 +295,10 @@ describe('the services as separate processes', () => {
       },
       10_000,
     );
-    expect(metrics).toMatch(/rfbatch_queue_jobs\{queue="export",state="completed"\} [1-9]/);
+    expect(metrics).toMatch(/bullmq_job_count\{queue="export",state="completed",prefix="[^"]+"\} [1-9]/);
     expect(metrics).toMatch(/rfbatch_job_duration_seconds_count\{queue="ingest",job="plan"\} 1/);
+    expect(metrics).toMatch(/rfbatch_job_duration_seconds_bucket\{queue="ingest",job="plan",le="\+Inf"\} 1/);
+    expect(metrics).toMatch(/rfbatch_stage_duration_seconds_bucket\{stage="plan",le="\+Inf"\} 1/);
   }, 100_000);
 
   it('stop cleanly on SIGTERM (exit code 0)', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { App } from './app.js';
 import type { CliIO } from './io.js';
-import { stderrText } from './stderr-lines.js';
+import { jsonLine, jsonLogs, stderrText } from './stderr-lines.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -168,6 +168,12 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     // Commander already printed its own one-line usage error.
     if (error instanceof CommanderError) return ExitCode.usage;
     const { RfbatchError, redactText } = await import('@rfbatch/shared');
+    if (jsonLogs(io)) {
+      // One JSON line, however many lines the message has (a configuration error lists each variable).
+      const stack = verbose && error instanceof Error ? { stack: redactText(error.stack ?? '') } : {};
+      io.stderr.write(jsonLine(`rfbatch: ${redactText(reasonOf(error))}`, 'error', stack));
+      return exitCodeOf(error);
+    }
     const writeErr = stderrText(io, 'error');
     writeErr(`rfbatch: ${redactText(reasonOf(error))}\n`);
     if (verbose) {

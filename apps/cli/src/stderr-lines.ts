@@ -23,9 +23,20 @@ export function jsonLogs(io: Pick<Stream, 'env'>): boolean {
   return io.env.LOG_FORMAT === 'json';
 }
 
-/** One text line as the JSON line pino would write for it (same keys, same order). */
-export function jsonLine(msg: string, level: TextLevel = 'info'): string {
-  return `${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, hostname: hostname(), name: 'rfbatch', msg })}\n`;
+/** One message (several lines stay one message) as the JSON line pino would write for it. */
+export function jsonLine(
+  msg: string,
+  level: TextLevel = 'info',
+  fields: Record<string, unknown> = {},
+): string {
+  const line = {
+    level: LEVELS[level],
+    time: Date.now(),
+    pid: process.pid,
+    hostname: hostname(),
+    name: 'rfbatch',
+  };
+  return `${JSON.stringify({ ...fields, ...line, msg })}\n`;
 }
 
 /**

@@ -82,6 +82,16 @@ export const EnvSchema = z.object({
     usedBy: 'API client',
     defaultText: '`0` (none)',
   }),
+  RFBATCH_METRICS_PORT: int(0).max(65_535).optional().meta({
+    description:
+      'serve `/metrics` and `/healthz` of this process (RSS, event-loop lag, active jobs) on this port (0 = any free one)',
+    usedBy: 'workers, gateway',
+    defaultText: 'none (not served)',
+  }),
+  RFBATCH_METRICS_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .meta({ description: 'bind address of `RFBATCH_METRICS_PORT`', usedBy: 'workers, gateway' }),
   RFBATCH_GATEWAY_HOST: z
     .string()
     .default('127.0.0.1')
@@ -136,6 +146,7 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
   redis: { url: env.REDIS_URL, prefix: env.RFBATCH_PREFIX },
   workDir: env.RFBATCH_WORK_DIR,
   logLevel: env.LOG_LEVEL,
+  metrics: { host: env.RFBATCH_METRICS_HOST, port: env.RFBATCH_METRICS_PORT },
   gateway: {
     host: env.RFBATCH_GATEWAY_HOST,
     port: env.RFBATCH_GATEWAY_PORT,

@@ -74,6 +74,11 @@ export function createServiceContext(
       logger: logger.child({ component: 'roboflow' }),
       onRequest: (event) => {
         metrics?.inc(MetricName.apiRequests, { endpoint: event.endpoint, status: event.status });
+        metrics?.observe(
+          MetricName.apiRequestDuration,
+          { endpoint: event.endpoint, status: event.status },
+          event.durationMs / 1000,
+        );
         onRequest?.(event);
       },
       onRateLimited: (retryAfterMs) => {

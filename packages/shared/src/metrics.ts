@@ -1,5 +1,8 @@
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { HISTOGRAM_BUCKETS, type HistogramName } from './metrics/histograms.js';
+
+export { HISTOGRAM_BUCKETS, histogramSeries, type HistogramName } from './metrics/histograms.js';
 
 /**
  * Counters that any rfbatch process can add to and the gateway's `GET /metrics` exposes. They live in
@@ -20,10 +23,12 @@ export const MetricName = {
   rateLimitWaits: 'rate_limit_waits_total',
   /** Runs that ended, label `outcome` (completed, failed, cancelled). */
   runs: 'runs_total',
-  /** Seconds a run spent per stage (recorded with `observe`), label `stage`: exposed as `_sum` and `_count`. */
+  /** Seconds a run spent per stage (a histogram, see HISTOGRAM_BUCKETS), label `stage`. */
   stageDuration: 'stage_duration_seconds',
-  /** Seconds one BullMQ job took to process (recorded with `observe`), labels `queue` and `job`. */
+  /** Seconds one BullMQ job took to process (a histogram), labels `queue` and `job`. */
   jobDuration: 'job_duration_seconds',
+  /** Seconds of one Roboflow API request (a histogram), labels `endpoint` and `status`. */
+  apiRequestDuration: 'api_request_duration_seconds',
   /** Webhook notifications received, label `action` (promoted, ignored, refused). */
   webhooks: 'webhooks_total',
 } as const;
@@ -34,8 +39,11 @@ export type MetricLabels = Record<string, string | number>;
 export interface Metrics {
   /** Adds `by` (default 1) to a counter. */
   inc(name: MetricName, labels?: MetricLabels, by?: number): void;
-  /** Records one observation (e.g. a duration in seconds): adds to `<name>_sum` and `<name>_count`. */
-  observe(name: MetricName, labels: MetricLabels, value: number): void;
+  /**
+   * Records one observation of a histogram (a duration in seconds): `<name>_sum`, `<name>_count` and
+   * every cumulative `<name>_bucket{le}` it falls in (HISTOGRAM_BUCKETS).
+   */
+  observe(name: HistogramName, labels: MetricLabels, value: number): void;
   /** Writes buffered increments to Redis now. */
   flush(): Promise<void>;
   /** Flushes and stops the timer. */
@@ -98,6 +106,8 @@ export function createRedisMetrics(redis: Redis, prefix: string, options: RedisM
     observe(name, labels, value) {
       add(field(`${name}_sum`, labels), value);
       add(field(`${name}_count`, labels), 1);
+      for (const le of HISTOGRAM_BUCKETS[name])
+        if (value <= le) add(field(`${name}_bucket`, { ...labels, le }), 1);
     },
     flush,
     async close() {

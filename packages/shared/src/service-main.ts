@@ -18,6 +18,7 @@ import { ConfigError, describeError, type FieldProblem } from './errors.js';
 import { runUntilSignal } from './lifecycle.js';
 import { createLogger, type Logger } from './logger.js';
 import { instrumentWorker } from './metrics.js';
+import { serveProcessMetrics, type ProcessMetricsServer } from './metrics/process-server.js';
 import type { QueueName } from './queues.js';
 import type { RunningService, ServiceContext } from './service.js';
 
@@ -193,7 +194,7 @@ export async function runServices(
       throw error;
     });
 
-  let ready: { logger: Logger; handle: ServiceContextHandle; prepared: PreparedServices };
+  let ready: { config: Config; logger: Logger; handle: ServiceContextHandle; prepared: PreparedServices };
   try {
     // Every bad variable at once: the shared configuration's and every service's.
     const problems: FieldProblem[] = [];
@@ -212,27 +213,40 @@ export async function runServices(
     const logger = host.logger ?? createLogger({ level: config.logLevel, name: label });
     // Made here, not in start: a missing API key is a configuration error, said plainly.
     const handle = await (host.openContext ?? openServiceContext)(config, logger);
-    ready = { logger, handle, prepared };
+    ready = { config, logger, handle, prepared };
   } catch (error) {
     return reject(error);
   }
 
-  const { logger, handle, prepared } = ready;
+  const { config, logger, handle, prepared } = ready;
   return runUntilSignal(
     async () => {
       let running: RunningServices | undefined;
+      let probe: ProcessMetricsServer | undefined;
       try {
         running = await startServices(handle.ctx, prepared, handle.rateLimitListeners);
+        const { names, services: started } = running;
+        if (config.metrics.port !== undefined)
+          probe = await serveProcessMetrics({
+            ...config.metrics,
+            port: config.metrics.port,
+            services: names,
+            workers: () => started.flatMap((s) => s.workers),
+            logger,
+          });
         host.onStarted?.(running, handle.ctx);
       } catch (error) {
+        await probe?.close();
         await running?.close();
         await handle.close();
         throw error;
       }
       const started = running;
+      const metricsServer = probe;
       return {
         async close() {
           await started.close();
+          await metricsServer?.close();
           await handle.close();
         },
       };

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { jobNames, type QueueName, type RunningService, type ServiceContext } from '@rfbatch/shared';
 import { failRunOnFinalJobFailure } from './backstop.js';
 import { runBoundary, type AnyProcessor, type Boundary } from './boundary.js';
@@ -90,6 +90,8 @@ export function createStageWorker<Q extends QueueName, D, P>(
       stalledInterval: options.stalledIntervalMs,
       // A worker killed twice on the same job is rare; a third time means something is wrong.
       maxStalledCount: 2,
+      // Per-minute completed/failed counts for BullMQ's own series (the gateway's bullmq_job_*_total).
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
       ...(pauseOnRateLimit ? { limiter: OPEN_LIMITER } : {}),
     },
   );

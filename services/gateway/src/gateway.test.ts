@@ -347,13 +347,55 @@ describe('metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     const text = res.body;
-    expect(text).toMatch(/rfbatch_queue_jobs\{queue="runs",state="waiting"\} \d+/);
-    expect(text).toMatch(/rfbatch_queue_jobs\{queue="jobs",state="delayed"\} \d+/);
+    // BullMQ's own series, every queue under one HELP/TYPE, with the deployment's prefix as a label.
+    const prefix = ctx.config.redis.prefix;
+    expect(text).toMatch(
+      new RegExp(`^bullmq_job_count\\{queue="runs",state="waiting",prefix="${prefix}"\\} \\d+$`, 'm'),
+    );
+    expect(text).toMatch(
+      new RegExp(`^bullmq_job_count\\{queue="jobs",state="delayed",prefix="${prefix}"\\} \\d+$`, 'm'),
+    );
+    expect(text).toMatch(
+      new RegExp(`^bullmq_job_completed_total\\{queue="export",prefix="${prefix}"\\} \\d+$`, 'm'),
+    );
+    const helps = text.match(/^# HELP \S+/gm) ?? [];
+    expect(helps.length).toBeGreaterThan(10);
+    expect(new Set(helps).size).toBe(helps.length);
     expect(text).toMatch(/rfbatch_workers\{queue="export"\} 0/);
     expect(text).toMatch(/rfbatch_runs\{status="queued"\} [1-9]/);
     expect(text).toContain('rfbatch_bytes_uploaded_total 1234');
     expect(text).toContain('rfbatch_api_requests_total{endpoint="GET /jobs/{id}",status="200"} 1');
     expect(text).toMatch(/rfbatch_webhooks_total\{action="promoted"\} [1-9]/);
+  });
+
+  it('exposes durations as histograms: cumulative buckets, +Inf, _sum and _count per label set', async () => {
+    const labels = { endpoint: 'GET /histogram-test/{id}', status: 200 };
+    for (const seconds of [0.003, 0.04, 0.04, 0.7, 90])
+      ctx.metrics?.observe(MetricName.apiRequestDuration, labels, seconds);
+    await ctx.metrics?.flush();
+    const text = (await app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
+    expect(text).toContain('# TYPE rfbatch_api_request_duration_seconds histogram');
+    const series = (le: string) =>
+      new RegExp(
+        `^rfbatch_api_request_duration_seconds_bucket\\{endpoint="GET /histogram-test/\\{id\\}",status="200",le="${le.replace('+', '\\+')}"\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1];
+    expect([
+      series('0.005'),
+      series('0.025'),
+      series('0.05'),
+      series('1'),
+      series('60'),
+      series('+Inf'),
+    ]).toEqual(['1', '1', '3', '4', '4', '5']);
+    expect(text).toMatch(
+      /^rfbatch_api_request_duration_seconds_count\{endpoint="GET \/histogram-test\/\{id\}",status="200"\} 5$/m,
+    );
+    expect(text).toMatch(
+      /^rfbatch_api_request_duration_seconds_sum\{endpoint="GET \/histogram-test\/\{id\}",status="200"\} 90\.78/m,
+    );
+    expect(text).toContain('# TYPE rfbatch_stage_duration_seconds histogram');
+    expect(text).toContain('# TYPE rfbatch_job_duration_seconds histogram');
   });
 
   it('counts a run cancelled through the API under runs_total, once', async () => {

@@ -1,24 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
+  HISTOGRAM_BUCKETS,
   MetricName,
   QUEUE_NAMES,
   RunStatus,
+  histogramSeries,
   readMetrics,
+  type HistogramName,
   type MetricSample,
   type ServiceContext,
 } from '@rfbatch/shared';
 import { workersByQueue } from '@rfbatch/run-control';
+import { registerBullmqSeries } from './bullmq-metrics.js';
 
-const JOB_STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'completed',
-  'failed',
-  'prioritized',
-  'waiting-children',
-] as const;
 /** How many recent runs `rfbatch_runs` looks at (the run index can be long). */
 const RUNS_SCANNED = 1_000;
 
@@ -30,36 +25,28 @@ const SHARED_LABELS: Record<string, string[]> = {
   [MetricName.retries]: ['queue'],
   [MetricName.rateLimitWaits]: [],
   [MetricName.runs]: ['outcome'],
-  [`${MetricName.stageDuration}_sum`]: ['stage'],
-  [`${MetricName.stageDuration}_count`]: ['stage'],
-  [`${MetricName.jobDuration}_sum`]: ['queue', 'job'],
-  [`${MetricName.jobDuration}_count`]: ['queue', 'job'],
   [MetricName.webhooks]: ['action'],
 };
 
+/** Label names of the shared histograms (`le` apart). */
+const HISTOGRAM_LABELS: Record<HistogramName, string[]> = {
+  [MetricName.stageDuration]: ['stage'],
+  [MetricName.jobDuration]: ['queue', 'job'],
+  [MetricName.apiRequestDuration]: ['endpoint', 'status'],
+};
+
 /**
- * The Prometheus registry of one gateway: BullMQ job counts per queue and state, live workers per
- * queue, runs per status, the counters every rfbatch process adds to in Redis, and the gateway's own
- * process metrics. Everything is read at scrape time; nothing is kept between scrapes.
+ * The Prometheus registry of one gateway: BullMQ's own series per queue (bullmq-metrics.ts), live
+ * workers per queue, runs per status, the counters and duration histograms every rfbatch process adds
+ * to in Redis, and the gateway's own process metrics. Everything is read at scrape time; nothing is
+ * kept between scrapes.
  */
 export function createRegistry(ctx: ServiceContext): Registry {
   const registry = new Registry();
   const { queues, connection, store, config } = ctx;
   collectDefaultMetrics({ register: registry, prefix: 'rfbatch_gateway_' });
 
-  new Gauge({
-    name: 'rfbatch_queue_jobs',
-    help: 'BullMQ jobs per queue and state',
-    labelNames: ['queue', 'state'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const name of QUEUE_NAMES) {
-        const counts = await queues[name].getJobCounts(...JOB_STATES);
-        for (const state of JOB_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-      }
-    },
-  });
+  registerBullmqSeries(registry, queues, config.redis.prefix);
 
   new Gauge({
     name: 'rfbatch_workers',
@@ -110,6 +97,22 @@ export function createRegistry(ctx: ServiceContext): Registry {
         }
       },
     });
+  }
+  for (const [name, labelNames] of Object.entries(HISTOGRAM_LABELS) as Array<[HistogramName, string[]]>) {
+    const help = `rfbatch ${name.replaceAll('_', ' ')} (all processes; buckets ${HISTOGRAM_BUCKETS[name].join(', ')})`;
+    registry.registerMetric({
+      name: `rfbatch_${name}`,
+      help,
+      type: 'histogram',
+      async get() {
+        const values = histogramSeries(await sharedSamples(), name, labelNames).map((v) => ({
+          ...v,
+          metricName: `rfbatch_${v.metricName}`,
+        }));
+        return { name: `rfbatch_${name}`, help, type: 'histogram', aggregator: 'sum', values };
+      },
+      reset() {},
+    } as unknown as Parameters<Registry['registerMetric']>[0]);
   }
   return registry;
 }
