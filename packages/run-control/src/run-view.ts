@@ -35,10 +35,9 @@ function expiry(at: string | undefined, now: Date): ExpiryView | undefined {
   return { at, secondsLeft: Math.round((ms - now.getTime()) / 1000) };
 }
 
-/** The spec as shown to API users: a notify URL may carry a token in its query, so it is redacted. */
+/** The spec as shown to API users: a notify URL may carry a credential in its path or query (redactDeep hides both). */
 export function publicSpec(spec: ResolvedRunSpec): ResolvedRunSpec {
-  const clean = redactDeep(spec);
-  return spec.notify ? { ...clean, notify: redactUrl(spec.notify) } : clean;
+  return redactDeep(spec);
 }
 
 export function runView(state: RunState, spec: ResolvedRunSpec | undefined, now = new Date()): RunView {

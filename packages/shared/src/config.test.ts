@@ -36,7 +36,9 @@ describe('loadConfig', () => {
       retry: { maxAttempts: 5, baseDelayMs: 500, deadlineMs: 300_000 },
       rateLimitPerSecond: 0,
     });
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'rfbatch' });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'rfbatch', allowEviction: false });
+    expect(config.roots).toEqual({ source: [], output: [] });
+    expect(config.notify.allow.entries).toEqual([]);
     expect(config.workDir).toBe('.rfbatch');
     expect(config.logLevel).toBe('info');
   });
@@ -62,7 +64,11 @@ describe('loadConfig', () => {
     expect(config.roboflow.workspace).toBe('acme');
     expect(config.roboflow.requestTimeoutMs).toBe(5000);
     expect(config.roboflow.retry.maxAttempts).toBe(2);
-    expect(config.redis).toEqual({ url: 'rediss://redis.test:6380/2', prefix: '{rfb}' });
+    expect(config.redis).toEqual({
+      url: 'rediss://redis.test:6380/2',
+      prefix: '{rfb}',
+      allowEviction: false,
+    });
     expect(config.gateway.port).toBe(0);
     expect(config.gateway.publicUrl).toBe('https://rfbatch.example.com');
     expect(config.gateway.token).toBeUndefined();
@@ -109,6 +115,21 @@ describe('loadConfig', () => {
     ]);
     const shown = `${error.message}\n${error.describe()}\n${JSON.stringify(error)}`;
     for (const secret of ['short', 'tooshort-secret', '"adm"']) expect(shown).not.toContain(secret);
+  });
+
+  it('reads allowed roots (one per kind replaces the shared one) and the notify allow-list; bad entries are named', () => {
+    const config = loadConfig({
+      RFBATCH_ALLOWED_ROOTS: '/data:/srv/in/',
+      RFBATCH_OUTPUT_ROOTS: '/results',
+      RFBATCH_NOTIFY_ALLOW: '10.0.0.0/8, hooks.internal:8443',
+      RFBATCH_ALLOW_EVICTION: 'true',
+    });
+    expect(config.roots).toEqual({ source: ['/data', '/srv/in'], output: ['/results'] });
+    expect(config.notify.allow.entries).toHaveLength(2);
+    expect(config.redis.allowEviction).toBe(true);
+    expect(() => loadConfig({ RFBATCH_ALLOWED_ROOTS: 'data', RFBATCH_NOTIFY_ALLOW: '10.0.0.0/99' })).toThrow(
+      /RFBATCH_ALLOWED_ROOTS: "data" is not an absolute folder.*RFBATCH_NOTIFY_ALLOW: "10.0.0.0\/99" is not a CIDR range/s,
+    );
   });
 
   it('requires the webhook secret with a public URL', () => {

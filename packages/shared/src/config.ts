@@ -1,11 +1,26 @@
 import { z } from 'zod';
 import { ConfigError, type FieldProblem } from './errors.js';
+import { parseRoots, type AllowedRoots } from './allowed-roots.js';
+import { notifyAllowProblem, parseNotifyAllow } from './notify-target.js';
 import { registerSecret } from './redact.js';
 
 /** The environment a process reads (process.env, or a test's own record). */
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
 const int = (min: number) => z.coerce.number().int().min(min);
+
+/** Colon-separated absolute folders (allowed-roots.ts). */
+const rootsVariable = (what: string) =>
+  z
+    .string()
+    .optional()
+    .superRefine((text, ctx) => {
+      try {
+        parseRoots(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (${what})` });
+      }
+    });
 
 /**
  * Every environment variable every process reads, in one schema (each service's own are in its
@@ -118,6 +133,40 @@ export const EnvSchema = z.object({
     usedBy: 'jobs, ingest, gateway',
     secret: true,
   }),
+  RFBATCH_ALLOWED_ROOTS: rootsVariable('where runs may read sources and write outputs').meta({
+    description:
+      'colon-separated folders runs may read and write (checked at submit, and by the workers on real paths); required for a gateway beyond loopback',
+    usedBy: 'all',
+    defaultText: 'none (anywhere)',
+  }),
+  RFBATCH_SOURCE_ROOTS: rootsVariable('sources').meta({
+    description: 'like `RFBATCH_ALLOWED_ROOTS`, for sources only (replaces it for sources)',
+    usedBy: 'all',
+    defaultText: '`RFBATCH_ALLOWED_ROOTS`',
+  }),
+  RFBATCH_OUTPUT_ROOTS: rootsVariable('outputs').meta({
+    description: 'like `RFBATCH_ALLOWED_ROOTS`, for output folders only (replaces it for outputs)',
+    usedBy: 'all',
+    defaultText: '`RFBATCH_ALLOWED_ROOTS`',
+  }),
+  RFBATCH_NOTIFY_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((text, ctx) => {
+      const problem = notifyAllowProblem(text ?? '');
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta({
+      description:
+        'loopback, link-local or private notify targets that are allowed anyway: hosts, `host:port`, addresses or CIDR ranges, comma-separated',
+      usedBy: 'all',
+      defaultText: 'none (public targets only)',
+    }),
+  RFBATCH_ALLOW_EVICTION: z.stringbool().default(false).meta({
+    description:
+      'start workers and the gateway even though Redis may evict keys (`maxmemory-policy` other than `noeviction`): runs can then be lost',
+    usedBy: 'workers, gateway',
+  }),
 });
 export type Env = z.input<typeof EnvSchema>;
 
@@ -143,7 +192,12 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     },
     rateLimitPerSecond: env.RFBATCH_API_RATE_LIMIT,
   },
-  redis: { url: env.REDIS_URL, prefix: env.RFBATCH_PREFIX },
+  redis: { url: env.REDIS_URL, prefix: env.RFBATCH_PREFIX, allowEviction: env.RFBATCH_ALLOW_EVICTION },
+  roots: {
+    source: parseRoots(env.RFBATCH_SOURCE_ROOTS ?? env.RFBATCH_ALLOWED_ROOTS),
+    output: parseRoots(env.RFBATCH_OUTPUT_ROOTS ?? env.RFBATCH_ALLOWED_ROOTS),
+  } satisfies AllowedRoots,
+  notify: { allow: parseNotifyAllow(env.RFBATCH_NOTIFY_ALLOW) },
   workDir: env.RFBATCH_WORK_DIR,
   logLevel: env.LOG_LEVEL,
   metrics: { host: env.RFBATCH_METRICS_HOST, port: env.RFBATCH_METRICS_PORT },

@@ -44,3 +44,6 @@ export * from './format.js';
 export * from './pool.js';
 export * from './retry-loop.js';
 export * from './expiry.js';
+export * from './notify-target.js';
+export * from './allowed-roots.js';
+export * from './redis-policy.js';

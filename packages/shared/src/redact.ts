@@ -2,6 +2,8 @@
  * The one place that decides what a secret looks like in text. Everything that reaches a log line, an
  * error message, Redis or a results file goes through `redactText` / `redactUrl` first.
  */
+import { redactNotifyUrl } from './notify-target.js';
+
 const REDACTED = '<redacted>';
 
 /** Exact values (API keys, webhook secrets) that must never appear anywhere, registered at start-up. */
@@ -27,7 +29,11 @@ export function redactUrl(input: string | URL): string {
   } catch {
     return redactSecrets(String(input));
   }
-  if (!url.search) return redactSecrets(url.toString());
+  if (url.username || url.password) {
+    url.username = REDACTED;
+    url.password = '';
+  }
+  if (!url.search) return redactSecrets(url.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED));
   const names = [...url.searchParams.keys()];
   const signed = names.some((n) => SECRET_PARAMS.test(n) && n.toLowerCase() !== 'api_key');
   if (signed) return redactSecrets(`${url.origin}${url.pathname}?${REDACTED}`);
@@ -63,7 +69,11 @@ export function redactDeep<T>(value: T): T {
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = /^(api_?key|authorization|password|secret|token)$/i.test(k) ? REDACTED : redactDeep(v);
+      out[k] = /^(api_?key|authorization|password|secret|token)$/i.test(k)
+        ? REDACTED
+        : k === 'notify' && typeof v === 'string'
+          ? redactNotifyUrl(v)
+          : redactDeep(v);
     }
     return out as T;
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notifyUserinfoProblem } from './notify-target.js';
 import { BatchIdSchema, deriveBatchId, deriveJobId, JobIdSchema, newRunId, RunIdSchema } from './ids.js';
 
 /** Media extensions the API accepts (roboflow-api.md §6). */
@@ -100,7 +101,13 @@ export const RunSpecSchema = z.strictObject({
     extract: z.boolean().default(true),
   }),
   /** An http(s) URL that receives the run summary when the run ends. */
-  notify: z.url({ protocol: /^https?$/ }).optional(),
+  notify: z
+    .url({ protocol: /^https?$/ })
+    .superRefine((url, ctx) => {
+      const problem = notifyUserinfoProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   upload: UploadOptionsSchema.prefault({}),
 });
 

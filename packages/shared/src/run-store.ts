@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { RfbatchError, ErrorCode } from './errors.js';
 import type { Stage } from './queues.js';
+import { redactNotifyUrl } from './notify-target.js';
 import { redactDeep, redactText } from './redact.js';
 import type { ResolvedRunSpec } from './run-spec.schema.js';
 import {
@@ -64,10 +65,9 @@ export class RunStore {
   /** Records a new run. Returns false (and changes nothing) when the run id already exists. */
   async create(spec: ResolvedRunSpec, now = new Date()): Promise<boolean> {
     const at = now.toISOString();
-    const created = await this.redis.hsetnx(this.key(spec.runId), 'spec', JSON.stringify(spec));
+    const created = await this.redis.hsetnx(this.key(spec.runId), 'spec', JSON.stringify(storedSpec(spec)));
     if (!created) return false;
-    await this.redis
-      .multi()
+    await this.withNotify(this.redis.multi(), spec)
       .hset(this.key(spec.runId), { status: 'queued', attempt: '0', createdAt: at, updatedAt: at })
       .zadd(this.indexKey, now.getTime(), spec.runId)
       .exec();
@@ -83,13 +83,29 @@ export class RunStore {
     if (spec.runId !== runId)
       throw new RfbatchError(ErrorCode.validation, `spec of run "${spec.runId}" given for run "${runId}"`);
     if (!(await this.redis.hexists(this.key(runId), 'spec'))) throw unknownRun(runId);
-    await this.redis.hset(this.key(runId), 'spec', JSON.stringify(spec));
+    await this.withNotify(this.redis.multi(), spec)
+      .hset(this.key(runId), 'spec', JSON.stringify(storedSpec(spec)))
+      .exec();
   }
 
+  /**
+   * The run's spec as workers use it. The notify URL (whose path or query may be a credential) is kept
+   * apart, in `<run>:notify`, and only put back here: the stored spec, job data, views and logs show
+   * it redacted.
+   */
   async spec(runId: string): Promise<ResolvedRunSpec> {
-    const raw = await this.redis.hget(this.key(runId), 'spec');
+    const [[, raw], [, notify]] = (await this.redis
+      .multi()
+      .hget(this.key(runId), 'spec')
+      .get(this.key(runId, 'notify'))
+      .exec()) as [[unknown, string | null], [unknown, string | null]];
     if (!raw) throw unknownRun(runId);
-    return JSON.parse(raw) as ResolvedRunSpec;
+    const spec = JSON.parse(raw) as ResolvedRunSpec;
+    return notify && spec.notify ? { ...spec, notify } : spec;
+  }
+
+  private withNotify(multi: ChainableCommander, spec: ResolvedRunSpec): ChainableCommander {
+    return spec.notify ? multi.set(this.key(spec.runId, 'notify'), spec.notify) : multi;
   }
 
   async get(runId: string): Promise<RunState | null> {
@@ -256,8 +272,13 @@ export class RunStore {
   }
 }
 
+/** The spec as stored in the run hash and put in job data: the notify URL redacted (see RunStore.spec). */
+export function storedSpec<T extends { notify?: string | undefined }>(spec: T): T {
+  return spec.notify ? { ...spec, notify: redactNotifyUrl(spec.notify) } : spec;
+}
+
 function unknownRun(runId: string): RfbatchError {
   return new RfbatchError(ErrorCode.validation, `unknown run "${runId}"`, {
-    hint: 'list runs with `rfbatch ls`',
+    hint: 'list runs with `rfbatch ls`; if it was running when Redis lost its data, `rfbatch recover <run>` rebuilds it from the work dir and the API',
   });
 }

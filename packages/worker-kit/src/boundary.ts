@@ -1,10 +1,12 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
   catalogEntry,
+  checkRootsReally,
   jobRunId,
   TERMINAL_STATUSES,
   type Logger,
   type QueueName,
+  type RunSpec,
   type RunState,
   type ServiceContext,
   type Stage,
@@ -93,7 +95,10 @@ export async function runBoundary<D>(
   if (typeof payload.runId === 'string') {
     // A run-bound job: its payload names the run (an intake's run does not exist yet).
     run = (await b.ctx.store.get(payload.runId)) ?? undefined;
-    if (!run) throw new UnrecoverableError(`run "${payload.runId}" is unknown (job ${job.id})`);
+    if (!run)
+      throw new UnrecoverableError(
+        `the state of run "${payload.runId}" is lost (job ${job.id}: Redis no longer knows the run); \`rfbatch recover ${payload.runId}\` rebuilds it from the work dir and the API`,
+      );
     const skipped = skipReason(processor.skip, run, attempt ?? 0);
     if (skipped) {
       log.info({ status: run.status, runAttempt: run.attempt }, `${skipped.why}; nothing to do`);
@@ -102,6 +107,10 @@ export async function runBoundary<D>(
   }
   try {
     if (run) Object.assign(jc, { run, spec: await b.ctx.store.spec(run.runId) });
+    // Allowed roots, on the real paths (symlinks resolved): again at every job, so a link planted
+    // after the submit cannot lead a stage out of them. An intake checks the spec it carries.
+    const confined = (jc as { spec?: RunSpec }).spec ?? (payload.spec as RunSpec | undefined);
+    if (confined?.source && confined.output) await checkRootsReally(confined, b.ctx.config.roots);
     return await processor.handle(jc as never, b.deps);
   } catch (error) {
     throw await settle(b, processor, jc, runId, error);

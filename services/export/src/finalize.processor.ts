@@ -246,7 +246,9 @@ export const finalizeProcessor = defineProcessor(
       const outcome = await postSummary(spec.notify, summary, {
         attempts: opts.notifyAttempts,
         timeoutMs: opts.notifyTimeoutMs,
+        allow: ctx.config.notify.allow,
       });
+      if (!outcome.ok) log.warn({ detail: outcome.detail }, 'notify POST failed');
       if (!outcome.ok)
         await ctx.store.warn(
           runId,

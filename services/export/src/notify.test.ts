@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseNotifyAllow } from '@rfbatch/shared';
 import { postSummary } from './notify.js';
+
+/** These receivers are on loopback: allowed, as an operator would allow a local one. */
+const allow = parseNotifyAllow('127.0.0.1');
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
@@ -28,7 +32,7 @@ describe('postSummary', () => {
     const outcome = await postSummary(
       r.url,
       { runId: 'r1' },
-      { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10 },
+      { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10, allow },
     );
     expect(outcome).toEqual({ ok: true, status: 200, attempts: 3 });
     expect(r.bodies).toEqual([{ runId: 'r1' }, { runId: 'r1' }, { runId: 'r1' }]);
@@ -36,7 +40,7 @@ describe('postSummary', () => {
 
   it('stops at a 4xx and never shows the URL query', async () => {
     const r = await receiver([404]);
-    const outcome = await postSummary(r.url, {}, { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10 });
+    const outcome = await postSummary(r.url, {}, { attempts: 4, timeoutMs: 2_000, retryDelayMs: 10, allow });
     expect(outcome.ok).toBe(false);
     expect(outcome.attempts).toBe(1);
     expect(JSON.stringify(outcome)).not.toContain('abc123');
@@ -46,9 +50,9 @@ describe('postSummary', () => {
     const outcome = await postSummary(
       'http://127.0.0.1:1/x',
       {},
-      { attempts: 2, timeoutMs: 1_000, retryDelayMs: 10 },
+      { attempts: 2, timeoutMs: 1_000, retryDelayMs: 10, allow },
     );
     expect(outcome).toMatchObject({ ok: false, attempts: 2 });
-    if (!outcome.ok) expect(outcome.reason).toMatch(/could not be reached.*after 2 tries/);
+    if (!outcome.ok) expect(outcome.detail).toMatch(/not reached.*after 2 tries/);
   });
 });

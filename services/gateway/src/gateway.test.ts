@@ -472,7 +472,7 @@ describe('Bull Board', () => {
       res.json().queues as Array<{ name: string; jobs: Array<{ id: string; data: unknown }> }>
     ).find((q) => q.name === 'runs');
     const job = runs?.jobs.find((j) => j.id === stageJobId('intake', 'r-board-redact'));
-    expect(JSON.stringify(job?.data)).toContain('https://hooks.example.test/rfbatch?<redacted>');
+    expect(JSON.stringify(job?.data)).toContain('https://hooks.example.test/<redacted>');
     expect(res.body).not.toContain('board-secret-123456');
   });
 

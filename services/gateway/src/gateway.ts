@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServiceContext } from '@rfbatch/shared';
 import { bearerToken, tokenMatches } from './auth.js';
 import { toHttpError } from './http-errors.js';
+import { jsonBodyParser } from './json-body.js';
 import { resolveGatewayOptions, type GatewayServiceOptions } from './options.js';
 import { boardRoutes } from './routes/board.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
@@ -39,10 +41,22 @@ export async function buildGateway(
     // One debug line per request (onResponse below) instead of Fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: resolved.bodyLimitBytes,
+    // A client that trickles its body (or never ends it) loses the socket after requestTimeoutMs,
+    // checked at least every second (Node's default check runs every 30 s).
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: resolved.requestTimeoutMs,
+          headersTimeout: Math.min(resolved.requestTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.min(1_000, resolved.requestTimeoutMs),
+        },
+        handler,
+      ),
     // Run ids and paths never need more; long URLs are someone probing.
     routerOptions: { maxParamLength: 200 },
   });
 
+  jsonBodyParser(app);
   app.addHook('onRequest', async (request, reply) => {
     if (OWN_GUARD.test(request.url)) return;
     if (!token && !adminToken) return;

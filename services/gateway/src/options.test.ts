@@ -6,6 +6,7 @@ describe('the gateway options schema', () => {
   it('has the defaults of the gateway', () => {
     expect(resolveGatewayOptions()).toEqual({
       bodyLimitBytes: 1_048_576,
+      requestTimeoutMs: 30_000,
       webhookBodyLimitBytes: 65_536,
       dedupeTtlSeconds: 86_400,
       board: true,

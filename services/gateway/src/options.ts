@@ -17,6 +17,9 @@ export const GatewayOptionsSchema = serviceOptions(
   'gateway',
   z.object({
     bodyLimitBytes: wholeNumber(1_024).default(1_048_576).describe('largest API request body (a RunSpec)'),
+    requestTimeoutMs: wholeNumber(100)
+      .default(30_000)
+      .describe('longest time a client may take to send a whole request (headers and body)'),
     webhookBodyLimitBytes: wholeNumber(1_024).default(65_536).describe('largest webhook body'),
     dedupeTtlSeconds: wholeNumber(1)
       .default(86_400)

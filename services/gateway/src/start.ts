@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, isLoopback, type ServiceContext } from '@rfbatch/shared';
+import { ConfigError, hasRoots, isLoopback, requireNoEviction, type ServiceContext } from '@rfbatch/shared';
 import { buildGateway, type GatewayOptions } from './gateway.js';
 
 export interface StartGatewayOptions extends GatewayOptions {
@@ -35,6 +35,15 @@ export async function startGateway(
       },
     ]);
   }
+  if (!isLoopback(host) && !hasRoots(ctx.config.roots)) {
+    throw new ConfigError([
+      {
+        path: 'RFBATCH_ALLOWED_ROOTS',
+        message: `required when the gateway listens beyond loopback (RFBATCH_GATEWAY_HOST is "${host}"): without it a submitted run may read and write any folder the workers can`,
+      },
+    ]);
+  }
+  await requireNoEviction(ctx.connection, ctx.config.redis.allowEviction);
   const app = await buildGateway(ctx, options);
   await app.listen({ host, port });
   const address = app.server.address();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { resolveRunSpec, RUN_ID_RULE, sameJson } from '@rfbatch/shared';
+import { resolveRunSpec, RUN_ID_RULE, sameJson, storedSpec } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 
@@ -35,7 +35,7 @@ export const intakeProcessor = defineProcessor(
       return { runId, started: false };
     }
     // Compared as JSON values: the stored spec comes back from Redis with its keys in another order.
-    if (!created && !sameJson(await store.spec(runId), resolved)) {
+    if (!created && !sameJson(storedSpec(await store.spec(runId)), storedSpec(resolved))) {
       log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
     }
     await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);

@@ -21,7 +21,7 @@ import {
   type RunningWorkers,
   type ServiceName,
 } from '../workers.js';
-import { submitRun, queuesWithoutWorkers, workersByQueue } from '@rfbatch/run-control';
+import { submitRun, submitPolicy, queuesWithoutWorkers, workersByQueue } from '@rfbatch/run-control';
 
 interface RunCommandFlags extends RunFlags {
   local?: boolean;
@@ -94,7 +94,10 @@ export function registerRun(program: Command, app: App): void {
             );
         }
 
-        const { runId, created } = await submitRun(handle.queues, handle.store, spec);
+        const { runId, created } = await submitRun(handle.queues, handle.store, spec, {
+          ...submitPolicy(handle.config),
+          cwd: io.cwd,
+        });
         if (!created) note(io, `run ${runId} already exists: following it`);
         else note(io, `run ${runId} submitted (results go to ${spec.output.dir})`);
 

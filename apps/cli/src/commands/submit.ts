@@ -3,7 +3,7 @@ import type { App } from '../app.js';
 import { cliConfig, openStore } from '../cli-context.js';
 import { printJson, printLine } from '../io.js';
 import { addRunOptions, specFromFlags, type RunFlags } from '../run-options.js';
-import { submitRun } from '@rfbatch/run-control';
+import { submitPolicy, submitRun } from '@rfbatch/run-control';
 
 export function registerSubmit(program: Command, app: App): void {
   addRunOptions(
@@ -21,7 +21,10 @@ export function registerSubmit(program: Command, app: App): void {
       const spec = specFromFlags(source, flags, app.io.cwd);
       const handle = await openStore(config);
       try {
-        const result = await submitRun(handle.queues, handle.store, spec);
+        const result = await submitRun(handle.queues, handle.store, spec, {
+          ...submitPolicy(config),
+          cwd: app.io.cwd,
+        });
         if (flags.json) printJson(app.io, result);
         else printLine(app.io, result.runId);
       } finally {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServiceContext } from '@rfbatch/shared';
+import { readEvictionPolicy, type ServiceContext } from '@rfbatch/shared';
 import { workersByQueue } from '@rfbatch/run-control';
 
 const PING_TIMEOUT_MS = 2_000;
@@ -23,7 +23,17 @@ export function healthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       return reply.code(503).send({ ok: false, redis: { ok: false, error: (error as Error).message } });
     }
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    const workers = await workersByQueue(ctx.queues);
-    return { ok: true, redis: { ok: true, latencyMs }, workers };
+    const [workers, eviction] = await Promise.all([
+      workersByQueue(ctx.queues),
+      readEvictionPolicy(ctx.connection),
+    ]);
+    // An evicting Redis (allowed with RFBATCH_ALLOW_EVICTION) can drop runs: said, not hidden.
+    const redis = {
+      ok: true,
+      latencyMs,
+      maxmemoryPolicy: eviction.policy,
+      ...(eviction.ok ? {} : { warning: 'Redis may evict keys: runs and queue locks can be lost' }),
+    };
+    return { ok: true, redis, workers };
   });
 }

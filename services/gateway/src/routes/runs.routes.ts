@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RunSpecSchema, parseOrThrow, type ServiceContext } from '@rfbatch/shared';
-import { submitRun, cancelRun, retryRun } from '@rfbatch/run-control';
+import { submitRun, submitPolicy, cancelRun, retryRun } from '@rfbatch/run-control';
 import { RetryOverridesSchema } from '@rfbatch/shared';
 import { toRestartOverrides, runRow, runView } from '@rfbatch/run-control';
 
@@ -12,7 +12,14 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-const RunParams = z.object({ id: z.string().min(1).max(100) });
+/** A run id as RunIdSchema writes it; anything else (`r1:done`, `..`) is a 400, never a lookup. */
+const RunParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'a run id: letters, digits, _ and -'),
+});
 
 /** The submit/status API: POST /runs, GET /runs, GET /runs/:id(/report), POST /runs/:id/cancel|retry. */
 export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
@@ -31,7 +38,7 @@ export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       'RunSpec',
       'see `runSpecJsonSchema()` for the contract',
     );
-    const { runId, created } = await submitRun(queues, store, spec);
+    const { runId, created } = await submitRun(queues, store, spec, submitPolicy(ctx.config));
     return reply
       .code(created ? 201 : 200)
       .header('location', `/runs/${runId}`)

@@ -87,6 +87,17 @@ export function webhookRoutes(app: FastifyInstance, ctx: ServiceContext, options
     '/webhooks/roboflow/:secret',
     { bodyLimit: options.bodyLimitBytes, onRequest: checkCaller },
     async (request, reply) => {
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
+      if (type !== 'application/json')
+        return refuse(
+          reply,
+          415,
+          'webhooks.unsupported_media_type',
+          `a notification is application/json (got "${type || 'no content type'}")`,
+        );
       const parsed = WebhookPayload.safeParse(request.body);
       if (!parsed.success) {
         const problems = zodProblems(parsed.error);
