@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { App } from './app.js';
 import type { CliIO } from './io.js';
+import { traced } from './cli-tracing.js';
 import { jsonLine, jsonLogs, stderrText } from './stderr-lines.js';
 
 const VERSION = (
@@ -158,7 +159,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     verbose = program.opts<{ verbose?: boolean }>().verbose === true;
   });
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await traced(io, argv, () => program.parseAsync(argv, { from: 'user' }));
     return app.exitCode;
   } catch (error) {
     // Help and version exit 0 (commander printed them), before anything heavy is imported.

@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { bullmqTelemetry } from './telemetry/bullmq.js';
 import { jobSchema, QUEUE_NAMES, type JobInput, type JobName, type QueueName } from './queues.js';
 
 /** Retention and retry defaults for every rfbatch job. Processors override attempts where it matters. */
@@ -13,7 +14,12 @@ export type Queues = Record<QueueName, Queue>;
 
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const entries = QUEUE_NAMES.map((name) => {
-    const queue = new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    const queue = new Queue(name, {
+      connection,
+      prefix,
+      defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      ...bullmqTelemetry(),
+    });
     // Errors surface where the queue is used; this only keeps an unhandled 'error' from crashing us.
     queue.on('error', () => {});
     return [name, queue] as const;

@@ -15,8 +15,9 @@ describe('createLogger', () => {
     job.info({ runId: 'r1', bullJobId: 'other', files: 3 }, 'hello');
     job.child({ runId: 'r1', bullJobId: '8' }).warn('nested');
     job.info({ name: 'not-the-logger', pid: 1, msg: 'x' }, 'core keys');
+    job.info({ pid: process.pid }, 'own pid');
     expect(badJsonLines(text())).toEqual([]);
-    const [hello, nested, core] = text()
+    const [hello, nested, core, ownPid] = text()
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -28,6 +29,7 @@ describe('createLogger', () => {
       msg: 'hello',
     });
     expect(nested).toMatchObject({ bullJobId: '7', bullJobId_2: '8', msg: 'nested' });
+    expect(Object.keys(ownPid ?? {})).not.toContain('pid_2');
     expect(core).toMatchObject({
       name: 'svc',
       name_2: 'not-the-logger',

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { RfbatchError } from './errors.js';
 import { redactDeep, redactText } from './redact.js';
@@ -34,7 +35,9 @@ function isFields(value: unknown): value is Record<string, unknown> {
 /** The keys a line of `logger` already carries: pino's own and every binding up the chain. */
 function taken(logger: Logger, withMessage = true): Map<string, unknown> {
   const core = withMessage ? CORE_KEYS : CORE_KEYS.filter((k) => k !== 'msg');
-  return new Map([...core.map((k) => [k, undefined] as const), ...Object.entries(logger.bindings())]);
+  // pid and hostname are known: a field repeating them is dropped like a re-bound one.
+  const known: Record<string, unknown> = { pid: process.pid, hostname: hostname() };
+  return new Map([...core.map((k) => [k, known[k]] as const), ...Object.entries(logger.bindings())]);
 }
 
 /**
@@ -48,7 +51,7 @@ function uniqueFields(keys: Map<string, unknown>, fields: Record<string, unknown
     if (!keys.has(key)) continue;
     out ??= { ...fields };
     delete out[key];
-    if (value === undefined || (keys.get(key) === value && !CORE_KEYS.includes(key))) continue;
+    if (value === undefined || (keys.get(key) !== undefined && keys.get(key) === value)) continue;
     let n = 2;
     while (keys.has(`${key}_${n}`) || `${key}_${n}` in fields) n++;
     out[`${key}_${n}`] = value;

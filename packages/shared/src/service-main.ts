@@ -16,6 +16,7 @@ import {
 import { closeServiceContext, createServiceContext } from './context.js';
 import { ConfigError, describeError, type FieldProblem } from './errors.js';
 import { runUntilSignal } from './lifecycle.js';
+import { startTracing, stopTracing, tracingSettings } from './telemetry/tracing.js';
 import { requireNoEviction } from './redis-policy.js';
 import { createLogger, type Logger } from './logger.js';
 import { instrumentWorker } from './metrics.js';
@@ -215,8 +216,11 @@ export async function runServices(
     };
     const config = collect(() => (host.loadConfig ?? loadConfig)(host.env ?? process.env));
     const prepared = collect(() => prepareServices(services, host));
+    collect(() => tracingSettings(host.env ?? process.env));
     if (!config || !prepared) throw new ConfigError(problems);
     const logger = host.logger ?? createLogger({ level: config.logLevel, name: label });
+    // Before the context: its queues and the workers get BullMQ's telemetry while tracing is on.
+    await startTracing(`rfbatch-${services.map((s) => s.name).join('-')}`, host.env ?? process.env);
     // Made here, not in start: a missing API key is a configuration error, said plainly.
     const handle = await (host.openContext ?? openServiceContext)(config, logger);
     ready = { config, logger, handle, prepared };
@@ -245,6 +249,7 @@ export async function runServices(
         await probe?.close();
         await running?.close();
         await handle.close();
+        await stopTracing();
         throw error;
       }
       const started = running;
@@ -254,6 +259,8 @@ export async function runServices(
           await started.close();
           await metricsServer?.close();
           await handle.close();
+          // The spans of the last jobs, sent before the process ends.
+          await stopTracing();
         },
       };
     },

@@ -1,5 +1,11 @@
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { jobNames, type QueueName, type RunningService, type ServiceContext } from '@rfbatch/shared';
+import {
+  bullmqTelemetry,
+  jobNames,
+  type QueueName,
+  type RunningService,
+  type ServiceContext,
+} from '@rfbatch/shared';
 import { failRunOnFinalJobFailure } from './backstop.js';
 import { runBoundary, type AnyProcessor, type Boundary } from './boundary.js';
 import type { ExactProcessorMap } from './processor.js';
@@ -92,6 +98,8 @@ export function createStageWorker<Q extends QueueName, D, P>(
       maxStalledCount: 2,
       // Per-minute completed/failed counts for BullMQ's own series (the gateway's bullmq_job_*_total).
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      // A consumer span per job, in the trace of the job that added it (while tracing is on).
+      ...bullmqTelemetry(),
       ...(pauseOnRateLimit ? { limiter: OPEN_LIMITER } : {}),
     },
   );

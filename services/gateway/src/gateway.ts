@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.routes.js';
 import { createRegistry, metricsRoutes } from './routes/metrics.routes.js';
 import { runsRoutes } from './routes/runs.routes.js';
 import { webhookRoutes } from './routes/webhooks.routes.js';
+import { traceRequests } from './routes/tracing.hooks.js';
 
 export interface GatewayOptions extends GatewayServiceOptions {
   /** Bearer token for everything but /healthz and the webhook route. @defaultValue config.gateway.token (none: open) */
@@ -55,6 +56,7 @@ export async function buildGateway(
     // Run ids and paths never need more; long URLs are someone probing.
     routerOptions: { maxParamLength: 200 },
   });
+  traceRequests(app);
 
   jsonBodyParser(app);
   app.addHook('onRequest', async (request, reply) => {

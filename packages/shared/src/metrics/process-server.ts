@@ -32,7 +32,7 @@ function activeJobs(worker: Worker): number {
 }
 
 /** What /healthz answers: ok while every worker runs. */
-export function processHealth(
+function processHealth(
   services: readonly string[],
   workers: readonly Worker[],
   lag: { p99Ms: number; maxMs: number },

@@ -3,6 +3,7 @@
  * under a precise timeout, and hands the answer to errorForStatus or parseResponse. Every failure is a
  * typed error; retries (retry.ts) wrap each call.
  */
+import { inSpan, setSpanAttributes, SpanKind } from '../telemetry/spans.js';
 import type { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -104,8 +105,10 @@ export function createHttp(settings: HttpSettings): Http {
 
     const timeoutMs = options.timeoutMs ?? settings.requestTimeoutMs;
     const started = performance.now();
-    const report = (status: number) =>
+    const report = (status: number) => {
+      setSpanAttributes({ 'http.response.status_code': status, 'http.request.resend_count': attempt - 1 });
       settings.onRequest?.({ endpoint, status, durationMs: performance.now() - started, attempt });
+    };
 
     // One precise limit for the whole exchange (undici's own timeouts are coarse, about ±0.5 s).
     const controller = new AbortController();
@@ -157,16 +160,20 @@ export function createHttp(settings: HttpSettings): Http {
   return {
     call(endpoint, method, path, options) {
       const what = `${method} ${path}`;
-      return withRetry((attempt) => attemptOnce(endpoint, method, path, options, attempt), settings.retry, {
-        what,
-        sleep: settings.sleep,
-        onRateLimited: settings.onRateLimited,
-        onRetry: ({ attempt, delayMs, error }) =>
-          settings.logger?.warn(
-            { endpoint: what, attempt, delayMs, status: error.status, code: error.code, err: error },
-            'roboflow api call failed; retrying',
-          ),
-      });
+      // One client span per call, retries inside; the URL without its query (the API key is there).
+      const attributes = { 'http.request.method': method, 'url.template': endpoint, 'url.full': base + path };
+      return inSpan(endpoint, { kind: SpanKind.CLIENT, attributes }, () =>
+        withRetry((attempt) => attemptOnce(endpoint, method, path, options, attempt), settings.retry, {
+          what,
+          sleep: settings.sleep,
+          onRateLimited: settings.onRateLimited,
+          onRetry: ({ attempt, delayMs, error }) =>
+            settings.logger?.warn(
+              { endpoint: what, attempt, delayMs, status: error.status, code: error.code, err: error },
+              'roboflow api call failed; retrying',
+            ),
+        }),
+      );
     },
   };
 }

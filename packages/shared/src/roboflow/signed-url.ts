@@ -13,6 +13,7 @@ import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
 import { summariseBody } from './summarise-body.js';
+import { inSpan, setSpanAttributes, SpanKind } from '../telemetry/spans.js';
 
 /** `https://host/path?<redacted>`: a signed URL as it may be shown. */
 export function describeSignedUrl(url: string): string {
@@ -66,7 +67,7 @@ function counter(onProgress: ((bytes: number) => void) | undefined, count: (n: n
  * Not retried here (the official client does not either): a retry needs a fresh body, and often a
  * fresh URL, which only the caller can make.
  */
-export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, contentLength, opts = {}) => {
+const uploadOnce: UploadToSignedUrl = async (details, body, contentLength, opts = {}) => {
   const method = (details.method ?? 'PUT').toUpperCase();
   const what = `${method} ${describeSignedUrl(details.uploadURL)}`;
   const timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
@@ -136,7 +137,7 @@ export const uploadToSignedUrl: UploadToSignedUrl = async (details, body, conten
 /** Bytes a download buffers before writing (one writev for many network chunks). */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
-export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
+const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
   const what = `GET ${describeSignedUrl(url)}`;
   const timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
   const part = `${dest}.part`;
@@ -210,6 +211,34 @@ export const downloadToFile: DownloadToFile = async (url, dest, opts = {}) => {
   await rename(part, dest);
   return received;
 };
+
+/** uploadOnce in a client span named after the URL's host and path (never its query). */
+export const uploadToSignedUrl: UploadToSignedUrl = (details, body, contentLength, opts) => {
+  const method = (details.method ?? 'PUT').toUpperCase();
+  const attributes = {
+    'http.request.method': method,
+    'url.full': describeSignedUrl(details.uploadURL),
+    'http.request.body.size': contentLength,
+  };
+  return inSpan(`signed-url ${method}`, { kind: SpanKind.CLIENT, attributes }, () =>
+    uploadOnce(details, body, contentLength, opts),
+  );
+};
+
+/** downloadOnce in a client span (URL without its query), with the bytes received. */
+export const downloadToFile: DownloadToFile = (url, dest, opts) =>
+  inSpan(
+    'signed-url GET',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': 'GET', 'url.full': describeSignedUrl(url) },
+    },
+    async () => {
+      const bytes = await downloadOnce(url, dest, opts);
+      setSpanAttributes({ 'http.response.body.size': bytes });
+      return bytes;
+    },
+  );
 
 function asDownloadError(net: RfbatchError, cause: unknown): RfbatchError {
   if (net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout) return net;

@@ -18,7 +18,7 @@ const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 /** The families of Prometheus text (HELP, TYPE and samples), added to `into`. */
-export function parseExposition(text: string, into = new Map<string, Family>()): Map<string, Family> {
+function parseExposition(text: string, into = new Map<string, Family>()): Map<string, Family> {
   const family = (name: string) => {
     let f = into.get(name);
     if (!f) into.set(name, (f = { help: name, type: 'untyped', values: [] }));
