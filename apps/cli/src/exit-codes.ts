@@ -11,6 +11,8 @@ export const ExitCode = {
   config: 3,
   /** Something named does not exist (a run, a batch, a job). */
   notFound: 4,
+  /** The run completed, but some of its files have no result (`not-processed` or `failed` lines). */
+  partial: 5,
   /** Ctrl-C: detached from the run (it goes on if workers run elsewhere). */
   interrupted: 130,
 } as const;

@@ -71,6 +71,32 @@ export async function readSummary(spec: ResolvedRunSpec): Promise<SummaryFile | 
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 
+/** Files of a completed run without a result: `not-processed` and `failed` lines of results.jsonl. */
+function withoutResult(summary: Record<string, unknown> | undefined, state: RunState) {
+  const counts = (summary?.counts ?? {}) as Record<string, unknown>;
+  const byStatus = (counts.byStatus ?? {}) as Record<string, unknown>;
+  return {
+    notProcessed: num(byStatus['not-processed']) ?? num(counts.missing) ?? state.counters.missing ?? 0,
+    failed: num(byStatus.failed) ?? 0,
+    uploaded: (num(counts.sourceFiles) ?? 0) - (num(counts.skipped) ?? 0),
+  };
+}
+
+/** A completed run whose files were not all processed ends with exit code 5, naming how many. */
+function failIfUnprocessed(state: RunState, n: ReturnType<typeof withoutResult>): void {
+  const missing = n.notProcessed + n.failed;
+  if (missing === 0) return;
+  const parts = [
+    n.notProcessed ? `${formatCount(n.notProcessed)} not processed` : '',
+    n.failed ? `${formatCount(n.failed)} failed` : '',
+  ].filter(Boolean);
+  throw new CliError(
+    ExitCode.partial,
+    `run ${state.runId} completed with failures: ${formatCount(missing)} of ${formatCount(Math.max(n.uploaded, missing))} uploaded files have no result (${parts.join(', ')})`,
+    'their lines in results.jsonl say why; submit those files again in a new run',
+  );
+}
+
 /**
  * Prints the end of a run: with --json only summary.json on stdout; otherwise a short human summary
  * and where the results are. A run that did not complete becomes a CliError with its reason.
@@ -89,7 +115,8 @@ export async function reportOutcome(
   }
   const took = state.finishedAt ? Date.parse(state.finishedAt) - Date.parse(state.createdAt) : undefined;
   if (state.status === 'completed') {
-    if (options.json) return;
+    const unprocessed = withoutResult(summary?.data, state);
+    if (options.json) return failIfUnprocessed(state, unprocessed);
     const counts = (summary?.data.counts ?? {}) as Record<string, unknown>;
     const c = state.counters;
     const results = num(counts.results) ?? c.results ?? 0;
@@ -106,7 +133,7 @@ export async function reportOutcome(
     const report = join(spec.output.dir, 'report.html');
     if (existsSync(report)) printLine(io, `  report   ${report}`);
     for (const w of state.warnings.slice(-5)) note(io, `warning: ${w}`);
-    return;
+    return failIfUnprocessed(state, unprocessed);
   }
   const where = state.failedStage ? ` at ${state.failedStage}` : '';
   const why = state.error ? `: ${state.error.message}` : '';

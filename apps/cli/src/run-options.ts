@@ -24,6 +24,7 @@ export interface RunFlags {
   aggregation?: 'jsonl' | 'csv';
   timeout?: number;
   maxParallelTasks?: number;
+  keepJobOnTimeout?: boolean;
   maxImageFailureRate?: number;
   notify?: string;
   imageInput?: string;
@@ -66,6 +67,10 @@ export function addRunOptions(command: Command): Command {
     )
     .option('--max-parallel-tasks <n>', 'most tasks of the job at once', number('--max-parallel-tasks'))
     .option(
+      '--keep-job-on-timeout',
+      'keep the remote job running when the run stops waiting for it (by default it is aborted)',
+    )
+    .option(
       '--max-image-failure-rate <fraction>',
       'images per shard allowed to fail (0–1)',
       number('--max-image-failure-rate'),
@@ -95,6 +100,7 @@ const FLAG_OF: Record<string, string> = {
   'compute.machineType': '--machine',
   processingTimeoutSeconds: '--timeout',
   maxParallelTasks: '--max-parallel-tasks',
+  keepJobOnTimeout: '--keep-job-on-timeout',
   maxImageFailureRate: '--max-image-failure-rate',
   'output.dir': '--out',
   notify: '--notify',
@@ -182,6 +188,7 @@ export function specFromFlags(
     },
     ...(flags.timeout !== undefined ? { processingTimeoutSeconds: flags.timeout } : {}),
     ...(flags.maxParallelTasks !== undefined ? { maxParallelTasks: flags.maxParallelTasks } : {}),
+    ...(flags.keepJobOnTimeout ? { keepJobOnTimeout: true } : {}),
     ...(flags.maxImageFailureRate !== undefined ? { maxImageFailureRate: flags.maxImageFailureRate } : {}),
     output: { dir: resolve(cwd, flags.out ?? `rfbatch-results/${runId}`) },
     ...(flags.notify !== undefined ? { notify: flags.notify } : {}),

@@ -94,6 +94,11 @@ export const RunSpecSchema = z.strictObject({
     .min(60)
     .max(7 * 24 * 3600)
     .optional(),
+  /**
+   * A job still running when the await budget (its processing timeout plus a margin) runs out is
+   * aborted, so it stops costing credits; true keeps it running (the run fails either way).
+   */
+  keepJobOnTimeout: z.boolean().optional(),
   maxParallelTasks: z.number().int().min(1).max(10_000).optional(),
   maxImageFailureRate: z.number().min(0).max(1).optional(),
   output: z.strictObject({

@@ -66,6 +66,8 @@ export interface Testbed {
       spec?: Partial<RunSpecInput>;
       runId?: string;
       enqueue?: boolean;
+      /** File names `<namePrefix><i>.png`. @defaultValue 'img-' */
+      namePrefix?: string;
     },
   ): Promise<StagedRun>;
   waitFor(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<RunState>;
@@ -111,7 +113,7 @@ export async function startTestbed(options: TestbedOptions = {}): Promise<Testbe
         ...opts.spec,
       }),
     );
-    const names = Array.from({ length: n }, (_, i) => `img-${i}.png`);
+    const names = Array.from({ length: n }, (_, i) => `${opts.namePrefix ?? 'img-'}${i}.png`);
     const mode = opts.mode ?? (n > 32 ? 'shards' : 'single');
     if (mode === 'single') {
       for (const [i, name] of names.entries()) {

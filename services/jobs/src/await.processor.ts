@@ -69,11 +69,28 @@ export const awaitProcessor = defineProcessor(
     if (elapsedMs >= budgetMs) {
       const where = state.stage ? ` in stage "${state.stage}"` : '';
       const progress = state.progress !== null ? ` at ${Math.round(state.progress * 100)}%` : '';
+      const said = `remote job "${jobId}" is still ${state.state}${where}${progress} after ${formatDuration(elapsedMs)}, beyond its processing timeout plus a margin (${formatDuration(budgetMs)})`;
+      if (spec.keepJobOnTimeout)
+        throw new RfbatchError(ErrorCode.run, `${said}; it keeps running (keepJobOnTimeout)`, {
+          hint: `check it with \`rfbatch jobs show ${jobId}\`; abort it with \`rfbatch jobs abort ${jobId}\`, or \`rfbatch retry ${runId}\` to keep waiting`,
+        });
+      // A job nobody waits for any more still costs credits: it is aborted, and the run says so.
+      const aborted = await ctx.client.abortJob(jobId).then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
+      if (aborted === undefined)
+        log.warn({ roboflowJobId: jobId }, 'remote job aborted: the await budget ran out');
       throw new RfbatchError(
         ErrorCode.run,
-        `remote job "${jobId}" is still ${state.state}${where}${progress} after ${formatDuration(elapsedMs)}, beyond its processing timeout plus a margin (${formatDuration(budgetMs)})`,
+        aborted === undefined
+          ? `${said}; the remote job was aborted so it stops costing credits`
+          : `${said}; the remote job could not be aborted (${aborted}) and may still be running`,
         {
-          hint: `check it with \`rfbatch jobs show ${jobId}\`; abort it with \`rfbatch jobs abort ${jobId}\`, or \`rfbatch retry ${runId}\` to keep waiting`,
+          hint:
+            aborted === undefined
+              ? `\`rfbatch retry ${runId}\` restarts it; give it more time with a larger processing timeout (--timeout), or keep a late job running with keepJobOnTimeout (--keep-job-on-timeout)`
+              : `abort it with \`rfbatch jobs abort ${jobId}\`; check it with \`rfbatch jobs show ${jobId}\``,
         },
       );
     }

@@ -1,4 +1,4 @@
-import { ErrorCode, formatDuration, RfbatchError, type ShardDetails } from '@rfbatch/shared';
+import { deriveBatchId, ErrorCode, formatDuration, RfbatchError, type ShardDetails } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { JobsDeps } from './deps.js';
 import { pollDelayMs } from './wait.js';
@@ -6,6 +6,15 @@ import { pollDelayMs } from './wait.js';
 /** Shards whose status says error (the official CLI's rule: statusType contains "error"). */
 function erroredShards(shards: ShardDetails[]): ShardDetails[] {
   return shards.filter((s) => /error/i.test(s.statusType));
+}
+
+/**
+ * Shards still being fetched or indexed: not yet success, warning or error. The batch may hold other
+ * runs' items (a reused batch), so a count that already reaches `expected` proves nothing while one
+ * of these is pending: this run's own shards are among them.
+ */
+function pendingShards(shards: ShardDetails[]): ShardDetails[] {
+  return shards.filter((s) => !/error|success|warning/i.test(s.statusType));
 }
 
 /** `s-3 (failed: tar unreadable), s-9 (failed)`: at most `max` shards, then a count. */
@@ -49,17 +58,29 @@ export const verifyProcessor = defineProcessor(
     const shards: ShardDetails[] = [];
     for await (const shard of ctx.client.listShards(spec.batchId)) shards.push(shard);
     const errored = erroredShards(shards);
+    const pending = pendingShards(shards);
     await ctx.store.setCounters(runId, { indexed: count });
     log.debug(
-      { count, expected, shards: shards.length, errored: errored.length, polls: wait.polls },
+      {
+        count,
+        expected,
+        shards: shards.length,
+        errored: errored.length,
+        pending: pending.length,
+        polls: wait.polls,
+      },
       'verify poll',
     );
 
-    if (count >= expected) {
+    if (count >= expected && pending.length === 0) {
       if (count > expected) {
+        // A batch named in the RunSpec may hold other runs' items; the run's own batch should not.
+        const shared = spec.batchId !== deriveBatchId(runId);
         await ctx.store.warn(
           runId,
-          `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} uploaded (a shard was probably sent twice after a crash); results are joined by name, so nothing is counted twice`,
+          shared
+            ? `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} this run uploaded (the batch was given in the RunSpec and holds other items too); the job processes all of them, and only this run's files are joined into its results`
+            : `batch "${spec.batchId}" holds ${count} items, ${count - expected} more than the ${expected} uploaded (a shard was probably sent twice after a crash); results are joined by name, so nothing is counted twice`,
         );
       }
       if (errored.length) {
@@ -82,11 +103,14 @@ export const verifyProcessor = defineProcessor(
     const unchangedSince =
       wait.lastValue === count && wait.unchangedSince !== undefined ? wait.unchangedSince : now;
     const elapsedMs = now - wait.firstSeenAt;
-    const status = `batch "${spec.batchId}" has ${count} of ${expected} items after ${formatDuration(elapsedMs)}`;
-    if (errored.length && now - unchangedSince >= opts.shardErrorGraceMs) {
+    const status =
+      count >= expected
+        ? `batch "${spec.batchId}" has ${count} items (${expected} expected) but ${pending.length} of its shards are still being indexed after ${formatDuration(elapsedMs)}`
+        : `batch "${spec.batchId}" has ${count} of ${expected} items after ${formatDuration(elapsedMs)}`;
+    if (errored.length && pending.length === 0 && now - unchangedSince >= opts.shardErrorGraceMs) {
       throw new RfbatchError(
         ErrorCode.run,
-        `${status}; shards ${describeShards(errored)} report errors, so the missing ${expected - count} items will not arrive`,
+        `${status}; shards ${describeShards(errored)} report errors, so the missing ${Math.max(0, expected - count)} items will not arrive`,
         {
           hint: `see the shard statuses with \`rfbatch batches shards ${spec.batchId}\`, fix or remove the files they name, then \`rfbatch retry ${runId}\``,
         },
