@@ -5,6 +5,7 @@ import { TERMINAL_STATUSES, type ResolvedRunSpec, type RunState, type RunStore }
 import { CliError, ExitCode } from './exit-codes.js';
 import { note, printJson, printLine, sleep, type CliIO } from './io.js';
 import { formatCount, formatDuration } from './render/format.js';
+import { colorOn } from './render/color.js';
 import { createRenderer, type Renderer } from './render/progress.js';
 import { jsonLogs, stderrText } from './stderr-lines.js';
 import { runView } from '@rfbatch/run-control';
@@ -48,6 +49,7 @@ export function stderrRenderer(io: CliIO): Renderer {
   return createRenderer({
     write: stderrText(io),
     tty: Boolean(io.stderr.isTTY) && io.env.TERM !== 'dumb' && !jsonLogs(io),
+    color: colorOn(io.stderr, io.env) && !jsonLogs(io),
     ...(io.stderr.columns ? { columns: io.stderr.columns } : {}),
   });
 }

@@ -7,7 +7,8 @@ import { cliConfig, openStore } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printJson, printLine, type CliIO } from '../io.js';
 import { formatDuration, timeLeft } from '../render/format.js';
-import { stageLines } from '../render/progress.js';
+import { colorOn } from '../render/color.js';
+import { stageLines, stageMark } from '../render/progress.js';
 import { runView, type RunView } from '@rfbatch/run-control';
 
 /** The run named, or the newest one. */
@@ -56,8 +57,9 @@ function printView(io: CliIO, view: RunView): void {
     printLine(io, `  workflow  ${spec.workflow.workflowId} · batch ${spec.batchId} · job ${spec.jobId}`);
   }
   printLine(io, `  created   ${view.createdAt}${view.finishedAt ? ` · finished ${view.finishedAt}` : ''}`);
+  const color = colorOn(io.stdout, io.env);
   for (const s of stageLines(view)) {
-    const mark = s.state === 'done' ? '✓' : s.state === 'active' ? '›' : ' ';
+    const mark = stageMark(s.state, color);
     const t =
       view.timings[
         s.label === 'index'

@@ -1,4 +1,4 @@
-import type { RunState, RunStatus } from '@rfbatch/shared';
+import type { RunState, RunStatus, Stage } from '@rfbatch/shared';
 import { bar, formatBytes, formatCount, formatDuration } from './format.js';
 
 /** One stage of a run as the progress display shows it. */
@@ -7,8 +7,20 @@ export interface StageLine {
   /** 0–1, or null when the total is not known yet. */
   fraction: number | null;
   detail: string;
-  state: 'waiting' | 'active' | 'done';
+  state: 'waiting' | 'active' | 'done' | 'failed';
 }
+
+/** The display line each stage of the catalog belongs to (where a failed run shows its ✗). */
+const LINE_OF_STAGE: Record<Stage, string> = {
+  plan: 'plan',
+  upload: 'upload',
+  verify: 'index',
+  start: 'job',
+  await: 'job',
+  collect: 'download',
+  download: 'download',
+  finalize: 'download',
+};
 
 const ORDER: RunStatus[] = [
   'queued',
@@ -37,7 +49,7 @@ export function stageLines(run: RunState): StageLine[] {
   };
   const byFiles = run.uploadMode === 'single' || run.uploadMode === 'videos';
   const job = run.job;
-  return [
+  const lines: StageLine[] = [
     {
       label: 'plan',
       fraction: n('sourceFiles') > 0 ? (n('planned') + n('skipped')) / n('sourceFiles') : null,
@@ -63,8 +75,9 @@ export function stageLines(run: RunState): StageLine[] {
     {
       label: 'job',
       fraction: job?.state === 'completed' ? 1 : (job?.progress ?? null),
+      // The remote stage only when it says more than the state (`processing · processing` says nothing).
       detail: job
-        ? `${job.state}${job.stage ? ` · ${job.stage}` : ''}${job.progress !== null ? ` ${Math.round(job.progress * 100)}%` : ''}`
+        ? `${job.state}${job.stage && job.stage !== job.state ? ` · ${job.stage}` : ''}${job.progress !== null ? ` ${Math.round(job.progress * 100)}%` : ''}`
         : run.status === 'starting'
           ? 'starting'
           : 'not started',
@@ -78,6 +91,9 @@ export function stageLines(run: RunState): StageLine[] {
       state: state('exporting', n('downloadsDone') > 0),
     },
   ];
+  // A failed run shows where it failed as failed, never with a check mark.
+  const failedAt = run.status === 'failed' && run.failedStage ? LINE_OF_STAGE[run.failedStage] : undefined;
+  return lines.map((l) => (l.label === failedAt ? { ...l, state: 'failed' } : l));
 }
 
 export interface Renderer {
@@ -91,9 +107,18 @@ export interface RendererOptions {
   tty: boolean;
   columns?: number;
   now?: () => number;
+  /** ANSI colours on the marks (a terminal without NO_COLOR). @defaultValue false */
+  color?: boolean;
 }
 
-const MARK = { waiting: ' ', active: '›', done: '✓' } as const;
+const MARK = { waiting: ' ', active: '›', done: '✓', failed: '✗' } as const;
+/** SGR colour of each mark: cyan active, green done, red failed. */
+const COLOR = { waiting: '', active: '36', done: '32', failed: '31' } as const;
+
+/** The mark of a stage state, in colour when asked. */
+export function stageMark(state: StageLine['state'], color = false): string {
+  return color && COLOR[state] ? `\x1b[${COLOR[state]}m${MARK[state]}\x1b[0m` : MARK[state];
+}
 
 /**
  * Live progress: on a terminal, a block of bars redrawn in place; otherwise plain lines (a line per
@@ -122,7 +147,8 @@ export function createRenderer(options: RendererOptions): Renderer {
       ...stageLines(run).map((s) => {
         const pct =
           s.fraction === null ? '   ' : `${String(Math.round(Math.min(1, s.fraction) * 100)).padStart(3)}%`;
-        return ` ${MARK[s.state]} ${s.label.padEnd(8)} ${bar(s.state === 'done' ? 1 : s.fraction, width)} ${pct}  ${s.detail}`;
+        const detail = s.state === 'failed' ? `failed · ${s.detail}` : s.detail;
+        return ` ${stageMark(s.state, options.color)} ${s.label.padEnd(8)} ${bar(s.state === 'done' ? 1 : s.fraction, width)} ${pct}  ${detail}`;
       }),
     ];
     let out = drawn > 0 ? `\x1b[${drawn}A` : '';
