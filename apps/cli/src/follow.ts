@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TERMINAL_STATUSES, type ResolvedRunSpec, type RunState, type RunStore } from '@rfbatch/shared';
 import { CliError, ExitCode } from './exit-codes.js';
+import { failureLine } from './failure-line.js';
 import { note, printJson, printLine, sleep, type CliIO } from './io.js';
 import { formatCount, formatDuration } from './render/format.js';
 import { colorOn } from './render/color.js';
@@ -137,11 +138,6 @@ export async function reportOutcome(
     for (const w of state.warnings.slice(-5)) note(io, `warning: ${w}`);
     return failIfUnprocessed(state, unprocessed);
   }
-  const where = state.failedStage ? ` at ${state.failedStage}` : '';
-  const why = state.error ? `: ${state.error.message}` : '';
-  const hint =
-    state.status === 'failed'
-      ? [state.error?.hint, `retry with \`rfbatch retry ${state.runId}\``].filter(Boolean).join('; ')
-      : undefined;
-  throw new CliError(ExitCode.failed, `run ${state.runId} ${state.status}${where}${why}`, hint);
+  const { message, hint } = failureLine(state);
+  throw new CliError(ExitCode.failed, message, hint);
 }
