@@ -72,3 +72,16 @@ export function runRow(state: RunState, spec: ResolvedRunSpec | undefined): RunR
     ...(state.error ? { error: state.error.message } : {}),
   };
 }
+
+/**
+ * `API unreachable since 12:00:01, retrying until 12:00:16 (last: …)` while a worker finds the API
+ * silent (RunState.apiOutage); past the deadline it says that calls now fail at once.
+ */
+export function apiOutageLine(outage: RunState['apiOutage'], now = Date.now()): string | undefined {
+  if (!outage) return undefined;
+  const time = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const until = Date.parse(outage.until);
+  return until > now
+    ? `API unreachable since ${time(outage.since)}, retrying until ${time(outage.until)} (last: ${outage.lastError})`
+    : `API unreachable since ${time(outage.since)}; stopped retrying at ${time(outage.until)} (last: ${outage.lastError})`;
+}

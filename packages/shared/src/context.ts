@@ -85,6 +85,8 @@ export function createServiceContext(
         metrics?.inc(MetricName.rateLimitWaits);
         onRateLimited?.(retryAfterMs);
       },
+      // Where `rfbatch status`, the live display and GET /runs/:id read it (RunStore.get).
+      onOutage: (outage) => void store.recordApiOutage(outage).catch(() => undefined),
     });
   }
 

@@ -35,6 +35,7 @@ export * from './roboflow/error-for-status.js';
 export * from './roboflow/network-error.js';
 export * from './roboflow/summarise-body.js';
 export * from './roboflow/retry.js';
+export * from './roboflow/outage.js';
 export * from './roboflow/retry-after.js';
 export * from './roboflow/paginate.js';
 export * from './roboflow/job-state.js';

@@ -82,5 +82,7 @@ export const RunStateSchema = z.object({
   counters: z.record(Counter, z.number()),
   timings: z.partialRecord(Stage, StageTiming),
   warnings: z.array(z.string()),
+  /** While the run is going and a worker finds the API silent: since when, and until when it retries. */
+  apiOutage: z.object({ since: z.string(), until: z.string(), lastError: z.string() }).optional(),
 });
 export type RunState = z.infer<typeof RunStateSchema>;

@@ -2,6 +2,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { RfbatchError, ErrorCode } from './errors.js';
 import type { Stage } from './queues.js';
 import { redactNotifyUrl } from './notify-target.js';
+import type { ApiOutageInfo } from './roboflow/outage.js';
 import { redactDeep, redactText } from './redact.js';
 import type { ResolvedRunSpec } from './run-spec.schema.js';
 import {
@@ -109,11 +110,14 @@ export class RunStore {
   }
 
   async get(runId: string): Promise<RunState | null> {
-    const [hash, warnings] = await Promise.all([
+    const [hash, warnings, outage] = await Promise.all([
       this.redis.hgetall(this.key(runId)),
       this.redis.lrange(this.key(runId, 'warnings'), 0, -1),
+      this.redis.get(this.outageKey),
     ]);
     if (!hash.status) return null;
+    const apiOutage =
+      outage && !TERMINAL_STATUSES.includes(hash.status as RunStatus) ? JSON.parse(outage) : undefined;
     const counters: Partial<Record<Counter, number>> = {};
     const timings: Record<string, { startedAt: string; endedAt?: string }> = {};
     for (const [field, value] of Object.entries(hash)) {
@@ -142,7 +146,30 @@ export class RunStore {
       counters,
       timings,
       warnings,
+      apiOutage,
     });
+  }
+
+  get outageKey(): string {
+    return `${this.prefix}:api:outage`;
+  }
+
+  /**
+   * What a worker's client says about the API (outage.ts): kept while it does not answer (expiring
+   * a minute after the retry deadline, should the worker die), removed when it answers again.
+   */
+  async recordApiOutage(outage: ApiOutageInfo | undefined): Promise<void> {
+    if (!outage) {
+      await this.redis.del(this.outageKey);
+      return;
+    }
+    const ttlMs = Math.max(60_000, Date.parse(outage.until) - Date.now() + 60_000);
+    await this.redis.set(
+      this.outageKey,
+      JSON.stringify({ ...outage, lastError: redactText(outage.lastError) }),
+      'PX',
+      ttlMs,
+    );
   }
 
   async require(runId: string): Promise<RunState> {

@@ -9,7 +9,7 @@ import { printJson, printLine, type CliIO } from '../io.js';
 import { formatDuration, timeLeft } from '../render/format.js';
 import { colorOn } from '../render/color.js';
 import { stageLines, stageMark } from '../render/progress.js';
-import { runView, type RunView } from '@rfbatch/run-control';
+import { apiOutageLine, runView, type RunView } from '@rfbatch/run-control';
 
 /** The run named, or the newest one. */
 export async function resolveRunId(store: RunStore, runId: string | undefined): Promise<string> {
@@ -86,6 +86,8 @@ function printView(io: CliIO, view: RunView): void {
     printLine(io, `  expiry    ${parts.join(' · ')}`);
   }
   if (view.expiry.warning) printLine(io, `  ! expiry  ${view.expiry.warning}`);
+  const outage = apiOutageLine(view.apiOutage);
+  if (outage) printLine(io, `  ! api     ${outage}`);
   if (view.error) {
     printLine(io, `  error     ${view.failedStage ? `[${view.failedStage}] ` : ''}${view.error.message}`);
     if (view.error.hint) printLine(io, `  hint      ${view.error.hint}`);

@@ -1,4 +1,5 @@
 import type { RunState, RunStatus, Stage } from '@rfbatch/shared';
+import { apiOutageLine } from '@rfbatch/run-control';
 import { bar, formatBytes, formatCount, formatDuration } from './format.js';
 
 /** One stage of a run as the progress display shows it. */
@@ -150,6 +151,7 @@ export function createRenderer(options: RendererOptions): Renderer {
         const detail = s.state === 'failed' ? `failed · ${s.detail}` : s.detail;
         return ` ${stageMark(s.state, options.color)} ${s.label.padEnd(8)} ${bar(s.state === 'done' ? 1 : s.fraction, width)} ${pct}  ${detail}`;
       }),
+      ...[apiOutageLine(run.apiOutage, now())].filter((l) => l !== undefined).map((l) => ` ! ${l}`),
     ];
     let out = drawn > 0 ? `\x1b[${drawn}A` : '';
     for (const w of warnings(run)) out += `\r\x1b[2Kwarning: ${w}\n`;
@@ -158,8 +160,12 @@ export function createRenderer(options: RendererOptions): Renderer {
     options.write(out);
   };
 
+  let lastOutage: string | undefined;
   const drawPlain = (run: RunState, force: boolean) => {
     for (const w of warnings(run)) options.write(`warning: ${w}\n`);
+    const outage = apiOutageLine(run.apiOutage, now());
+    if (outage && outage !== lastOutage) options.write(`${elapsed().padStart(6)}  ${outage}\n`);
+    lastOutage = outage;
     if (run.status !== lastStatus) {
       options.write(`${elapsed().padStart(6)}  ${run.status}\n`);
       lastStatus = run.status;

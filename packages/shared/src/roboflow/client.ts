@@ -50,6 +50,7 @@ export function createRoboflowClient(
     logger: options.logger,
     onRateLimited: options.onRateLimited,
     onRequest: options.onRequest,
+    onOutage: options.onOutage,
     sleep: options.sleep,
     rateLimitPerSecond: options.rateLimitPerSecond,
   });

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import type { ApiOutageInfo } from './outage.js';
 import type {
   BatchMetadata,
   BatchPart,
@@ -57,6 +58,8 @@ export interface RoboflowClientOptions {
   onRateLimited?: (retryAfterMs: number) => void;
   /** Called after every HTTP exchange (for metrics): endpoint template, status (0 = no answer), duration. */
   onRequest?: (event: { endpoint: string; status: number; durationMs: number; attempt: number }) => void;
+  /** Called when the API stops answering (with since/until, on every unanswered attempt) and once when it answers again (undefined). */
+  onOutage?: (outage: ApiOutageInfo | undefined) => void;
 }
 
 export interface PageOptions {

@@ -15,6 +15,7 @@ import { networkError, REQUEST_TIMEOUT_HINT } from './network-error.js';
 import { parseResponse } from './parse-response.js';
 import { createRequestSpacer } from './request-spacing.js';
 import { parseRetryAfter } from './retry-after.js';
+import { createOutageTracker } from './outage.js';
 import { realSleep, withRetry, type Sleep } from './retry.js';
 import { summariseBody } from './summarise-body.js';
 
@@ -52,6 +53,7 @@ export interface HttpSettings {
   logger?: Logger | undefined;
   onRateLimited?: RoboflowClientOptions['onRateLimited'];
   onRequest?: RoboflowClientOptions['onRequest'];
+  onOutage?: RoboflowClientOptions['onOutage'];
   sleep?: Sleep | undefined;
   /** Requests per second at most (0 = unlimited). */
   rateLimitPerSecond?: number | undefined;
@@ -75,6 +77,8 @@ export function createHttp(settings: HttpSettings): Http {
   const base = settings.apiUrl.replace(/\/+$/, '');
   // Each attempt, retries included, takes the next free slot.
   const takeSlot = createRequestSpacer(settings.rateLimitPerSecond, settings.sleep ?? realSleep);
+  // One per client: an API that stops answering bounds every step by one retry deadline (outage.ts).
+  const outage = createOutageTracker(settings.retry.deadlineMs, settings.onOutage);
 
   async function attemptOnce<S extends z.ZodType>(
     endpoint: string,
@@ -166,6 +170,7 @@ export function createHttp(settings: HttpSettings): Http {
         withRetry((attempt) => attemptOnce(endpoint, method, path, options, attempt), settings.retry, {
           what,
           sleep: settings.sleep,
+          outage,
           onRateLimited: settings.onRateLimited,
           onRetry: ({ attempt, delayMs, error }) =>
             settings.logger?.warn(

@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError, RfbatchError, TimeoutError } from '../errors.js';
 import type { RetryPolicy } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
+import { isUnanswered, type OutageTracker } from './outage.js';
 
 export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => delay(ms);
@@ -24,6 +25,8 @@ export interface RetryHooks {
   now?: () => number;
   /** @defaultValue Math.random */
   random?: () => number;
+  /** The process's API outage (outage.ts): past its deadline a call is not retried, or not sent. */
+  outage?: OutageTracker;
 }
 
 /** Full jitter: a random wait in [0, min(cap, base·2^(attempt-1))). */
@@ -54,16 +57,28 @@ export async function withRetry<T>(
   const sleep = hooks.sleep ?? realSleep;
   const started = now();
   for (let attempt = 1; ; attempt++) {
+    const admitted = hooks.outage?.admit(hooks.what);
     try {
-      return await op(attempt);
+      const result = await op(attempt);
+      hooks.outage?.settle(undefined, admitted === 'probe');
+      return result;
     } catch (error) {
+      hooks.outage?.settle(error, admitted === 'probe');
+      if (admitted === 'probe' && hooks.outage && isUnanswered(error))
+        throw hooks.outage.gaveUp(hooks.what, true);
       if (!retryable(error)) throw error;
       const retryAfterMs = error instanceof ApiError ? error.retryAfterMs : undefined;
       const waitMs = retryAfterMs ?? backoffDelayMs(attempt, policy.baseDelayMs, hooks.random);
       if (retryAfterMs !== undefined || error.status === 429) hooks.onRateLimited?.(waitMs);
       if (attempt >= policy.maxAttempts) throw error;
       const elapsedMs = now() - started;
-      if (elapsedMs + waitMs > policy.deadlineMs) {
+      // The call's own deadline, and the outage's: it runs from the first unanswered call of any step.
+      const outageUntil = hooks.outage?.retryUntil();
+      const pastOutage = outageUntil !== undefined && Date.now() + waitMs > outageUntil;
+      const pastCall = elapsedMs + waitMs > policy.deadlineMs;
+      if ((pastOutage || pastCall) && hooks.outage && isUnanswered(error))
+        throw hooks.outage.gaveUp(hooks.what, true);
+      if (pastCall) {
         const asked =
           retryAfterMs !== undefined ? `; the server asked to wait ${formatMs(retryAfterMs)}` : '';
         throw new TimeoutError(
