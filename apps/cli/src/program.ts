@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { App } from './app.js';
 import type { CliIO } from './io.js';
 import { traced } from './cli-tracing.js';
 import { jsonLine, jsonLogs, stderrText } from './stderr-lines.js';
+import { suggestMisspelledOptions } from './suggest-options.js';
+import { addExamples } from './help-examples.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -105,6 +107,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'inspect and control batch jobs (as `inference rf-cloud batch-processing` does)',
     load: async () => (await import('./commands/jobs.js')).registerJobs,
   },
+  {
+    name: 'completion',
+    summary: 'print the shell completion script (bash, zsh or fish)',
+    load: async () => (await import('./commands/completion.js')).registerCompletion,
+  },
 ];
 
 /**
@@ -132,6 +139,10 @@ export async function buildProgram(
     )
     .version(VERSION)
     .option('-v, --verbose', 'debug logs and stack traces on errors')
+    .option(
+      '--profile <name>',
+      'the profile of .rfbatch.json / ~/.config/rfbatch/config.json to use (RFBATCH_PROFILE)',
+    )
     .showHelpAfterError('(add --help for usage)')
     // Subcommands created below inherit these (commander copies them in .command()).
     .exitOverride()
@@ -140,25 +151,51 @@ export async function buildProgram(
       writeErr: stderrText(app.io, 'error'),
     });
   const wanted = 'all' in argv ? undefined : commandNamed(argv);
+  // `completion` prints every command's subcommands and options: all are defined in full for it.
+  const every = 'all' in argv || wanted?.name === 'completion';
   for (const entry of COMMANDS) {
-    if ('all' in argv || entry === wanted) (await entry.load())(program, app);
+    if (every || entry === wanted) (await entry.load())(program, app);
     else program.command(entry.name).summary(entry.summary);
   }
+  suggestMisspelledOptions(program);
+  for (const command of program.commands) addExamples(command);
   return program;
+}
+
+/** Whether a `.env`, a profiles file or a profile name is there to read (cli-environment.ts). */
+function environmentFiles(argv: readonly string[], io: CliIO): boolean {
+  const { env, cwd } = io;
+  const xdg = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : undefined);
+  return (
+    argv.some((a) => a === '--profile' || a.startsWith('--profile=')) ||
+    Boolean(env.RFBATCH_PROFILE || env.RFBATCH_CONFIG) ||
+    existsSync(`${cwd}/.env`) ||
+    existsSync(`${cwd}/.rfbatch.json`) ||
+    (xdg !== undefined && existsSync(`${xdg}/rfbatch/config.json`))
+  );
 }
 
 /**
  * Runs one invocation and returns its exit code (main.ts sets process.exitCode with it). Failures
  * print one line, `rfbatch: <what happened> — <what to do>`; the stack only with --verbose.
  */
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], processIo: CliIO): Promise<number> {
   let verbose = argv.includes('--verbose') || argv.includes('-v');
+  let io = processIo;
   const app: App = { io, verbose: () => verbose, exitCode: 0 };
-  const program = await buildProgram(app, argv);
-  program.hook('preAction', () => {
-    verbose = program.opts<{ verbose?: boolean }>().verbose === true;
-  });
   try {
+    // `.env` and the profile (--profile, RFBATCH_PROFILE, `default`) under the environment's own
+    // variables; imported only when there is one, so `--version` stays light.
+    const setup = environmentFiles(argv, processIo)
+      ? await (await import('./cli-environment.js')).cliEnvironment(argv, processIo)
+      : undefined;
+    if (setup) io = app.io = setup.io;
+    const program = await buildProgram(app, argv);
+    program.hook('preAction', () => {
+      verbose = program.opts<{ verbose?: boolean }>().verbose === true;
+    });
+    if (setup?.profile)
+      (await import('./cli-environment.js')).applyFlagDefaults(program, setup.profile.flags);
     await traced(io, argv, () => program.parseAsync(argv, { from: 'user' }));
     return app.exitCode;
   } catch (error) {

@@ -5,20 +5,22 @@ import { ExitCode } from '../exit-codes.js';
 import { followRun, reportOutcome, stderrRenderer } from '../follow.js';
 import { note } from '../io.js';
 import { startWorkers, type RunningWorkers } from '../workers.js';
+import { resolveRunId } from './status.js';
 
 export function registerWatch(program: Command, app: App): void {
   program
     .command('watch')
     .summary('follow a run to its end with live progress')
-    .argument('<runId>', 'run id')
+    .argument('[runId]', 'run id (default: the newest run, as for status)')
     .option('--local', 'run every worker in this process while watching (resumes a run paused by Ctrl-C)')
     .option('--json', 'print only the final summary.json on stdout')
-    .action(async (runId: string, flags: { local?: boolean; json?: boolean }) => {
+    .action(async (runIdArg: string | undefined, flags: { local?: boolean; json?: boolean }) => {
       const { io } = app;
       const handle = await openStore(cliConfig(io));
       let services: ServicesHandle | undefined;
       let workers: RunningWorkers | undefined;
       try {
+        const runId = await resolveRunId(handle.store, runIdArg);
         await handle.store.require(runId);
         if (flags.local) {
           services = await openServices(cliConfig(io, { needApiKey: true }), cliLogger(io, app.verbose()));
