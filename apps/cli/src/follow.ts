@@ -31,6 +31,13 @@ export async function followRun(
       last = await store.require(runId);
       failures = 0;
     } catch (error) {
+      // Redis answers but no longer has the run: its state was lost (a FLUSHALL, an eviction, a new Redis).
+      if (last !== undefined && error instanceof Error && /^unknown run /.test(error.message))
+        throw new CliError(
+          ExitCode.failed,
+          `the state of run ${runId} was lost from Redis while it was ${last.status} (flushed, evicted or a new Redis)`,
+          `\`rfbatch recover ${runId}\` rebuilds it from the work dir and the API and resumes it`,
+        );
       // Redis blinked: keep the display, try again for a while before giving up.
       if (last === undefined || ++failures > 40) throw error;
     }

@@ -73,6 +73,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/retry.js')).registerRetry,
   },
   {
+    name: 'recover',
+    summary: 'rebuild a run that Redis lost, from the work dir and the API, and resume it',
+    load: async () => (await import('./commands/recover.js')).registerRecover,
+  },
+  {
     name: 'workers',
     summary: 'run the worker services (ingest, jobs, export) in this process',
     load: async () => (await import('./commands/workers.js')).registerWorkers,

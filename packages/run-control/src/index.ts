@@ -5,3 +5,4 @@ export * from './expiry-watch.js';
 export * from './run-view.js';
 export * from './workers-seen.js';
 export * from './retry-overrides.schema.js';
+export * from './recover.js';

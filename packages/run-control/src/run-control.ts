@@ -17,6 +17,7 @@ import {
   type ServiceContext,
 } from '@rfbatch/shared';
 import type { RetryOverridesForApi } from './retry-overrides.schema.js';
+import { requireOrLost } from './recover.js';
 import { expiredStagedData, restageRun, type RestageResult } from './restage.js';
 
 /** Job states a cancel removes: everything not yet running. Active jobs see the cancelled run and stop. */
@@ -134,7 +135,7 @@ export async function retryRun(
   runId: string,
   overrides?: RetryOverridesForApi,
 ): Promise<RetryResult> {
-  const state = await ctx.store.require(runId);
+  const state = await requireOrLost(ctx, runId);
   if (state.status !== 'failed' && state.status !== 'cancelled') {
     throw new RfbatchError(
       ErrorCode.validation,

@@ -51,3 +51,4 @@ export * from './expiry.js';
 export * from './notify-target.js';
 export * from './allowed-roots.js';
 export * from './redis-policy.js';
+export * from './spec-file.js';

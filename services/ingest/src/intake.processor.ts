@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { resolveRunSpec, RUN_ID_RULE, sameJson, storedSpec } from '@rfbatch/shared';
+import { resolveRunSpec, RUN_ID_RULE, sameJson, storedSpec, writeSpecFile } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 
@@ -38,6 +38,8 @@ export const intakeProcessor = defineProcessor(
     if (!created && !sameJson(storedSpec(await store.spec(runId)), storedSpec(resolved))) {
       log.warn({ runId }, 'a run with this id exists with another spec; the stored spec is kept');
     }
+    // The work dir's copy of the spec: what `rfbatch recover` rebuilds the run from if Redis loses it.
+    await writeSpecFile(ctx.config.workDir, await store.spec(runId));
     await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
     await advance(ctx, runId, state.attempt, { to: { queue: 'ingest', name: 'plan' }, status: 'planning' });
     log.info({ runId }, 'run accepted; planning');
