@@ -7,13 +7,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium } from '@rfbatch/testkit/browser';
 import { pngBytes } from '@rfbatch/testkit/images';
 import { writeTree } from '@rfbatch/testkit/source-tree';
 import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { stageJobId } from '@rfbatch/shared';
 import { repoRoot } from '../cli/cli-harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'board-test-token';
 export const BOARD_SCREENSHOT = join(repoRoot, 'test', 'artifacts', 'board-during-run.png');
 
@@ -21,11 +21,8 @@ let stack: Stack;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install it (\`apt-get install -y chromium\`, as .ci/run does) or set CHROMIUM_PATH`,
-    );
-  }
+  // A system Chromium, else the one @sparticuz/chromium ships; none is a loud error (browser.ts).
+  const found = await findChromium();
   stack = await startStack({
     gateway: true,
     env: { RFBATCH_GATEWAY_TOKEN: TOKEN },
@@ -33,17 +30,9 @@ beforeAll(async () => {
     emulator: { webhooks: false, processingMsPerItem: 500 },
   });
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath: found.executablePath,
+    args: found.args,
+    env: { ...process.env, ...found.env },
   });
 }, 60_000);
 afterAll(async () => {

@@ -43,7 +43,7 @@ function readText(file: string): string | undefined {
 }
 
 /** `--profile <name>` or `--profile=<name>` in argv. */
-export function profileFlag(argv: readonly string[]): string | undefined {
+function profileFlag(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') break;
