@@ -1,8 +1,9 @@
 /**
- * The report of a demo-like run in a real browser (headless Chromium via playwright-core, found as the
- * board test finds it), served by the gateway behind its token: the counts shown equal summary.json,
- * the gallery shows the sampled images with their boxes, the failed and skipped items are listed with
- * their reasons, and the page loads nothing but itself. A screenshot is saved to test/artifacts/.
+ * The report of a demo-like run in a real browser (headless Chromium via playwright-core, found by
+ * the test kit's findChromium as the board test does), served by the gateway behind its token: the
+ * counts shown equal summary.json, the gallery shows the sampled images with their boxes, the failed
+ * and skipped items are listed with their reasons, and the page loads nothing but itself. A
+ * screenshot is saved to test/artifacts/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,10 +11,10 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSampleImages } from '@rfbatch/cli';
+import { findChromium } from '@rfbatch/testkit/browser';
 import { startStack, type Stack } from '@rfbatch/testkit/stack';
 import { repoRoot } from '../cli/cli-harness.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'report-test-token';
 export const REPORT_SCREENSHOT = join(repoRoot, 'test', 'artifacts', 'report-demo-run.png');
 
@@ -24,21 +25,13 @@ let stack: Stack;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `no Chromium at ${CHROMIUM}: install it (\`apt-get install -y chromium\`, as .ci/run does) or set CHROMIUM_PATH`,
-    );
-  }
+  // A system Chromium, else the one @sparticuz/chromium ships; none is a loud error (testkit/browser.ts).
+  const found = await findChromium();
   stack = await startStack({ gateway: true, env: { RFBATCH_GATEWAY_TOKEN: TOKEN } });
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
+    executablePath: found.executablePath,
+    args: found.args,
+    env: { ...process.env, ...found.env },
   });
 }, 60_000);
 afterAll(async () => {
