@@ -1,6 +1,8 @@
 /**
  * End to end: a RunSpec goes in, joined results come out — ingest, verify, start, await, collect,
- * download, finalize — against the real emulator and a real Redis, polling only (no webhooks).
+ * download, finalize — against the real emulator and a real Redis, polling only (no webhooks), in both
+ * of the emulator's response shapes: `seed` (rfbatch's reference) and `official` (what the official
+ * client's models allow: no envelope, no top-level job status, other timestamp forms, unknown fields).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,10 +31,6 @@ interface Summary {
 }
 
 let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack({ emulator: { webhooks: false } });
-});
-afterAll(() => stack.close());
 
 async function outputs(runId: string): Promise<{ lines: Line[]; summary: Summary }> {
   const dir = join(stack.outputDir, runId);
@@ -51,7 +49,12 @@ function imageTree(n: number): Record<string, Buffer> {
   return files;
 }
 
-describe('a whole run', () => {
+describe.each(['seed', 'official'] as const)('a whole run (%s response shape)', (responseShape) => {
+  beforeAll(async () => {
+    stack = await startStack({ emulator: { webhooks: false, responseShape } });
+  });
+  afterAll(() => stack.close());
+
   it('1,234 images by tar shards: one result line per image, and summary counts that match', async () => {
     const files = imageTree(1234);
     const source = join(stack.workDir, 'src-1234');

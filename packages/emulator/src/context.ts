@@ -6,6 +6,7 @@ import type { RestartOverrides } from '@rfbatch/shared';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { FaultController } from './faults.js';
+import type { RequestLog } from './request-log.js';
 import type { ResolvedOptions } from './options.js';
 import type { UrlSigner } from './signing.js';
 import type { JobRecord, ShardRecord, Store } from './store.js';
@@ -42,6 +43,7 @@ export interface Deps {
   indexer: ShardScheduler;
   jobs: JobControl;
   references: IndexedShardListener;
+  requests: RequestLog;
 }
 
 /** Signed-URL lifetime now (the fault override wins). */

@@ -86,6 +86,13 @@ export function registerControlRoutes(router: Router, deps: Deps): void {
   router.add('GET', '/__emulator/health', (ctx) => sendJson(ctx.res, 200, { status: 'ok' }));
   router.add('GET', '/__emulator/state', (ctx) => sendJson(ctx.res, 200, stateSummary(deps)));
   router.add('GET', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.get()));
+  router.add('GET', '/__emulator/requests', (ctx) =>
+    sendJson(ctx.res, 200, { requests: deps.requests.list() }),
+  );
+  router.add('DELETE', '/__emulator/requests', (ctx) => {
+    deps.requests.clear();
+    sendJson(ctx.res, 200, { cleared: true });
+  });
   router.add('DELETE', '/__emulator/faults', (ctx) => sendJson(ctx.res, 200, deps.faults.reset()));
   router.add('POST', '/__emulator/batches/:batchId/expire', async (ctx) => {
     const batchId = ctx.params.batchId ?? '';

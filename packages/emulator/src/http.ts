@@ -1,5 +1,7 @@
 /** Small helpers for node:http handlers: JSON bodies in and out, and an error that carries its response. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rememberBody } from './request-log.js';
+import { shapedBody } from './response-shape.js';
 
 /** Thrown by handlers; the server turns it into a response with this status, body and headers. */
 export class HttpError extends Error {
@@ -28,7 +30,7 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(shapedBody(res, status, body));
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
@@ -65,7 +67,9 @@ export async function readJson(req: IncomingMessage, limitBytes = 64 * 1024 * 10
   const body = await readBody(req, limitBytes);
   if (body.length === 0) return undefined;
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    rememberBody(req, parsed);
+    return parsed;
   } catch (err) {
     throw httpError(400, `request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '@rfbatch/shared';
 import { FaultsPatch, type FaultsPatch as FaultsPatchT } from './faults.js';
 import { startEmulator } from './server.js';
+import { RESPONSE_SHAPES, type ResponseShape } from './response-shape.js';
 
 const USAGE = `rfbatch-emulator — a local Roboflow Batch Processing API
 
@@ -20,6 +21,8 @@ const USAGE = `rfbatch-emulator — a local Roboflow Batch Processing API
   --throttle-bytes-per-second <n>  per-connection cap on signed-URL PUT/GET
   --no-webhooks                 never deliver webhooks
   --allow-remote-references     fetch references from any host (default: loopback only)
+  --response-shape <seed|official>  answer shapes: seed (default) or official (no envelope,
+                                no top-level job status, other ISO-8601 timestamp forms, …)
   --log-level <level>           stderr log level (default info)
 Faults (also settable at run time: POST /__emulator/faults):
   --faults <json>               a JSON object of faults (see README)
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
       'throttle-bytes-per-second': str,
       'no-webhooks': bool,
       'allow-remote-references': bool,
+      'response-shape': str,
       'log-level': str,
       faults: str,
       'fault-seed': str,
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
     ...defined('throttleBytesPerSecond', throttleBps),
     webhooks: !values['no-webhooks'],
     allowRemoteReferences: values['allow-remote-references'] === true,
+    responseShape: responseShape(values['response-shape']),
     faults,
     logger,
   });
@@ -154,6 +159,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function responseShape(value: string | undefined): ResponseShape {
+  if (value === undefined) return 'seed';
+  const shape = RESPONSE_SHAPES.find((s) => s === value);
+  if (!shape) throw new Error(`--response-shape must be seed or official, got ${JSON.stringify(value)}`);
+  return shape;
 }
 
 function defined<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {

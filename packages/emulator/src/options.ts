@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
+import type { ResponseShape } from './response-shape.js';
 
 export interface EmulatorOptions {
   /** Interface to listen on. @defaultValue '127.0.0.1' */
@@ -45,6 +46,12 @@ export interface EmulatorOptions {
   allowRemoteReferences?: boolean;
   /** Items per shard for references ingests. @defaultValue 500 */
   referencesPerShard?: number;
+  /**
+   * Which shapes the answers take: `seed` (rfbatch's reference) or `official` (what the official client's
+   * models allow: no envelope, no top-level job status, other timestamp forms; response-shape.ts).
+   * @defaultValue 'seed'
+   */
+  responseShape?: ResponseShape;
   logger?: Logger;
   /**
    * The time every timestamp, delay, expiry and timer of the emulator follows; a test passes a
@@ -106,5 +113,6 @@ export function resolveOptions(options: EmulatorOptions, dataDir: string): Resol
     throttleBytesPerSecond: options.throttleBytesPerSecond,
     allowRemoteReferences: options.allowRemoteReferences ?? false,
     referencesPerShard: options.referencesPerShard ?? 500,
+    responseShape: options.responseShape ?? 'seed',
   };
 }

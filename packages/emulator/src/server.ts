@@ -24,6 +24,8 @@ import { registerStorageRoutes } from './staging/storage.routes.js';
 import { registerUploadRoutes } from './staging/upload.routes.js';
 import { authenticate } from './auth.js';
 import { Store } from './store.js';
+import { RequestLog, type LoggedRequest } from './request-log.js';
+import { officialBody, shapeAnswers } from './response-shape.js';
 import { WebhookSender } from './webhooks.js';
 
 export interface Emulator {
@@ -43,6 +45,9 @@ export interface Emulator {
   expireBatch(batchId: string): Promise<boolean>;
   /** Moves a batch's `expiryDate` (a past date deletes it at once); returns the new date, null when deleted. */
   setBatchExpiry(batchId: string, at: Date): Promise<string | null>;
+  /** The API requests received so far (request-log.ts; also `GET /__emulator/requests`). */
+  requests(): LoggedRequest[];
+  clearRequests(): void;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -101,6 +106,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults,
     webhooks,
     logger,
+    requests: new RequestLog(),
   } as Deps;
   const indexer = (deps.indexer = new Indexer(deps));
   const jobs = (deps.jobs = new JobEngine(deps));
@@ -136,6 +142,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     try {
       if (!url.pathname.startsWith('/__emulator/')) {
+        if (resolved.responseShape === 'official') shapeAnswers(res, officialBody);
         const verdict = await faults.forRequest(req, url.pathname);
         if (verdict.kind === 'reset') return resetConnection(req);
         if (verdict.kind === 'status') {
@@ -166,6 +173,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         sendJson(res, 500, { error: `internal emulator error: ${(err as Error).message}` });
       }
     } finally {
+      deps.requests.record(req, url);
       logger.debug(
         {
           method: req.method,
@@ -211,6 +219,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     state: () => stateSummary(deps),
     expireBatch: (batchId) => deleteBatch(deps, batchId),
     setBatchExpiry: (batchId, at) => setBatchExpiry(deps, batchId, at.getTime()),
+    requests: () => deps.requests.list(),
+    clearRequests: () => deps.requests.clear(),
   };
 }
 

@@ -1,6 +1,6 @@
 /** Batch Processing API shapes (roboflow-api.md §3, §4, §8, §9). */
 import { z } from 'zod';
-import { Timestamp } from './staging.schema.js';
+import { Timestamp } from './timestamp.js';
 
 const NextPageToken = z.string().nullish();
 const Envelope = { status: z.string().optional() };
@@ -73,12 +73,21 @@ export const JobMetadata = z.object({
   jobDefinition: z.record(z.string(), z.unknown()),
   currentStage: z.string().nullish(),
   plannedStages: z.array(z.string()).nullish(),
-  error: z.boolean().default(false),
-  isTerminal: z.boolean().default(false),
+  error: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+  isTerminal: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
   lastNotification: Notification.nullish(),
   createdAt: Timestamp,
   lastUpdate: Timestamp,
-  restartParametersOverride: z.array(z.record(z.string(), z.unknown())).default([]),
+  restartParametersOverride: z
+    .array(z.record(z.string(), z.unknown()))
+    .nullish()
+    .transform((v) => v ?? []),
 });
 export type JobMetadata = z.infer<typeof JobMetadata>;
 
@@ -89,8 +98,8 @@ export const ListJobsResponse = z.object({
 });
 
 /**
- * `GET /jobs/{id}`: shape A (`{job:{…}}`, Swagger and the Python client) and/or shape B
- * (`{jobStatus, progress}`, the seed reference). At least one must be present.
+ * `GET /jobs/{id}`: shape A (`{job:{…}}`, Swagger and the official client's only shape, with no job-level
+ * progress) and/or shape B (`{jobStatus, progress}`, the seed reference). At least one must be present.
  */
 export const GetJobResponse = z
   .object({
@@ -110,7 +119,7 @@ export const JobStageDetails = z.object({
   tasksNumber: z.number().int(),
   outputBatches: z.array(z.string()),
   startTimestamp: Timestamp,
-  notification: Notification,
+  notification: Notification.nullish(),
   statusType: z.string(),
   lastEventTimestamp: Timestamp,
 });
@@ -119,7 +128,7 @@ export const ListStagesResponse = z.object({ ...Envelope, stages: z.array(JobSta
 
 export const TaskStatus = z.object({
   taskId: z.string(),
-  notification: Notification,
+  notification: Notification.nullish(),
   statusType: z.string(),
   progress: z.number().nullish(),
   eventTimestamp: Timestamp,

@@ -1,16 +1,19 @@
 /**
- * Data Staging API shapes (roboflow-api.md §2). Responses tolerate unknown fields (zod strips them)
- * and the `status: "ok"` envelope. The emulator serves exactly these shapes; the client parses with them.
+ * Data Staging API shapes (roboflow-api.md §2). Responses accept at least what the official client's
+ * pydantic models accept: unknown fields (zod strips them), the `status: "ok"` envelope or none, absent
+ * optional fields, `null` where a model allows it, and any timestamp form (timestamp.ts).
  */
 import { z } from 'zod';
-
-export const Timestamp = z.iso.datetime({ offset: true });
+import { Timestamp } from './timestamp.js';
 const NextPageToken = z.string().nullish();
 const Envelope = { status: z.string().optional() };
 
 export const SignedUrlDetails = z.object({
   uploadURL: z.url(),
-  extensionHeaders: z.record(z.string(), z.string()).default({}),
+  extensionHeaders: z
+    .record(z.string(), z.string())
+    .nullish()
+    .transform((h) => h ?? {}),
   method: z.string().optional(),
   maxFileSize: z.number().optional(),
 });
@@ -75,6 +78,7 @@ export const ShardDetails = z.object({
   statusType: z.string(),
   eventTimestamp: Timestamp,
   shardObjectsCount: z.number().int(),
+  isTerminal: z.boolean().nullish(),
   statusMetadata: z.record(z.string(), z.unknown()).nullish(),
 });
 export type ShardDetails = z.infer<typeof ShardDetails>;

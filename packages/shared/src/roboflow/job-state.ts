@@ -42,8 +42,12 @@ function fraction(progress: number | null | undefined): number | null {
   return null;
 }
 
-export function normaliseJobState(raw: GetJobResponse): JobState {
-  const progress = fraction(raw.progress);
+/**
+ * `stagesProgress` is the progress computed from the stages' tasks (stage-progress.ts), used when the
+ * answer itself carries none (the official shape).
+ */
+export function normaliseJobState(raw: GetJobResponse, stagesProgress: number | null = null): JobState {
+  const progress = fraction(raw.progress) ?? stagesProgress;
   const job = raw.job;
   if (job) {
     const terminal = job.isTerminal;

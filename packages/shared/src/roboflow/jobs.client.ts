@@ -18,7 +18,8 @@ import { parseOrThrow } from '../validation.js';
 import { enc, jobRef, type ClientContext } from './client-context.js';
 import type { RoboflowClient } from './client.types.js';
 import { normaliseJobState } from './job-state.js';
-import { paginate } from './paginate.js';
+import { collect, paginate } from './paginate.js';
+import { jobProgressFromStages } from './stage-progress.js';
 
 /** An arbitrary JSON answer (abort, restart): anything parses. */
 const AnyResponse = z.unknown();
@@ -31,7 +32,26 @@ export type JobsClient = Pick<
 
 /** The job endpoints of the client, over the transport and paths of `context`. */
 export function createJobsClient({ http, processing }: ClientContext): JobsClient {
-  return {
+  /**
+   * The official status answer has no job-level progress: it is computed from the stages' tasks, as
+   * the official client does. Only for a running job without one; a failure there leaves it unknown
+   * (progress is shown, never decided on), so it cannot fail the status read.
+   */
+  const progressOfStages = async (jobId: string, raw: GetJobResponse): Promise<number | null> => {
+    const job = raw.job;
+    if (!job || job.isTerminal || typeof raw.progress === 'number' || !job.currentStage) return null;
+    try {
+      const stages = await client.listStages(jobId);
+      const withTasks = [];
+      for (const stage of stages) {
+        withTasks.push({ stage, tasks: await collect(client.listTasks(jobId, stage.processingStageId)) });
+      }
+      return jobProgressFromStages(job, withTasks);
+    } catch {
+      return null;
+    }
+  };
+  const client: JobsClient = {
     listJobs(opts = {}) {
       return paginate('GET /jobs', async (nextPageToken) => {
         const { ws, path } = await processing('/jobs');
@@ -64,7 +84,7 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
         workspace: ws,
         resource: jobRef(jobId),
       });
-      return { raw, job: raw.job, state: normaliseJobState(raw) };
+      return { raw, job: raw.job, state: normaliseJobState(raw, await progressOfStages(jobId, raw)) };
     },
 
     async listStages(jobId) {
@@ -124,4 +144,5 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
       });
     },
   };
+  return client;
 }
