@@ -7,7 +7,14 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { packShard, planRun } from '@rfbatch/ingest';
-import { ManifestEntry, readJsonLines, resolveRunSpec, RunSpecSchema, runPaths } from '@rfbatch/shared';
+import {
+  DEFAULT_SHARD_IMAGES,
+  ManifestEntry,
+  readJsonLines,
+  resolveRunSpec,
+  RunSpecSchema,
+  runPaths,
+} from '@rfbatch/shared';
 
 export interface PrebuiltShards {
   tars: string[];
@@ -18,7 +25,7 @@ export interface PrebuiltShards {
 export async function prebuildShards(
   src: string,
   work: string,
-  shardMaxImages = 500,
+  shardMaxImages = DEFAULT_SHARD_IMAGES,
 ): Promise<PrebuiltShards> {
   const runId = 'baseline';
   const spec = resolveRunSpec(

@@ -9,6 +9,12 @@ export const VIDEO_EXTENSIONS = ['mp4', 'mov', 'avi', 'mkv', 'flv', 'wmv', 'm4v'
 export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** Most images the API takes in one tar shard. */
 export const MAX_SHARD_IMAGES = 500;
+/**
+ * Images per tar shard by default: small enough that a run of 2,000 images is 16 shards, so the upload
+ * has enough streams in flight to fill a link whose connections are each capped (a signed-URL PUT rarely
+ * gets a whole link); large enough that the per-shard cost (one signed URL, one job) stays negligible.
+ */
+export const DEFAULT_SHARD_IMAGES = 128;
 /** Most references the official client sends in one ingest request. */
 export const MAX_REFERENCES_PER_REQUEST = 20_000;
 
@@ -62,8 +68,8 @@ export const ComputeSchema = z.strictObject({
 export const UploadOptionsSchema = z.strictObject({
   /** Folders with at most this many images go by single-image upload (a simple batch). */
   singleUploadMaxImages: z.number().int().min(0).max(5_000).default(32),
-  /** Images per tar shard. */
-  shardMaxImages: z.number().int().min(1).max(MAX_SHARD_IMAGES).default(MAX_SHARD_IMAGES),
+  /** Images per tar shard (at most the API's 500). */
+  shardMaxImages: z.number().int().min(1).max(MAX_SHARD_IMAGES).default(DEFAULT_SHARD_IMAGES),
   /** Bytes per tar shard (payload), so one PUT stays a sensible size. */
   shardMaxBytes: z
     .number()

@@ -16,9 +16,9 @@ export const IngestOptionsSchema = serviceOptions(
   'ingest',
   z.object({
     concurrency: wholeNumber(1, 256)
-      .default(4)
+      .default(16)
       .describe(
-        'jobs of the `ingest` queue (plan, shards, file groups, reference chunks) at once per process',
+        'jobs of the `ingest` queue (plan, shards, file groups, reference chunks) at once per process: each shard is one streamed PUT, so this is the number of upload streams in flight',
       ),
     runsConcurrency: wholeNumber(1, 64).default(2).describe('jobs of the `runs` queue (intake) at once'),
     filesConcurrency: wholeNumber(1, 64).optional().meta({
