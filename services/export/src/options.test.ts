@@ -8,7 +8,7 @@ describe('the export options schema', () => {
     expect(resolveExportOptions()).toEqual({
       concurrency: 4,
       filesPerJob: 20,
-      downloadConcurrency: 4,
+      downloadConcurrency: 16,
       fileAttempts: 4,
       relistAttempts: 3,
       retryDelayMs: 500,

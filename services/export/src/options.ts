@@ -20,8 +20,10 @@ export const ExportOptionsSchema = serviceOptions(
     concurrency: wholeNumber(1).default(4).describe('export jobs (collect, download, finalize) at once'),
     filesPerJob: wholeNumber(1).default(20).describe('files listed per download job'),
     downloadConcurrency: wholeNumber(1)
-      .default(4)
-      .describe('files downloaded at once inside one download job'),
+      .default(16)
+      .describe(
+        'files downloaded at once inside one download job (each its own stream: a capped link needs many)',
+      ),
     fileAttempts: wholeNumber(1)
       .default(4)
       .describe('tries per file for transient failures (resets, 5xx, a short body) inside one job'),
