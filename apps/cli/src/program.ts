@@ -33,6 +33,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/run.js')).registerRun,
   },
   {
+    name: 'stage',
+    summary: 'upload a source into a staging batch and wait until it is indexed (no job)',
+    load: async () => (await import('./commands/stage.js')).registerStage,
+  },
+  {
     name: 'preflight',
     summary: 'check a run before anything is uploaded, and print its plan',
     load: async () => (await import('./commands/preflight.js')).registerPreflight,

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
@@ -13,7 +13,18 @@ import { CliError, ExitCode } from './exit-codes.js';
 
 /** Flags shared by `run` and `submit`, as commander parses them. */
 export interface RunFlags {
-  workflow: string;
+  workflow?: string;
+  /** Run on an already staged batch (no local source). */
+  batch?: string;
+  part?: string;
+  imagesMetadataPart?: string;
+  metadataInput?: string[];
+  inferenceBackend?: 'inference-models' | 'old-inference';
+  saveImageOutputs?: boolean;
+  imageOutputsToSave?: string[];
+  maxVideoFps?: number;
+  workflowParams?: string;
+  machineSize?: keyof typeof MACHINE_SIZE_WORKERS;
   out?: string;
   runId?: string;
   batchId?: string;
@@ -42,9 +53,12 @@ const number = (what: string) => (value: string) => {
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The official CLI's deprecated `--machine-size`, as the workers per machine it stands for. */
+export const MACHINE_SIZE_WORKERS = { xs: 8, s: 4, m: 2, l: 1, xl: 1 } as const;
+
 export function addRunOptions(command: Command): Command {
   return command
-    .requiredOption('-w, --workflow <id>', 'Workflow id to run on every item')
+    .option('-w, --workflow <id>', 'Workflow id to run on every item (required, except with --job)')
     .option(
       '-o, --out <dir>',
       'folder for results.jsonl and summary.json (default ./rfbatch-results/<run id>)',
@@ -84,7 +98,35 @@ export function addRunOptions(command: Command): Command {
     )
     .option('--videos', 'the source holds videos, not images')
     .option('--include <ext>', 'only files with this extension (repeatable)', collect)
-    .option('--no-recursive', 'do not descend into sub-folders');
+    .option('--no-recursive', 'do not descend into sub-folders')
+    .option('--batch <id>', 'run on this already staged batch instead of a <source> (nothing is uploaded)')
+    .option('--part <name>', 'with --batch: the part of a multipart batch to process')
+    .option('--images-metadata-part <name>', 'with --batch: the part that holds images metadata')
+    .option(
+      '--metadata-input <input=key>',
+      'with --images-metadata-part: feed metadata key to Workflow input (repeatable)',
+      collect,
+    )
+    .addOption(
+      new Option('--inference-backend <backend>', 'inference backend of the job').choices([
+        'inference-models',
+        'old-inference',
+      ]),
+    )
+    .option('--save-image-outputs', 'persist the Workflow outputs that are images')
+    .option(
+      '--image-outputs-to-save <name>',
+      'with --save-image-outputs: only this image output (repeatable)',
+      collect,
+    )
+    .option('--max-video-fps <n>', 'frames per second sampled from videos', number('--max-video-fps'))
+    .option('--workflow-params <file>', 'a JSON file of Workflow parameters (merged under --param)')
+    .addOption(
+      new Option(
+        '--machine-size <size>',
+        'deprecated: use --workers-per-machine (xs=8 s=4 m=2 l=1 xl=1)',
+      ).choices(Object.keys(MACHINE_SIZE_WORKERS)),
+    );
 }
 
 /** Spec paths shown as the flag the user typed. */
@@ -103,6 +145,9 @@ const FLAG_OF: Record<string, string> = {
   keepJobOnTimeout: '--keep-job-on-timeout',
   maxImageFailureRate: '--max-image-failure-rate',
   'output.dir': '--out',
+  'workflow.maxVideoFPS': '--max-video-fps',
+  'source.partName': '--part',
+  inferenceBackend: '--inference-backend',
   notify: '--notify',
 };
 
@@ -122,6 +167,53 @@ function parseParams(pairs: string[] = []): Record<string, unknown> | undefined 
     out[pair.slice(0, eq)] = value;
   }
   return out;
+}
+
+/** `--workflow-params <file>`: a JSON object, or a one-line error naming the file. */
+function paramsFile(file: string | undefined, cwd: string): Record<string, unknown> | undefined {
+  if (file === undefined) return undefined;
+  const path = resolve(cwd, file);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CliError(
+      ExitCode.usage,
+      `--workflow-params "${file}" is not a readable JSON file (${(error as Error).message.split('\n')[0]})`,
+      'give a file holding one JSON object of Workflow parameters',
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new CliError(
+      ExitCode.usage,
+      `--workflow-params "${file}" must hold a JSON object, not ${JSON.stringify(value).slice(0, 40)}`,
+    );
+  return value as Record<string, unknown>;
+}
+
+/** `--metadata-input input=key` pairs as the job's `imagesMetadataInputsMapping`. */
+function metadataMapping(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1)
+      throw new CliError(ExitCode.usage, `--metadata-input must look like input=key (got "${pair}")`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--batch <id>`: a staged source (nothing local), with its part and metadata part. */
+function stagedSourceOf(flags: RunFlags): RunSpecInput['source'] {
+  const mapping = metadataMapping(flags.metadataInput);
+  return {
+    kind: 'staged',
+    media: flags.videos ? 'videos' : 'images',
+    ...(flags.part !== undefined ? { partName: flags.part } : {}),
+    ...(flags.imagesMetadataPart !== undefined ? { imagesMetadataPart: flags.imagesMetadataPart } : {}),
+    ...(mapping ? { imagesMetadataInputsMapping: mapping } : {}),
+  };
 }
 
 /** The source argument: a folder, a local JSONL references file, or an https URL of one. */
@@ -164,28 +256,63 @@ function sourceOf(
 
 /** Builds and validates the RunSpec of `rfbatch run|submit`; every bad flag is named in one error. */
 export function specFromFlags(
-  source: string,
+  source: string | undefined,
   flags: RunFlags,
   cwd: string,
-  options: { allowMissingSource?: boolean } = {},
+  options: { allowMissingSource?: boolean; warn?: (message: string) => void } = {},
 ): RunSpec & { runId: string } {
   const runId = flags.runId ?? newRunId();
+  if (flags.batch !== undefined && source !== undefined)
+    throw new CliError(
+      ExitCode.usage,
+      `give either a <source> ("${source}") or --batch ${flags.batch}, not both`,
+    );
+  if (flags.batch === undefined && source === undefined)
+    throw new CliError(
+      ExitCode.usage,
+      'no <source> given',
+      'give a folder, a .jsonl references file, or --batch <id>',
+    );
+  if (flags.workflow === undefined)
+    throw new CliError(ExitCode.usage, "required option '-w, --workflow <id>' not specified");
+  for (const [flag, value] of [
+    ['--part', flags.part],
+    ['--images-metadata-part', flags.imagesMetadataPart],
+  ] as const)
+    if (value !== undefined && flags.batch === undefined)
+      throw new CliError(ExitCode.usage, `${flag} needs --batch <id> (a part of an already staged batch)`);
+  let workersPerMachine = flags.workersPerMachine;
+  if (workersPerMachine === undefined && flags.machineSize !== undefined) {
+    workersPerMachine = MACHINE_SIZE_WORKERS[flags.machineSize];
+    options.warn?.(
+      `--machine-size is deprecated (as in the official CLI): using --workers-per-machine ${workersPerMachine} for size ${flags.machineSize}`,
+    );
+  }
+  const parameters = { ...paramsFile(flags.workflowParams, cwd), ...parseParams(flags.param) };
   const input: RunSpecInput = {
     runId,
-    source: sourceOf(source, flags, cwd, options.allowMissingSource),
+    source:
+      flags.batch !== undefined
+        ? stagedSourceOf(flags)
+        : sourceOf(source ?? '', flags, cwd, options.allowMissingSource),
+    ...(flags.batch !== undefined ? { batchId: flags.batch } : {}),
     ...(flags.batchId !== undefined ? { batchId: flags.batchId } : {}),
     ...(flags.jobId !== undefined ? { jobId: flags.jobId } : {}),
     ...(flags.jobName !== undefined ? { jobName: flags.jobName } : {}),
     workflow: {
       workflowId: flags.workflow,
-      ...(parseParams(flags.param) ? { parameters: parseParams(flags.param) } : {}),
+      ...(Object.keys(parameters).length ? { parameters } : {}),
       ...(flags.imageInput ? { imageInputName: flags.imageInput } : {}),
       ...(flags.aggregation ? { aggregationFormat: flags.aggregation } : {}),
+      ...(flags.maxVideoFps !== undefined ? { maxVideoFPS: flags.maxVideoFps } : {}),
+      ...(flags.saveImageOutputs ? { persistImagesOutputs: true } : {}),
+      ...(flags.imageOutputsToSave?.length ? { imagesOutputsToBePersisted: flags.imageOutputsToSave } : {}),
     },
     compute: {
       ...(flags.machine ? { machineType: flags.machine } : {}),
-      ...(flags.workersPerMachine !== undefined ? { workersPerMachine: flags.workersPerMachine } : {}),
+      ...(workersPerMachine !== undefined ? { workersPerMachine } : {}),
     },
+    ...(flags.inferenceBackend !== undefined ? { inferenceBackend: flags.inferenceBackend } : {}),
     ...(flags.timeout !== undefined ? { processingTimeoutSeconds: flags.timeout } : {}),
     ...(flags.maxParallelTasks !== undefined ? { maxParallelTasks: flags.maxParallelTasks } : {}),
     ...(flags.keepJobOnTimeout ? { keepJobOnTimeout: true } : {}),

@@ -11,6 +11,7 @@ import {
   readJsonLines,
   runPaths,
   SkippedEntry,
+  stagedSourceLabel,
   webhookUrl,
   type Config,
   type PlanFile,
@@ -54,6 +55,7 @@ export async function localPlan(
 
 function sourceLabel(spec: ResolvedRunSpec): string {
   if (spec.source.kind === 'directory') return spec.source.path;
+  if (spec.source.kind === 'staged') return stagedSourceLabel(spec);
   return (
     spec.source.path ??
     (spec.source.url ? new URL(spec.source.url).origin + new URL(spec.source.url).pathname : '')

@@ -35,7 +35,12 @@ function word(text: string): string {
  */
 export function reproduceCommand(spec: ResolvedRunSpec): string {
   const s = reportSpec(spec);
-  const source = s.source.kind === 'directory' ? s.source.path : (s.source.path ?? s.source.url ?? '');
+  const source =
+    s.source.kind === 'staged'
+      ? ''
+      : s.source.kind === 'directory'
+        ? s.source.path
+        : (s.source.path ?? s.source.url ?? '');
   const args: string[] = ['rfbatch', 'run', word(source), '--workflow', word(s.workflow.workflowId)];
   const flag = (name: string, value: string | number | undefined) => {
     if (value !== undefined) args.push(name, word(String(value)));

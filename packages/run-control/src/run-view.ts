@@ -1,4 +1,10 @@
-import { redactDeep, redactUrl, type ResolvedRunSpec, type RunState } from '@rfbatch/shared';
+import {
+  redactDeep,
+  redactUrl,
+  stagedSourceLabel,
+  type ResolvedRunSpec,
+  type RunState,
+} from '@rfbatch/shared';
 import { expiryWarning } from './expiry-watch.js';
 
 export interface ExpiryView {
@@ -62,9 +68,11 @@ export function runRow(state: RunState, spec: ResolvedRunSpec | undefined): RunR
     ...(spec
       ? {
           source:
-            spec.source.kind === 'directory'
-              ? spec.source.path
-              : (spec.source.path ?? redactUrl(spec.source.url ?? '')),
+            spec.source.kind === 'staged'
+              ? stagedSourceLabel(spec)
+              : spec.source.kind === 'directory'
+                ? spec.source.path
+                : (spec.source.path ?? redactUrl(spec.source.url ?? '')),
         }
       : {}),
     planned: state.counters.planned ?? 0,

@@ -54,7 +54,7 @@ function refusal(kind: RootKind, field: string, path: string, roots: readonly st
 /** The spec's paths that roots confine, by kind and field name (the references URL is not a path). */
 function confinedPaths(spec: Pick<RunSpec, 'source' | 'output'>) {
   const paths: Array<{ kind: RootKind; field: string; path: string }> = [];
-  if (spec.source.path !== undefined)
+  if (spec.source.kind !== 'staged' && spec.source.path !== undefined)
     paths.push({ kind: 'source', field: 'source.path', path: spec.source.path });
   paths.push({ kind: 'output', field: 'output.dir', path: spec.output.dir });
   return paths;

@@ -46,7 +46,22 @@ const ReferencesSource = z
     error: 'give exactly one of "path" (a local JSONL file) or "url" (an https JSONL URL)',
   });
 
-export const SourceSchema = z.discriminatedUnion('kind', [DirectorySource, ReferencesSource]);
+/**
+ * Nothing local: the items are already in a staging batch (`batchId`, staged by `rfbatch stage`, the
+ * official CLI or anything else), or a job started elsewhere is adopted (`adoptJob`). Results are
+ * keyed by the remote file names, as there is no manifest of local files.
+ */
+const StagedSource = z.strictObject({
+  kind: z.literal('staged'),
+  media: MediaKind.default('images'),
+  /** The part of a multipart batch to process (the job's `jobInput.partName`). */
+  partName: z.string().min(1).optional(),
+  /** The part holding images metadata, and the Workflow inputs it feeds (`imagesMetadataInputsMapping`). */
+  imagesMetadataPart: z.string().min(1).optional(),
+  imagesMetadataInputsMapping: z.record(z.string(), z.string()).optional(),
+});
+
+export const SourceSchema = z.discriminatedUnion('kind', [DirectorySource, ReferencesSource, StagedSource]);
 export type Source = z.infer<typeof SourceSchema>;
 
 export const WorkflowSchema = z.strictObject({
@@ -107,6 +122,8 @@ export const RunSpecSchema = z.strictObject({
   keepJobOnTimeout: z.boolean().optional(),
   maxParallelTasks: z.number().int().min(1).max(10_000).optional(),
   maxImageFailureRate: z.number().min(0).max(1).optional(),
+  /** The job's `inferenceBackend`. */
+  inferenceBackend: z.enum(['inference-models', 'old-inference']).optional(),
   output: z.strictObject({
     dir: z.string().min(1, 'must name a folder for the results'),
     extract: z.boolean().default(true),
@@ -120,6 +137,11 @@ export const RunSpecSchema = z.strictObject({
     })
     .optional(),
   upload: UploadOptionsSchema.prefault({}),
+  /**
+   * Where the run ends early: `verify` stages the source and stops once the batch is indexed
+   * (`rfbatch stage`); `adopt` starts nothing and follows the job `jobId` started elsewhere (`rfbatch run --job`).
+   */
+  mode: z.enum(['stage-only', 'adopt-job']).optional(),
 });
 
 /** A RunSpec as producers write it (defaults may be omitted). */
@@ -128,6 +150,13 @@ export type RunSpecInput = z.input<typeof RunSpecSchema>;
 export type RunSpec = z.output<typeof RunSpecSchema>;
 /** A RunSpec whose ids are all settled (what is stored with the run). */
 export type ResolvedRunSpec = RunSpec & { runId: string; batchId: string; jobId: string };
+
+/** How a run with a staged source names what it runs on: `batch b1 (part p)` or `job j1`. */
+export function stagedSourceLabel(spec: Pick<RunSpec, 'source' | 'batchId' | 'jobId' | 'mode'>): string {
+  if (spec.mode === 'adopt-job') return `job ${spec.jobId ?? '?'}`;
+  const part = spec.source.kind === 'staged' && spec.source.partName ? ` (part ${spec.source.partName})` : '';
+  return `batch ${spec.batchId ?? '?'}${part}`;
+}
 
 /** JSON Schema of the RunSpec, for producers in other languages. */
 export function runSpecJsonSchema(): Record<string, unknown> {

@@ -25,6 +25,7 @@ import {
 import { writeReport } from '@rfbatch/report';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
+import { remoteKeyedLines } from './remote-keyed.js';
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -111,6 +112,14 @@ export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
         counts.byStatus[line.status]++;
         if (line.status === 'not-processed') counts.missing++;
         else counts.results++;
+        await write(line);
+      }
+    } else {
+      for (const { name, line } of remoteKeyedLines(byName)) {
+        matched.add(name);
+        counts.sourceFiles++;
+        counts.byStatus[line.status]++;
+        counts.results++;
         await write(line);
       }
     }

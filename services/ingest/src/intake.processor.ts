@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolveRunSpec, RUN_ID_RULE, sameJson, storedSpec, writeSpecFile } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
+import { intakeStaged } from './staged-intake.js';
 
 /**
  * A run's id when its producer gave none: derived from the BullMQ job id, so a retried intake
@@ -41,6 +42,11 @@ export const intakeProcessor = defineProcessor(
     // The work dir's copy of the spec: what `rfbatch recover` rebuilds the run from if Redis loses it.
     await writeSpecFile(ctx.config.workDir, await store.spec(runId));
     await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
+    if (resolved.source.kind === 'staged') {
+      await intakeStaged(ctx, await store.spec(runId), state.attempt);
+      log.info({ runId, mode: resolved.mode ?? 'staged-batch' }, 'run accepted on what the API holds');
+      return { runId, started: true };
+    }
     await advance(ctx, runId, state.attempt, { to: { queue: 'ingest', name: 'plan' }, status: 'planning' });
     log.info({ runId }, 'run accepted; planning');
     return { runId, started: true };

@@ -95,6 +95,13 @@ export const verifyProcessor = defineProcessor(
       } catch (error) {
         log.warn({ err: error }, 'could not read the batch expiry');
       }
+      if (spec.mode === 'stage-only') {
+        // `rfbatch stage`: the batch is staged and indexed; no job is started.
+        await ctx.store.stageEnded(runId, 'verify');
+        await ctx.store.setStatus(runId, 'completed');
+        log.info({ count, expected, polls: wait.polls + 1 }, 'batch staged and verified (stage only)');
+        return { count, expected };
+      }
       await advance(ctx, runId, attempt, { from: 'verify', to: { queue: 'jobs', name: 'start' } });
       log.info({ count, expected, polls: wait.polls + 1 }, 'batch verified');
       return { count, expected };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { JobTriage, ResolvedRunSpec, RunStore } from '@rfbatch/shared';
+import { stagedSourceLabel, type JobTriage, type ResolvedRunSpec, type RunStore } from '@rfbatch/shared';
 import type { App } from '../app.js';
 import { cliConfig, openStore } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -52,7 +52,11 @@ function printView(io: CliIO, view: RunView): void {
   );
   if (spec) {
     const src =
-      spec.source.kind === 'directory' ? spec.source.path : (spec.source.path ?? spec.source.url ?? '');
+      spec.source.kind === 'staged'
+        ? stagedSourceLabel(spec)
+        : spec.source.kind === 'directory'
+          ? spec.source.path
+          : (spec.source.path ?? spec.source.url ?? '');
     printLine(io, `  source    ${src} (${spec.source.kind}, ${spec.source.media})`);
     printLine(io, `  workflow  ${spec.workflow.workflowId} · batch ${spec.batchId} · job ${spec.jobId}`);
   }

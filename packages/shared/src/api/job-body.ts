@@ -20,8 +20,14 @@ export function webhookUrl(config: Pick<Config, 'gateway'>): string | undefined 
 export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl?: string): JobBody {
   const video = spec.source.media === 'videos';
   const wf = spec.workflow;
+  const staged = spec.source.kind === 'staged' ? spec.source : undefined;
   const common = {
-    jobInput: { type: 'staging-batch-input-v1' as const, batchId: spec.batchId },
+    jobInput: {
+      type: 'staging-batch-input-v1' as const,
+      batchId: spec.batchId,
+      ...(staged?.partName !== undefined ? { partName: staged.partName } : {}),
+      ...(staged?.imagesMetadataPart !== undefined ? { imagesMetadataPart: staged.imagesMetadataPart } : {}),
+    },
     computeConfiguration: {
       type: 'compute-configuration-v2' as const,
       machineType: spec.compute.machineType,
@@ -41,7 +47,11 @@ export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl
         : {}),
       aggregationFormat: wf.aggregationFormat,
       ...(video && wf.maxVideoFPS !== undefined ? { maxVideoFPS: wf.maxVideoFPS } : {}),
+      ...(staged?.imagesMetadataInputsMapping !== undefined
+        ? { imagesMetadataInputsMapping: staged.imagesMetadataInputsMapping }
+        : {}),
     },
+    ...(spec.inferenceBackend !== undefined ? { inferenceBackend: spec.inferenceBackend } : {}),
     ...(spec.processingTimeoutSeconds !== undefined
       ? { processingTimeoutSeconds: spec.processingTimeoutSeconds }
       : {}),
