@@ -13,7 +13,6 @@ import { imageJobBody } from '@rfbatch/testkit/emulator';
 import { pngBytes } from '@rfbatch/testkit/images';
 import { writeTree } from '@rfbatch/testkit/source-tree';
 import { startStack, type Stack } from '@rfbatch/testkit/stack';
-import { waitFor } from '@rfbatch/testkit/wait-for';
 import { cli } from './cli-harness.js';
 
 let stack: Stack;
@@ -125,9 +124,6 @@ describe('run modes', () => {
       jobId: 'job-elsewhere',
       batchId: 'staged-two',
       workflowId: 'detect-things',
-    });
-    await waitFor(async () => (await lines(join(out, 'results.jsonl'))).length === IMAGES, {
-      timeoutMs: 5_000,
     });
     const got = await lines(join(out, 'results.jsonl'));
     expect(new Set(got.map((l) => l.remoteName)).size).toBe(IMAGES);

@@ -153,6 +153,21 @@ export async function buildProgram(
       '--profile <name>',
       'the profile of .rfbatch.json / ~/.config/rfbatch/config.json to use (RFBATCH_PROFILE)',
     )
+    .option(
+      '--api-key <key>',
+      'Roboflow API key for this command (visible in process lists and shell history: ROBOFLOW_API_KEY is the recommended way)',
+    )
+    .addHelpText(
+      'after',
+      '\nComing from `inference rf-cloud`? docs/migrating-from-rf-cloud.md maps every command and flag:\n' +
+        '  data-staging create-batch-of-images|videos → rfbatch stage · batch-processing process-*-with-workflow → rfbatch run --batch\n' +
+        '  list-jobs / job-details / logs / abort-job / restart-job → rfbatch jobs ls|show|logs|abort|restart\n' +
+        '  The API key: ROBOFLOW_API_KEY (recommended) or --api-key on any command.',
+    )
+    .hook('preAction', (_root, action) => {
+      const key = (action.optsWithGlobals() as { apiKey?: string }).apiKey;
+      if (key) app.io.env.ROBOFLOW_API_KEY = key;
+    })
     .showHelpAfterError('(add --help for usage)')
     // Subcommands created below inherit these (commander copies them in .command()).
     .exitOverride()

@@ -54,7 +54,7 @@ const number = (what: string) => (value: string) => {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The official CLI's deprecated `--machine-size`, as the workers per machine it stands for. */
-export const MACHINE_SIZE_WORKERS = { xs: 8, s: 4, m: 2, l: 1, xl: 1 } as const;
+const MACHINE_SIZE_WORKERS = { xs: 8, s: 4, m: 2, l: 1, xl: 1 } as const;
 
 export function addRunOptions(command: Command): Command {
   return command

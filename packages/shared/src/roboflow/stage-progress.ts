@@ -10,7 +10,7 @@ import type { JobMetadata, JobStageDetails, TaskStatus } from '../api/jobs.schem
  * A task (or stage) status word that says it ended. The official client reads every word but `info` as
  * ended; rfbatch reads only words that say so, so an unknown word keeps it running (bounded by the caller).
  */
-export function statusTypeEnded(statusType: string): boolean {
+function statusTypeEnded(statusType: string): boolean {
   return /success|error|fail|warning|complete|abort|cancel/i.test(statusType);
 }
 
@@ -18,7 +18,7 @@ function clamp01(n: number): number {
   return Math.max(0, Math.min(1, n));
 }
 
-export function stageProgress(stage: JobStageDetails, tasks: readonly TaskStatus[]): number {
+function stageProgress(stage: JobStageDetails, tasks: readonly TaskStatus[]): number {
   if (statusTypeEnded(stage.statusType) && !/error|fail/i.test(stage.statusType)) return 1;
   const total = Math.max(stage.tasksNumber, tasks.length, 1);
   let sum = 0;
