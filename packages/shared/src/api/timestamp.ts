@@ -1,12 +1,15 @@
 /**
  * Timestamps as the API may send them, read the way the official client's pydantic models read them:
  * ISO-8601 with `T` or a space, with or without fractions, `Z`, `±hh:mm`, `±hhmm`, `±hh` or no offset
- * (naive, read as UTC), a plain date, or epoch seconds/milliseconds. Each becomes one canonical UTC
- * ISO string, so later code compares and parses one form. A string no form matches is kept as sent:
+ * (naive, read as UTC), a plain date, or epoch seconds/milliseconds. An RFC 3339 string is kept as it
+ * is; every other form becomes a UTC ISO string (`…T…Z`), so later code parses one family of forms. A
+ * string no form matches is kept as sent:
  * a timestamp's format never fails a response (nothing in rfbatch decides on an unreadable date).
  */
 import { z } from 'zod';
 
+/** Already what `Date.parse` and every reader here take as is (and what rfbatch writes). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 
@@ -17,13 +20,14 @@ function offsetMinutes(zone: string | undefined): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
 }
 
-/** The canonical form (`2026-03-01T10:00:00.000Z`) of one timestamp, or the input unchanged when unreadable. */
+/** RFC 3339 as is, another form as `2026-03-01T10:00:00.000Z`, or the input unchanged when unreadable. */
 export function canonicalTimestamp(raw: string | number): string {
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw)) return String(raw);
     return new Date(raw < 1e11 ? raw * 1000 : raw).toISOString();
   }
   const text = raw.trim();
+  if (RFC3339.test(text)) return text;
   const m = ISO.exec(text);
   if (m) {
     const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;

@@ -109,12 +109,18 @@ describe('batch processing endpoints', () => {
     expect(fx.server.requests).toHaveLength(0);
   });
 
-  it('getJob: GET /jobs/{id}, raw answer plus normalised state', async () => {
+  it('getJob: GET /jobs/{id}, raw answer plus normalised state (progress from the stages when none is sent)', async () => {
     const meta = jobMeta('j1', { currentStage: 'processing' });
-    fx.server.handle((_req, res) => json(res, 200, { status: 'ok', job: meta }));
+    fx.server.handle((req, res) =>
+      req.path.endsWith('/stages')
+        ? json(res, 500, { error: 'stages down' })
+        : json(res, 200, { status: 'ok', job: meta }),
+    );
     const got = await fx.client.getJob('j1');
-    const req = only();
-    expect([req.method, req.path]).toEqual(['GET', `${BP}/jobs/j1`]);
+    // The status read, then the stages for its progress: a failure there leaves the progress unknown.
+    const [req, stages] = fx.server.requests;
+    expect([req?.method, req?.path]).toEqual(['GET', `${BP}/jobs/j1`]);
+    expect(stages?.path).toBe(`${BP}/jobs/j1/stages`);
     expect(got.job).toEqual(meta);
     expect(got.raw.status).toBe('ok');
     expect(got.state).toEqual({
