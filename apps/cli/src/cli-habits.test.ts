@@ -59,10 +59,14 @@ describe('completion', () => {
       expect(res.stderr).toBe('');
       return res.stdout.trim().split(/\s+/);
     };
-    expect(complete('st')).toEqual(['status']);
+    expect(complete('st')).toEqual(['stage', 'status']);
     expect(complete('jobs', 'l')).toEqual(['ls', 'logs']);
     expect(complete('jobs', 'logs', 'job-1', '--sev')).toEqual(['--severity']);
-    expect(complete('run', './images', '--work')).toEqual(['--workflow', '--workers-per-machine']);
+    expect(complete('run', './images', '--work')).toEqual([
+      '--workflow',
+      '--workers-per-machine',
+      '--workflow-params',
+    ]);
     expect(complete('-v', 'comp')).toEqual(['completion']);
   });
 

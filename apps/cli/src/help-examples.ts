@@ -9,6 +9,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'rfbatch run ./images --workflow my-workflow                 # local workers when none are running',
     'rfbatch run ./images -w my-workflow --out ./results --json  # stdout: summary.json',
     'rfbatch run refs.jsonl -w my-workflow --machine gpu --workers-per-machine 2',
+    'rfbatch run --batch my-batch --part images -w my-workflow  # a batch staged before (rfbatch stage)',
+    'rfbatch run --job job-abc123                                # adopt a job started elsewhere',
+  ],
+  stage: [
+    'rfbatch stage ./images --batch-id my-batch        # upload, wait until indexed; no job',
+    'rfbatch stage refs.jsonl --batch-id my-batch --json',
   ],
   preflight: [
     'rfbatch preflight ./images --workflow my-workflow',

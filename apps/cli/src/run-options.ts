@@ -57,6 +57,15 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 const MACHINE_SIZE_WORKERS = { xs: 8, s: 4, m: 2, l: 1, xl: 1 } as const;
 
 export function addRunOptions(command: Command): Command {
+  // -w is required unless the Workflow comes from the adopted job (`run --job`): checked as commander would.
+  command.hook('preAction', (cmd) => {
+    const opts = cmd.opts<{ workflow?: string; job?: string }>();
+    if (opts.workflow === undefined && opts.job === undefined)
+      cmd.error("error: required option '-w, --workflow <id>' not specified", {
+        exitCode: 2,
+        code: 'commander.missingMandatoryOptionValue',
+      });
+  });
   return command
     .option('-w, --workflow <id>', 'Workflow id to run on every item (required, except with --job)')
     .option(
