@@ -52,6 +52,24 @@ async function namesInBatch(ctx: ServiceContext, batchId: string): Promise<Set<s
   return names;
 }
 
+/** Waits (bounded) until no shard of the batch is still being fetched or indexed: only then does its listing say what it holds. */
+async function shardsSettled(ctx: ServiceContext, batchId: string, waitMs = 30_000): Promise<boolean> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    let pending = 0;
+    try {
+      for await (const shard of ctx.client.listShards(batchId))
+        if (!/error|success|warning/i.test(shard.statusType)) pending++;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return true;
+      throw error;
+    }
+    if (pending === 0) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Checkpoints every unit (and single file) of the plan that the batch already holds. */
 async function checkpointUploaded(
   ctx: ServiceContext,
@@ -186,6 +204,8 @@ export async function recoverRun(ctx: ServiceContext, runId: string): Promise<Re
     return { ...withJob, resumedAt: 'await', status: 'processing' };
   }
 
+  if (plan && !(await shardsSettled(ctx, spec.batchId)))
+    notes.push('shards of the batch were still being indexed: their files may be uploaded again');
   const unitsInBatch = plan
     ? await checkpointUploaded(ctx, spec, plan, await namesInBatch(ctx, spec.batchId))
     : 0;
