@@ -117,7 +117,9 @@ describe('rfbatch errors', () => {
   it('the real bin exits with the code (a child process)', async () => {
     const res = await cliProcess(['status', 'r-missing'], env);
     expect(res.code).toBe(4);
-    expect(res.stderr.trim()).toBe('rfbatch: unknown run "r-missing" — list runs with `rfbatch ls`');
+    expect(res.stderr.trim()).toBe(
+      'rfbatch: unknown run "r-missing" — list runs with `rfbatch ls`; if it was running when Redis lost its data, `rfbatch recover <run>` rebuilds it from the work dir and the API',
+    );
     const version = await cliProcess(['--version'], env);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 
 /** Deepest nesting of arrays and objects a request body may have (a RunSpec needs a handful). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** The deepest nesting of `text` (brackets outside strings), stopping as soon as it passes `limit`. */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
