@@ -587,7 +587,7 @@ const cases: Case[] = [
   specCase(
     'source.kind unknown',
     { source: { kind: 'bucket', path: 's3://x' } },
-    "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references'",
+    "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references' | 'staged'",
   ),
   specCase(
     'source.path empty',
@@ -1026,7 +1026,7 @@ const cases: Case[] = [
         'empty body',
         '',
         400,
-        '{"error":{"code":"FST_ERR_CTP_EMPTY_JSON_BODY","message":"Body cannot be empty when content-type is set to \'application/json\'"}}',
+        '{"error":{"code":"webhooks.invalid","message":"not a Roboflow notification: (root): Invalid input: expected object, received undefined"}}',
       ],
       [
         'huge body (70 KB)',
@@ -1045,7 +1045,7 @@ const cases: Case[] = [
         'not JSON',
         'hello, this is not JSON',
         400,
-        '{"error":{"code":"FST_ERR_CTP_INVALID_JSON_BODY","message":"Body is not valid JSON but content-type is set to \'application/json\'"}}',
+        '{"error":{"code":"request.invalid_json","message":"the body is not JSON: Unexpected token \'h\', \\"hello, thi\\"... is not valid JSON"}}',
       ],
       [
         'JSON that is no notification',
