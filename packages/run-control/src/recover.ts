@@ -151,16 +151,7 @@ export async function recoverRun(ctx: ServiceContext, runId: string): Promise<Re
     runId,
     `the state of this run was lost from Redis and rebuilt by \`rfbatch recover\` from the work dir and the API${notes.length ? `; ${notes.join('; ')}` : ''}`,
   );
-  if (plan) {
-    await store.setUploadMode(runId, plan.mode);
-    await store.setCounters(runId, {
-      sourceFiles: plan.seen,
-      skipped: plan.skipped,
-      planned: plan.files,
-      bytesTotal: plan.bytes,
-      shardsTotal: plan.mode === 'shards' ? plan.units.length : 0,
-    });
-  }
+  if (plan) await store.recordPlan(runId, plan);
   const base = { runId, batchItems, notes, units: plan?.units.length ?? 0 };
 
   if (remote) {

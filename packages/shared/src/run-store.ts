@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { RfbatchError, ErrorCode } from './errors.js';
+import type { PlanFile } from './plan-file.js';
 import type { Stage } from './queues.js';
 import { redactNotifyUrl } from './notify-target.js';
 import type { ApiOutageInfo } from './roboflow/outage.js';
@@ -218,6 +219,18 @@ export class RunStore {
 
   async setUploadMode(runId: string, mode: UploadMode): Promise<void> {
     await this.redis.hset(this.key(runId), 'uploadMode', mode);
+  }
+
+  /** Records what a plan holds: its upload mode and the counters read off it. */
+  async recordPlan(runId: string, plan: PlanFile): Promise<void> {
+    await this.setUploadMode(runId, plan.mode);
+    await this.setCounters(runId, {
+      sourceFiles: plan.seen,
+      skipped: plan.skipped,
+      planned: plan.files,
+      bytesTotal: plan.bytes,
+      shardsTotal: plan.mode === 'shards' ? plan.units.length : 0,
+    });
   }
 
   async setJob(runId: string, job: RemoteJobInfo): Promise<void> {

@@ -135,14 +135,7 @@ async function preflight(
 }
 
 async function recordPlan(store: RunStore, runId: string, plan: PlanFile, workDir: string): Promise<void> {
-  await store.setUploadMode(runId, plan.mode);
-  await store.setCounters(runId, {
-    sourceFiles: plan.seen,
-    skipped: plan.skipped,
-    planned: plan.files,
-    bytesTotal: plan.bytes,
-    shardsTotal: plan.mode === 'shards' ? plan.units.length : 0,
-  });
+  await store.recordPlan(runId, plan);
   if (plan.skipped === 0) return;
   const reasons = Object.entries(plan.skippedByReason)
     .map(([reason, n]) => `${n} ${reason}`)
