@@ -43,24 +43,6 @@ export function jobIdArg(value: string): string {
   return parseOrThrow(JobIdSchema, value, 'job id');
 }
 
-/** The first `limit` items of a paginated listing. */
-export async function take<T>(items: AsyncIterable<T>, limit: number): Promise<T[]> {
-  const out: T[] = [];
-  if (limit <= 0) return out;
-  for await (const item of items) {
-    out.push(item);
-    if (out.length >= limit) break;
-  }
-  return out;
-}
-
-export function limitArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new CliError(ExitCode.usage, `--limit must be a positive whole number (got "${value}")`);
-  return n;
-}
-
 /** Asks before a destructive remote action; `--yes` skips; without a terminal it must be given. */
 export async function confirm(app: App, question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;

@@ -1,12 +1,21 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { downloadToFile, redactDeep, type FileMetadata } from '@rfbatch/shared';
+import {
+  downloadToFile,
+  redactDeep,
+  type BatchMetadata,
+  type BatchPart,
+  type FileMetadata,
+} from '@rfbatch/shared';
 import { localNameOf, safeExtract } from '@rfbatch/export';
 import type { App } from '../app.js';
 import { printJson, printLine, note } from '../io.js';
 import { formatBytes, formatCount, table, timeLeft } from '../render/format.js';
-import { batchIdArg, limitArg, take, withClient } from '../remote-client.js';
+import { partsToRead } from '../batch-parts.js';
+import { addListOptions, listBounds, takeUpTo, type ListFlags } from '../list-options.js';
+import { batchIdArg, withClient } from '../remote-client.js';
+import { registerBatchContent } from './batch-content.js';
 
 /** Listings without their signed URLs: those are secrets and never printed. */
 function withoutUrl(file: FileMetadata): Omit<FileMetadata, 'downloadURL'> {
@@ -19,6 +28,13 @@ const isArchiveName = (name: string) => ARCHIVE.test(name);
 /** `a/b.tar.gz` → `a/b`: the folder an archive is extracted into. */
 const archiveStem = (local: string) => local.replace(ARCHIVE, '');
 
+/** `batches show`: the batch, and its item count (simple, sharded) or each part with its count (multipart). */
+interface BatchView {
+  batch: BatchMetadata;
+  parts: Array<BatchPart & { count: number }>;
+  count?: number;
+}
+
 const secondsUntil = (iso: string) => Math.round((Date.parse(iso) - Date.now()) / 1000);
 
 export function registerBatches(program: Command, app: App): void {
@@ -26,13 +42,11 @@ export function registerBatches(program: Command, app: App): void {
     .command('batches')
     .summary('inspect Data Staging batches (as `inference rf-cloud data-staging` does)');
 
-  batches
-    .command('ls')
-    .summary('list the batches of the workspace')
-    .option('-n, --limit <n>', 'how many', '100')
+  addListOptions(batches.command('ls').summary('list the batches of the workspace'), 100)
     .option('--json', 'print JSON')
-    .action(async (flags: { limit: string; json?: boolean }) => {
-      const list = await withClient(app, (c) => take(c.listBatches(), limitArg(flags.limit)));
+    .action(async (flags: ListFlags & { json?: boolean }) => {
+      const { limit, page } = listBounds(flags, 100);
+      const list = await withClient(app, (c) => takeUpTo(c.listBatches(page), limit));
       if (flags.json) return printJson(app.io, { batches: list });
       printLine(
         app.io,
@@ -51,16 +65,19 @@ export function registerBatches(program: Command, app: App): void {
 
   batches
     .command('show')
-    .summary('show one batch: metadata, parts and item count')
+    .summary('show one batch: metadata, item count, and each part with its count')
     .argument('<batchId>', 'batch id')
     .option('--json', 'print JSON')
     .action(async (batchId: string, flags: { json?: boolean }) => {
       const id = batchIdArg(batchId);
-      const view = await withClient(app, async (c) => {
+      const view = await withClient(app, async (c): Promise<BatchView> => {
         const batch = await c.getBatch(id);
-        const parts = batch.batchType === 'multipart-batch' ? await c.listParts(id) : [];
-        const count = parts.length ? undefined : await c.countBatch(id);
-        return { batch, parts, ...(count !== undefined ? { count } : {}) };
+        if (batch.batchType !== 'multipart-batch') return { batch, parts: [], count: await c.countBatch(id) };
+        // As the official show-batch-details: a multipart batch is counted part by part.
+        const parts: BatchView['parts'] = [];
+        for (const part of await c.listParts(id))
+          parts.push({ ...part, count: await c.countBatch(id, { partName: part.partName }) });
+        return { batch, parts };
       });
       if (flags.json) return printJson(app.io, view);
       const { batch } = view;
@@ -72,7 +89,10 @@ export function registerBatches(program: Command, app: App): void {
       );
       if (view.count !== undefined) printLine(app.io, `  items    ${formatCount(view.count)}`);
       for (const p of view.parts)
-        printLine(app.io, `  part     ${p.partName} (${p.partType}, ${p.contentType})`);
+        printLine(
+          app.io,
+          `  part     ${p.partName} (${p.partType}, ${p.contentType})  ${formatCount(p.count)} items`,
+        );
     });
 
   batches
@@ -91,15 +111,18 @@ export function registerBatches(program: Command, app: App): void {
       printLine(app.io, String(count));
     });
 
-  batches
-    .command('shards')
-    .summary('ingest status of each shard of a batch')
-    .argument('<batchId>', 'batch id')
-    .option('-n, --limit <n>', 'how many', '1000')
+  addListOptions(
+    batches
+      .command('shards')
+      .summary('ingest status of each shard of a batch')
+      .argument('<batchId>', 'batch id'),
+    1000,
+  )
     .option('--json', 'print JSON')
-    .action(async (batchId: string, flags: { limit: string; json?: boolean }) => {
+    .action(async (batchId: string, flags: ListFlags & { json?: boolean }) => {
       const id = batchIdArg(batchId);
-      const shards = await withClient(app, (c) => take(c.listShards(id), limitArg(flags.limit)));
+      const { limit, page } = listBounds(flags, 1000);
+      const shards = await withClient(app, (c) => takeUpTo(c.listShards(id, page), limit));
       if (flags.json) return printJson(app.io, { batchId: id, shards: redactDeep(shards) });
       printLine(
         app.io,
@@ -116,6 +139,8 @@ export function registerBatches(program: Command, app: App): void {
       );
     });
 
+  registerBatchContent(batches, app);
+
   batches
     .command('export')
     .summary('download every file of a batch (each part into its own folder), extracting archives safely')
@@ -123,61 +148,90 @@ export function registerBatches(program: Command, app: App): void {
     .requiredOption('-o, --out <dir>', 'folder to download into')
     .option('--part <name...>', 'only these parts of a multipart batch')
     .option('--no-extract', 'keep .tar/.tar.gz archives as they are')
+    .option(
+      '--override-existing',
+      'download (and extract) again the files already in the folder (by default they are kept)',
+    )
     .option('--json', 'print what was downloaded as JSON')
-    .action(
-      async (batchId: string, flags: { out: string; part?: string[]; extract: boolean; json?: boolean }) => {
-        const id = batchIdArg(batchId);
-        const outDir = resolve(app.io.cwd, flags.out);
-        const done = await withClient(app, async (c) => {
-          const batch = await c.getBatch(id);
-          const parts =
-            batch.batchType === 'multipart-batch'
-              ? (await c.listParts(id))
-                  .map((p) => p.partName)
-                  .filter((p) => !flags.part || flags.part.includes(p))
-              : [undefined];
-          const files: Array<
-            Omit<FileMetadata, 'downloadURL'> & { local: string; bytes: number; extracted?: number }
-          > = [];
-          for (const partName of parts) {
-            let i = 0;
-            for await (const file of c.listFiles(id, partName ? { partName } : {})) {
-              // Local names come from fileName/partName, sanitised: never from the URL, never outside outDir.
-              const local = localNameOf(
-                { fileName: file.fileName, partName: file.partName ?? partName ?? null },
-                i++,
-              );
-              const dest = join(outDir, local);
-              await mkdir(dirname(dest), { recursive: true });
-              const existing = await stat(dest).catch(() => undefined);
-              const bytes = existing?.isFile() ? existing.size : await downloadToFile(file.downloadURL, dest);
-              let extracted: number | undefined;
-              const into = join(outDir, archiveStem(local));
-              // An archive already extracted by an earlier export is left as it is.
-              if (
-                flags.extract &&
-                isArchiveName(file.fileName) &&
-                !(await stat(into).catch(() => undefined))
-              ) {
-                extracted = (await safeExtract(dest, into, { label: local })).files;
-              }
-              files.push({
-                ...withoutUrl(file),
-                local,
-                bytes,
-                ...(extracted !== undefined ? { extracted } : {}),
-              });
-              if (!flags.json)
-                note(
-                  app.io,
-                  `  ${local}  ${formatBytes(bytes)}${extracted !== undefined ? `  (${extracted} files extracted)` : ''}`,
-                );
-            }
+    .action(async (batchId: string, flags: ExportFlags) => {
+      const id = batchIdArg(batchId);
+      const outDir = resolve(app.io.cwd, flags.out);
+      const done = await withClient(app, async (c) => {
+        const batch = await c.getBatch(id);
+        const files: ExportedFile[] = [];
+        for (const part of await partsToRead(c, batch, flags.part)) {
+          const partName = part?.partName;
+          let i = 0;
+          for await (const file of c.listFiles(id, partName ? { partName } : {})) {
+            const exported = await exportFile(file, i++, partName, outDir, flags);
+            files.push(exported);
+            if (!flags.json) note(app.io, `  ${describeExported(exported)}`);
           }
-          return files;
-        });
-        if (flags.json) return printJson(app.io, { batchId: id, out: outDir, files: done });
-        printLine(app.io, `${formatCount(done.length)} files of batch ${id} in ${outDir}`);
-      },
-    );
+        }
+        return files;
+      });
+      if (flags.json) return printJson(app.io, { batchId: id, out: outDir, files: done });
+      const kept = done.filter((f) => f.kept).length;
+      printLine(
+        app.io,
+        `${formatCount(done.length)} files of batch ${id} in ${outDir}${kept ? ` (${formatCount(kept)} already there, kept: --override-existing downloads them again)` : ''}`,
+      );
+    });
+}
+
+interface ExportFlags {
+  out: string;
+  part?: string[];
+  extract: boolean;
+  overrideExisting?: boolean;
+  json?: boolean;
+}
+
+type ExportedFile = Omit<FileMetadata, 'downloadURL'> & {
+  local: string;
+  bytes: number;
+  /** Already in the folder from an earlier export, and left as it was (no --override-existing). */
+  kept?: true;
+  extracted?: number;
+};
+
+/**
+ * Downloads one listed file into `outDir` (skipping one already there unless --override-existing) and
+ * extracts it when it is an archive that is not extracted yet (or again, with --override-existing).
+ */
+async function exportFile(
+  file: FileMetadata,
+  index: number,
+  partName: string | undefined,
+  outDir: string,
+  flags: ExportFlags,
+): Promise<ExportedFile> {
+  // Local names come from fileName/partName, sanitised: never from the URL, never outside outDir.
+  const local = localNameOf({ fileName: file.fileName, partName: file.partName ?? partName ?? null }, index);
+  const dest = join(outDir, local);
+  await mkdir(dirname(dest), { recursive: true });
+  const existing = await stat(dest).catch(() => undefined);
+  const keep = existing?.isFile() === true && !flags.overrideExisting;
+  const bytes = keep && existing ? existing.size : await downloadToFile(file.downloadURL, dest);
+  let extracted: number | undefined;
+  const into = join(outDir, archiveStem(local));
+  // An archive already extracted by an earlier export is left as it is, unless overridden.
+  const extractedBefore = await stat(into).catch(() => undefined);
+  if (flags.extract && isArchiveName(file.fileName) && (!extractedBefore || flags.overrideExisting))
+    extracted = (await safeExtract(dest, into, { label: local })).files;
+  return {
+    ...withoutUrl(file),
+    local,
+    bytes,
+    ...(keep ? { kept: true as const } : {}),
+    ...(extracted !== undefined ? { extracted } : {}),
+  };
+}
+
+function describeExported(f: ExportedFile): string {
+  const extra = [
+    ...(f.kept ? ['already there, kept'] : []),
+    ...(f.extracted !== undefined ? [`${f.extracted} files extracted`] : []),
+  ];
+  return `${f.local}  ${formatBytes(f.bytes)}${extra.length ? `  (${extra.join(', ')})` : ''}`;
 }

@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander';
-import { LogSeverity, parseOrThrow, redactDeep } from '@rfbatch/shared';
+import { LogSeverity, parseOrThrow, redactDeep, type RoboflowClient } from '@rfbatch/shared';
 import type { App } from '../app.js';
 import { printJson, printLine } from '../io.js';
 import { table } from '../render/format.js';
-import { confirm, jobIdArg, limitArg, take, withClient } from '../remote-client.js';
+import { openJsonl } from '../jsonl-file.js';
+import { addListOptions, listBounds, takeUpTo, type ListFlags } from '../list-options.js';
+import { confirm, jobIdArg, withClient } from '../remote-client.js';
 import { toRestartOverrides } from '@rfbatch/run-control';
 import { RetryOverridesSchema } from '@rfbatch/shared';
 
@@ -16,13 +18,11 @@ export function registerJobs(program: Command, app: App): void {
     .command('jobs')
     .summary('inspect and control batch jobs (as `inference rf-cloud batch-processing` does)');
 
-  jobs
-    .command('ls')
-    .summary('list the jobs of the workspace')
-    .option('-n, --limit <n>', 'how many', '50')
+  addListOptions(jobs.command('ls').summary('list the jobs of the workspace'), 50)
     .option('--json', 'print JSON')
-    .action(async (flags: { limit: string; json?: boolean }) => {
-      const list = await withClient(app, (c) => take(c.listJobs(), limitArg(flags.limit)));
+    .action(async (flags: ListFlags & { json?: boolean }) => {
+      const { limit, page } = listBounds(flags, 50);
+      const list = await withClient(app, (c) => takeUpTo(c.listJobs(page), limit));
       if (flags.json) return printJson(app.io, { jobs: redactDeep(list) });
       printLine(
         app.io,
@@ -83,21 +83,24 @@ export function registerJobs(program: Command, app: App): void {
       );
     });
 
-  jobs
-    .command('tasks')
-    .summary('the tasks of one stage (by stage id or name)')
-    .argument('<jobId>', 'job id')
-    .argument('<stage>', 'stage id or name (e.g. processing)')
-    .option('-n, --limit <n>', 'how many', '1000')
+  addListOptions(
+    jobs
+      .command('tasks')
+      .summary('the tasks of one stage (by stage id or name)')
+      .argument('<jobId>', 'job id')
+      .argument('<stage>', 'stage id or name (e.g. processing)'),
+    1000,
+  )
     .option('--json', 'print JSON')
-    .action(async (jobId: string, stage: string, flags: { limit: string; json?: boolean }) => {
+    .action(async (jobId: string, stage: string, flags: ListFlags & { json?: boolean }) => {
       const id = jobIdArg(jobId);
+      const { limit, page } = listBounds(flags, 1000);
       const tasks = await withClient(app, async (c) => {
         const stages = await c.listStages(id);
         const match =
           stages.find((s) => s.processingStageId === stage) ??
           stages.find((s) => s.processingStageName === stage);
-        return take(c.listTasks(id, match?.processingStageId ?? stage), limitArg(flags.limit));
+        return takeUpTo(c.listTasks(id, match?.processingStageId ?? stage, page), limit);
       });
       if (flags.json) return printJson(app.io, { jobId: id, stage, tasks: redactDeep(tasks) });
       printLine(
@@ -109,25 +112,44 @@ export function registerJobs(program: Command, app: App): void {
       );
     });
 
-  jobs
-    .command('logs')
-    .summary('the logs of a job')
-    .argument('<jobId>', 'job id')
-    .addOption(new Option('--severity <level>', 'only this severity').choices(LogSeverity.options))
-    .option('-n, --limit <n>', 'how many', '200')
+  addListOptions(
+    jobs
+      .command('logs')
+      .summary('the logs of a job (with --out: every page into a JSONL file)')
+      .argument('<jobId>', 'job id')
+      .addOption(new Option('--severity <level>', 'only this severity').choices(LogSeverity.options))
+      .option('-o, --out <file>', 'write every log entry to this JSONL file (all pages unless limited)'),
+    200,
+  )
     .option('--json', 'print JSON')
-    .action(async (jobId: string, flags: { severity?: LogSeverity; limit: string; json?: boolean }) => {
-      const id = jobIdArg(jobId);
-      const logs = await withClient(app, (c) =>
-        take(c.listLogs(id, flags.severity ? { severity: flags.severity } : {}), limitArg(flags.limit)),
-      );
-      if (flags.json) return printJson(app.io, { jobId: id, logs: redactDeep(logs) });
-      for (const l of redactDeep(logs))
-        printLine(
-          app.io,
-          `${l.createdAt} ${l.severity.padEnd(7)} ${l.reportingModule} ${l.logType} ${text(l.payload)}`,
-        );
-    });
+    .action(
+      async (jobId: string, flags: ListFlags & { severity?: LogSeverity; out?: string; json?: boolean }) => {
+        const id = jobIdArg(jobId);
+        // Into a file, as the official fetch-logs -o: every page; on the terminal the newest 200 by default.
+        const { limit, page } = listBounds(flags, flags.out ? undefined : 200);
+        const listing = (c: RoboflowClient) =>
+          c.listLogs(id, { ...page, ...(flags.severity ? { severity: flags.severity } : {}) });
+        if (flags.out) {
+          const file = await openJsonl(app.io.cwd, flags.out);
+          try {
+            await withClient(app, async (c) => {
+              for (const l of await takeUpTo(listing(c), limit)) await file.write(redactDeep(l));
+            });
+          } finally {
+            await file.close();
+          }
+          if (flags.json) return printJson(app.io, { jobId: id, out: file.path, logs: file.lines });
+          return printLine(app.io, `${file.lines} log entries of job ${id} in ${file.path}`);
+        }
+        const logs = await withClient(app, (c) => takeUpTo(listing(c), limit));
+        if (flags.json) return printJson(app.io, { jobId: id, logs: redactDeep(logs) });
+        for (const l of redactDeep(logs))
+          printLine(
+            app.io,
+            `${l.createdAt} ${l.severity.padEnd(7)} ${l.reportingModule} ${l.logType} ${text(l.payload)}`,
+          );
+      },
+    );
 
   jobs
     .command('abort')

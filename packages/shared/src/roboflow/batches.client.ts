@@ -24,15 +24,19 @@ export type BatchesClient = Pick<
 export function createBatchesClient({ http, staging }: ClientContext): BatchesClient {
   return {
     listBatches(opts = {}) {
-      return paginate('GET /batches', async (nextPageToken) => {
-        const { ws, path } = await staging('/batches');
-        const res = await http.call('GET /batches', 'GET', path, {
-          query: { pageSize: opts.pageSize, nextPageToken },
-          schema: ListBatchesResponse,
-          workspace: ws,
-        });
-        return { items: res.batches, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        'GET /batches',
+        async (nextPageToken) => {
+          const { ws, path } = await staging('/batches');
+          const res = await http.call('GET /batches', 'GET', path, {
+            query: { pageSize: opts.pageSize, nextPageToken },
+            schema: ListBatchesResponse,
+            workspace: ws,
+          });
+          return { items: res.batches, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
 
     async getBatch(batchId) {
@@ -57,16 +61,20 @@ export function createBatchesClient({ http, staging }: ClientContext): BatchesCl
     },
 
     listShards(batchId, opts = {}) {
-      return paginate(`GET /batches/${batchId}/shards`, async (nextPageToken) => {
-        const { ws, path } = await staging(`/batches/${enc(batchId)}/shards`);
-        const res = await http.call('GET /batches/{batchId}/shards', 'GET', path, {
-          query: { pageSize: opts.pageSize, nextPageToken },
-          schema: ListShardsResponse,
-          workspace: ws,
-          resource: batchRef(batchId),
-        });
-        return { items: res.shards, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        `GET /batches/${batchId}/shards`,
+        async (nextPageToken) => {
+          const { ws, path } = await staging(`/batches/${enc(batchId)}/shards`);
+          const res = await http.call('GET /batches/{batchId}/shards', 'GET', path, {
+            query: { pageSize: opts.pageSize, nextPageToken },
+            schema: ListShardsResponse,
+            workspace: ws,
+            resource: batchRef(batchId),
+          });
+          return { items: res.shards, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
 
     async listParts(batchId) {
@@ -80,16 +88,20 @@ export function createBatchesClient({ http, staging }: ClientContext): BatchesCl
     },
 
     listFiles(batchId, opts = {}) {
-      return paginate(`GET /batches/${batchId}/list`, async (nextPageToken) => {
-        const { ws, path } = await staging(`/batches/${enc(batchId)}/list`);
-        const res = await http.call('GET /batches/{batchId}/list', 'GET', path, {
-          query: { pageSize: opts.pageSize, nextPageToken, partName: opts.partName },
-          schema: ListFilesResponse,
-          workspace: ws,
-          resource: batchRef(batchId),
-        });
-        return { items: res.filesMetadata, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        `GET /batches/${batchId}/list`,
+        async (nextPageToken) => {
+          const { ws, path } = await staging(`/batches/${enc(batchId)}/list`);
+          const res = await http.call('GET /batches/{batchId}/list', 'GET', path, {
+            query: { pageSize: opts.pageSize, nextPageToken, partName: opts.partName },
+            schema: ListFilesResponse,
+            workspace: ws,
+            resource: batchRef(batchId),
+          });
+          return { items: res.filesMetadata, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
   };
 }

@@ -62,8 +62,12 @@ export interface RoboflowClientOptions {
   onOutage?: (outage: ApiOutageInfo | undefined) => void;
 }
 
+/** How a paginated listing is read: the page size asked of the server, and at most how many pages. */
 export interface PageOptions {
+  /** The `pageSize` query parameter. @defaultValue the server's */
   pageSize?: number;
+  /** Stop after this many pages (at least 1). @defaultValue every page */
+  maxPages?: number;
 }
 
 export interface RoboflowClient {

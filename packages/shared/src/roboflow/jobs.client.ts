@@ -53,15 +53,19 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
   };
   const client: JobsClient = {
     listJobs(opts = {}) {
-      return paginate('GET /jobs', async (nextPageToken) => {
-        const { ws, path } = await processing('/jobs');
-        const res = await http.call('GET /jobs', 'GET', path, {
-          query: { pageSize: opts.pageSize, nextPageToken },
-          schema: ListJobsResponse,
-          workspace: ws,
-        });
-        return { items: res.jobs, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        'GET /jobs',
+        async (nextPageToken) => {
+          const { ws, path } = await processing('/jobs');
+          const res = await http.call('GET /jobs', 'GET', path, {
+            query: { pageSize: opts.pageSize, nextPageToken },
+            schema: ListJobsResponse,
+            workspace: ws,
+          });
+          return { items: res.jobs, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
 
     async startJob(jobId, body, opts = {}) {
@@ -98,16 +102,20 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
     },
 
     listTasks(jobId, stageId, opts = {}) {
-      return paginate(`GET /jobs/${jobId}/stages/${stageId}/tasks`, async (nextPageToken) => {
-        const { ws, path } = await processing(`/jobs/${enc(jobId)}/stages/${enc(stageId)}/tasks`);
-        const res = await http.call('GET /jobs/{jobId}/stages/{stageId}/tasks', 'GET', path, {
-          query: { pageSize: opts.pageSize, nextPageToken },
-          schema: ListTasksResponse,
-          workspace: ws,
-          resource: `stage "${stageId}" of ${jobRef(jobId)}`,
-        });
-        return { items: res.tasks, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        `GET /jobs/${jobId}/stages/${stageId}/tasks`,
+        async (nextPageToken) => {
+          const { ws, path } = await processing(`/jobs/${enc(jobId)}/stages/${enc(stageId)}/tasks`);
+          const res = await http.call('GET /jobs/{jobId}/stages/{stageId}/tasks', 'GET', path, {
+            query: { pageSize: opts.pageSize, nextPageToken },
+            schema: ListTasksResponse,
+            workspace: ws,
+            resource: `stage "${stageId}" of ${jobRef(jobId)}`,
+          });
+          return { items: res.tasks, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
 
     async abortJob(jobId) {
@@ -132,16 +140,20 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
     },
 
     listLogs(jobId, opts = {}) {
-      return paginate(`GET /jobs/${jobId}/logs`, async (nextPageToken) => {
-        const { ws, path } = await processing(`/jobs/${enc(jobId)}/logs`);
-        const res = await http.call('GET /jobs/{jobId}/logs', 'GET', path, {
-          query: { pageSize: opts.pageSize, severity: opts.severity, nextPageToken },
-          schema: ListLogsResponse,
-          workspace: ws,
-          resource: jobRef(jobId),
-        });
-        return { items: res.logs, nextPageToken: res.nextPageToken };
-      });
+      return paginate(
+        `GET /jobs/${jobId}/logs`,
+        async (nextPageToken) => {
+          const { ws, path } = await processing(`/jobs/${enc(jobId)}/logs`);
+          const res = await http.call('GET /jobs/{jobId}/logs', 'GET', path, {
+            query: { pageSize: opts.pageSize, severity: opts.severity, nextPageToken },
+            schema: ListLogsResponse,
+            workspace: ws,
+            resource: jobRef(jobId),
+          });
+          return { items: res.logs, nextPageToken: res.nextPageToken };
+        },
+        opts.maxPages,
+      );
     },
   };
   return client;

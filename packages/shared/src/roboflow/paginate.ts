@@ -8,18 +8,21 @@ export interface Page<T> {
 
 /**
  * Yields every item of every page: the first request carries no token, each next one echoes the last
- * `nextPageToken`; iteration ends when the token is absent, null or empty. A token the server already
- * gave (a loop) is an error rather than an endless iteration.
+ * `nextPageToken`; iteration ends when the token is absent, null or empty, or after `maxPages` pages
+ * (as the official client's `--max-pages`). A token the server already gave (a loop) is an error
+ * rather than an endless iteration.
  */
 export async function* paginate<T>(
   what: string,
   fetchPage: (pageToken: string | undefined) => Promise<Page<T>>,
+  maxPages?: number,
 ): AsyncGenerator<T, void, undefined> {
   const seen = new Set<string>();
   let token: string | undefined;
-  for (;;) {
+  for (let pages = 1; ; pages++) {
     const page = await fetchPage(token);
     yield* page.items;
+    if (maxPages !== undefined && pages >= maxPages) return;
     const next = page.nextPageToken;
     if (next === undefined || next === null || next === '') return;
     if (seen.has(next)) {
