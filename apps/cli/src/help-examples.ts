@@ -69,6 +69,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'rfbatch jobs logs <jobId> --severity error --limit 50',
     'rfbatch jobs logs <jobId> -o logs.jsonl        # every page',
   ],
+  'jobs trt-compile': [
+    'rfbatch jobs trt-compile --model-id my-project/3',
+    'rfbatch jobs trt-compile -m my-project/3 --device nvidia-l4 --job-name nightly-trt --json',
+  ],
   'jobs abort': ['rfbatch jobs abort <jobId> --yes'],
   'jobs restart': ['rfbatch jobs restart <jobId> --workers-per-machine 1 --yes'],
   completion: [

@@ -107,7 +107,8 @@ export interface TaskRecord {
   input:
     | { shardId: string }
     | { batchId: string; start: number; end: number; partName?: string }
-    | { outputFile: string };
+    | { outputFile: string }
+    | { device: string };
   statusType: TaskStatusType;
   progress: number | null;
   notification: Record<string, unknown>;
@@ -119,7 +120,7 @@ export interface TaskRecord {
 
 export interface StageRecord {
   stageId: string;
-  name: 'processing' | 'export';
+  name: 'processing' | 'export' | 'compilation';
   tasks: TaskRecord[];
   outputBatches: string[];
   startTimestamp: string;
@@ -148,7 +149,7 @@ export interface JobRecord {
   definitionKey: string;
   createdAt: string;
   lastUpdate: string;
-  phase: 'pending' | 'processing' | 'export' | 'completed' | 'failed' | 'aborted';
+  phase: 'pending' | 'processing' | 'export' | 'compilation' | 'completed' | 'failed' | 'aborted';
   currentStage: string | null;
   plannedStages: string[];
   error: boolean;

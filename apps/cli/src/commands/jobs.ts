@@ -6,6 +6,7 @@ import { table } from '../render/format.js';
 import { openJsonl } from '../jsonl-file.js';
 import { addListOptions, listBounds, takeUpTo, type ListFlags } from '../list-options.js';
 import { confirm, jobIdArg, withClient } from '../remote-client.js';
+import { registerTrtCompile } from './trt-compile.js';
 import { toRestartOverrides } from '@rfbatch/run-control';
 import { RetryOverridesSchema } from '@rfbatch/shared';
 
@@ -150,6 +151,8 @@ export function registerJobs(program: Command, app: App): void {
           );
       },
     );
+
+  registerTrtCompile(jobs, app);
 
   jobs
     .command('abort')

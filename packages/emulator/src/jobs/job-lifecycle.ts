@@ -10,9 +10,10 @@ import { jobPayload } from '../staging/notifications.js';
 import type { JobRecord } from '../store.js';
 import { appendLog, touch } from './job-log.js';
 import type { JobRun } from './job-run.js';
-import { jobSpec } from './job-settings.js';
+import { jobSpec, trtSpec } from './job-settings.js';
 import { Sleepers } from './sleepers.js';
 import { runStage } from './stage-runner.js';
+import { runCompilation } from './trt-compilation.js';
 import { JobFailed } from './task-failure.js';
 import { resetTask } from './task-records.js';
 
@@ -31,6 +32,7 @@ export class JobEngine implements JobControl {
   create(jobId: string, name: string, definition: Record<string, unknown>, definitionKey: string): JobRecord {
     const now = nowIso(this.deps.clock);
     const faults = this.deps.faults.get();
+    const trt = definition.type === 'trt-compilation-v1';
     const job: JobRecord = {
       jobId,
       name,
@@ -40,7 +42,7 @@ export class JobEngine implements JobControl {
       lastUpdate: now,
       phase: 'pending',
       currentStage: null,
-      plannedStages: ['processing', 'export'],
+      plannedStages: trt ? ['compilation'] : ['processing', 'export'],
       error: false,
       isTerminal: false,
       lastNotification: { type: 'job-accepted', message: 'Job accepted; waiting for compute' },
@@ -53,9 +55,10 @@ export class JobEngine implements JobControl {
       notified: false,
     };
     this.deps.store.state.jobs[jobId] = job;
+    const trtJob = trtSpec(job);
     appendLog(this.deps, job, 'info', 'job-accepted', {
       message: `Job ${jobId} accepted`,
-      inputBatch: jobSpec(job).jobInput.batchId,
+      ...(trtJob ? { modelId: trtJob.modelId } : { inputBatch: jobSpec(job).jobInput.batchId }),
     });
     this.launch(job);
     return job;
@@ -94,7 +97,13 @@ export class JobEngine implements JobControl {
     job.notified = false;
     // Resume at the first stage that did not succeed; its failed tasks run again.
     const failedStage = job.stages.find((s) => s.statusType !== 'success');
-    job.phase = failedStage ? failedStage.name : job.stages.length === 0 ? 'pending' : 'export';
+    job.phase = failedStage
+      ? failedStage.name
+      : job.stages.length === 0
+        ? 'pending'
+        : trtSpec(job)
+          ? 'compilation'
+          : 'export';
     if (failedStage) {
       failedStage.statusType = 'info';
       failedStage.notification = { type: 'stage-restarted', message: 'Stage restarted' };
@@ -165,7 +174,14 @@ export class JobEngine implements JobControl {
     if (job.phase === 'pending') {
       await run.sleep(this.deps.options.jobStartDelayMs);
       if (!run.alive()) return;
-      job.phase = 'processing';
+      job.phase = trtSpec(job) ? 'compilation' : 'processing';
+    }
+    if (job.phase === 'compilation') {
+      await runCompilation(run);
+      if (!run.alive()) return;
+      this.terminal(job, 'completed', { type: 'job-completed', message: 'TRT compilation completed' });
+      appendLog(this.deps, job, 'info', 'job-completed', { message: 'TRT compilation completed' });
+      return;
     }
     if (job.phase === 'processing') {
       await runStage(run, 'processing');
@@ -220,7 +236,7 @@ export class JobEngine implements JobControl {
 
   private notify(job: JobRecord): void {
     job.notified = true;
-    const url = jobSpec(job).notificationsURL;
+    const url = (trtSpec(job) ?? jobSpec(job)).notificationsURL;
     if (url) this.deps.webhooks.send(url, jobPayload(job.jobId, job.phase === 'completed'));
     this.deps.store.changed();
   }

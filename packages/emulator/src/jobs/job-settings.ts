@@ -1,14 +1,21 @@
 /** A job's settings: its definition, with the overrides of its restarts on top. */
-import type { JobBody, RestartOverrides } from '@rfbatch/shared';
+import type { JobBody, RestartOverrides, TrtCompilationJobV1 } from '@rfbatch/shared';
 import type { AggregationFormat } from '../processing/records.js';
 import type { JobRecord } from '../store.js';
 
 type Setting = 'maxParallelTasks' | 'processingTimeoutSeconds' | 'maxImageFailureRate';
 type Compute = Partial<NonNullable<RestartOverrides['computeConfiguration']>>;
 
-/** The definition, validated as a `JobBody` when the job was created. */
+/** The definition of a Workflow job, validated as a `JobBody` when the job was created. */
 export function jobSpec(job: JobRecord): JobBody {
   return job.definition as unknown as JobBody;
+}
+
+/** The definition of a TRT compilation job, or undefined for a Workflow job. */
+export function trtSpec(job: JobRecord): TrtCompilationJobV1 | undefined {
+  return job.definition.type === 'trt-compilation-v1'
+    ? (job.definition as unknown as TrtCompilationJobV1)
+    : undefined;
 }
 
 export function resultFormat(job: JobRecord): AggregationFormat {

@@ -1,5 +1,5 @@
 /** §3 Batch Processing endpoints. */
-import { canonicalJson, JobBody, RestartOverrides } from '@rfbatch/shared';
+import { canonicalJson, RestartOverrides, StartJobBody } from '@rfbatch/shared';
 import { authenticate, checkJobId } from '../auth.js';
 import type { Deps } from '../context.js';
 import { HttpError, httpError, readJson, sendJson } from '../http.js';
@@ -39,14 +39,17 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
     guard(ctx);
     const jobId = checkJobId(ctx.params.jobId);
     const raw = await readJson(ctx.req);
-    const parsed = JobBody.safeParse(raw);
+    const parsed = StartJobBody.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const path = issue?.path.map(String).join('.') || '(body)';
       throw new HttpError(400, { message: `"${path}" ${issue?.message ?? 'is invalid'}` });
     }
     const body = parsed.data;
-    if (body.processingSpecification.workspace !== deps.options.workspace) {
+    if (
+      body.type !== 'trt-compilation-v1' &&
+      body.processingSpecification.workspace !== deps.options.workspace
+    ) {
       throw new HttpError(400, {
         message: `"processingSpecification.workspace" is ${JSON.stringify(body.processingSpecification.workspace)}, but the API key belongs to workspace "${deps.options.workspace}"`,
       });
@@ -61,7 +64,7 @@ export function registerJobRoutes(router: Router, deps: Deps): void {
         `job ${JSON.stringify(jobId)} already exists with a different definition; use another job id`,
       );
     }
-    if (!deps.store.state.batches[body.jobInput.batchId]) {
+    if (body.type !== 'trt-compilation-v1' && !deps.store.state.batches[body.jobInput.batchId]) {
       throw httpError(404, `input ${missingBatchMessage(deps, body.jobInput.batchId)}`);
     }
     deps.jobs.create(jobId, ctx.query.get('name') || jobId, definition, key);

@@ -25,7 +25,7 @@ export function jobStatus(job: JobRecord): 'pending' | 'processing' | 'completed
   return job.phase === 'pending' ? 'pending' : 'processing';
 }
 
-const STAGE_WEIGHT = { processing: 0.9, export: 0.1 } as const;
+const STAGE_WEIGHT = { processing: 0.9, export: 0.1, compilation: 1 } as const;
 
 function stageProgress(stage: StageRecord): number {
   if (stage.tasks.length === 0) return 0;
@@ -33,7 +33,7 @@ function stageProgress(stage: StageRecord): number {
   return sum / stage.tasks.length;
 }
 
-/** Job-level progress 0–1: processing counts for 90 %, export for 10 %. */
+/** Job-level progress 0–1: processing counts for 90 %, export for 10 % (a TRT job's compilation for all). */
 export function jobProgress(job: JobRecord): number {
   if (job.phase === 'completed') return 1;
   let p = 0;

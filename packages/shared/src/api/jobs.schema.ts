@@ -56,6 +56,32 @@ export const VideoProcessingJobV1 = z.strictObject({
 export const JobBody = z.discriminatedUnion('type', [ImageProcessingJobV1, VideoProcessingJobV1]);
 export type JobBody = z.infer<typeof JobBody>;
 
+/** Devices a TRT compilation may target (the official client's `CompilationDevice`). */
+export const CompilationDevice = z.enum(['nvidia-t4', 'nvidia-l4', 'nvidia-l40s']);
+export type CompilationDevice = z.infer<typeof CompilationDevice>;
+/** The server's devices when a TRT job names none (roboflow-api.md §4). */
+export const DEFAULT_COMPILATION_DEVICES: readonly CompilationDevice[] = ['nvidia-t4', 'nvidia-l4'];
+
+/**
+ * A TensorRT compilation of a model (`trt-compile`): no input batch, nothing to export. The
+ * discriminator is the one the official client sends (the old Swagger's `TRT_COMPILATION_V1` is not).
+ */
+export const TrtCompilationJobV1 = z.strictObject({
+  type: z.literal('trt-compilation-v1'),
+  modelId: z.string().min(1),
+  compilationDevices: z.array(CompilationDevice).min(1).optional(),
+  notificationsURL: z.string().optional(),
+});
+export type TrtCompilationJobV1 = z.infer<typeof TrtCompilationJobV1>;
+
+/** Every body `POST /jobs/{id}` takes: a Workflow job or a TRT compilation. */
+export const StartJobBody = z.discriminatedUnion('type', [
+  ImageProcessingJobV1,
+  VideoProcessingJobV1,
+  TrtCompilationJobV1,
+]);
+export type StartJobBody = z.infer<typeof StartJobBody>;
+
 export const RestartOverrides = z.strictObject({
   type: z.literal('parameters-override-v1'),
   computeConfiguration: ComputeConfigurationV2.optional(),

@@ -19,13 +19,13 @@ import type {
 } from '../api/staging.schema.js';
 import type {
   GetJobResponse,
-  JobBody,
   JobLog,
   JobMetadata,
   JobStageDetails,
   JobState,
   LogSeverity,
   RestartOverrides,
+  StartJobBody,
   TaskStatus,
 } from '../api/jobs.schema.js';
 
@@ -107,7 +107,8 @@ export interface RoboflowClient {
 
   // Batch Processing (§3)
   listJobs(opts?: PageOptions): AsyncIterable<JobMetadata>;
-  startJob(jobId: string, body: JobBody, opts?: { name?: string }): Promise<void>;
+  /** A Workflow job on a staged batch, or a TRT compilation (`trt-compilation-v1`). */
+  startJob(jobId: string, body: StartJobBody, opts?: { name?: string }): Promise<void>;
   /** The raw response plus the normalised state (either response shape of §8). */
   getJob(jobId: string): Promise<{ raw: GetJobResponse; job: JobMetadata | undefined; state: JobState }>;
   listStages(jobId: string): Promise<JobStageDetails[]>;

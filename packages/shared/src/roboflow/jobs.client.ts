@@ -5,12 +5,12 @@
 import { z } from 'zod';
 import {
   GetJobResponse,
-  JobBody,
   ListJobsResponse,
   ListLogsResponse,
   ListStagesResponse,
   ListTasksResponse,
   RestartOverrides,
+  StartJobBody,
 } from '../api/jobs.schema.js';
 import { OkResponse } from '../api/staging.schema.js';
 import { JobIdSchema } from '../ids.js';
@@ -70,7 +70,7 @@ export function createJobsClient({ http, processing }: ClientContext): JobsClien
 
     async startJob(jobId, body, opts = {}) {
       parseOrThrow(JobIdSchema, jobId, 'job id');
-      const checked = parseOrThrow(JobBody, body, 'job body');
+      const checked = parseOrThrow(StartJobBody, body, 'job body');
       const { ws, path } = await processing(`/jobs/${enc(jobId)}`);
       await http.call('POST /jobs/{jobId}', 'POST', path, {
         query: { name: opts.name },
