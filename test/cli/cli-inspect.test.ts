@@ -276,3 +276,13 @@ describe('batches export --override-existing', () => {
     expect(await readFile(target)).toEqual(original);
   });
 });
+
+describe('rfbatch --help epilogue', () => {
+  it('names the inspection commands, the page options and trt-compile', async () => {
+    const r = await cli(['--help'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('list-batch-content / export-batch → rfbatch batches ls|show|content|export');
+    expect(r.stdout).toContain('trt-compile → rfbatch jobs ls|show|logs -o|abort|restart|trt-compile');
+    expect(r.stdout).toContain('--page-size, --max-pages, --all');
+  });
+});

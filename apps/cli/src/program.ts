@@ -161,7 +161,9 @@ export async function buildProgram(
       'after',
       '\nComing from `inference rf-cloud`? docs/migrating-from-rf-cloud.md maps every command and flag:\n' +
         '  data-staging create-batch-of-images|videos → rfbatch stage · batch-processing process-*-with-workflow → rfbatch run --batch\n' +
-        '  list-jobs / job-details / logs / abort-job / restart-job → rfbatch jobs ls|show|logs|abort|restart\n' +
+        '  list-jobs / job-details / fetch-logs -o / abort-job / restart-job / trt-compile → rfbatch jobs ls|show|logs -o|abort|restart|trt-compile\n' +
+        '  list-batches / show-batch-details / list-batch-content / export-batch → rfbatch batches ls|show|content|export\n' +
+        '  Every listing pages like the official one: --page-size, --max-pages, --all.\n' +
         '  The API key: ROBOFLOW_API_KEY (recommended) or --api-key on any command.',
     )
     .hook('preAction', (_root, action) => {
