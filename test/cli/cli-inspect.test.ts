@@ -11,9 +11,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
-import { createRoboflowClient, type ClosableRoboflowClient, type JobBody } from '@rfbatch/shared';
+import {
+  createRoboflowClient,
+  uploadToSignedUrl,
+  type ClosableRoboflowClient,
+  type JobBody,
+} from '@rfbatch/shared';
 import { imageJobBody } from '@rfbatch/testkit/emulator';
 import { pngBytes } from '@rfbatch/testkit/images';
+import { makeTar } from '@rfbatch/testkit/tars';
 import { waitFor } from '@rfbatch/testkit/wait-for';
 import { cli } from './cli-harness.js';
 
@@ -21,6 +27,7 @@ const DS = '/data-staging/v1/external/local';
 const BP = '/batch-processing/v1/external/local';
 const IMAGES = 5;
 const JOB = 'job-inspect';
+const SHARDS = 3;
 
 let emulator: Emulator;
 let client: ClosableRoboflowClient;
@@ -56,6 +63,14 @@ beforeAll(async () => {
       stream: () => Readable.from([bytes]),
       size: bytes.length,
     });
+  }
+  for (let s = 0; s < SHARDS; s++) {
+    const tar = await makeTar([{ name: `s${s}.png`, data: pngBytes(`shard-${s}`) }]);
+    await uploadToSignedUrl(
+      await client.requestShardUploadUrl('inspect-sharded'),
+      Readable.from([tar]),
+      tar.length,
+    );
   }
   await client.startJob(JOB, imageJobBody('inspect-in') as JobBody);
   await waitFor(
@@ -221,6 +236,27 @@ describe('page options on the listings', () => {
       path: `${BP}/jobs/${JOB}/stages/processing/tasks`,
       query: { pageSize: '5' },
     });
+  });
+});
+
+describe('batches shards -o (list-ingest-details -o)', () => {
+  it('writes every shard of every page into JSONL', async () => {
+    await waitFor(
+      async () => ((await client.countBatch('inspect-sharded')) === SHARDS ? true : undefined),
+      10_000,
+    );
+    emulator.clearRequests();
+    const out = join(dir, 'ingest.jsonl');
+    const r = await cli(['batches', 'shards', 'inspect-sharded', '-o', out, '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(json(r.stdout)).toEqual({ batchId: 'inspect-sharded', out, shards: SHARDS });
+    const lines = await jsonl(out);
+    expect(lines.map((l) => l.shardObjectsCount)).toEqual([1, 1, 1]);
+    const pages = requests();
+    expect(pages).toHaveLength(2); // 3 shards in pages of 2
+    expect(pages[0]).toEqual({ method: 'GET', path: `${DS}/batches/inspect-sharded/shards`, query: {} });
+    expect(pages[1]!.query).toEqual({ nextPageToken: expect.any(String) });
   });
 });
 

@@ -48,7 +48,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'batches ls': ['rfbatch batches ls --limit 20 --json', 'rfbatch batches ls --all --page-size 500'],
   'batches show': ['rfbatch batches show <batchId>'],
   'batches count': ['rfbatch batches count <batchId>', 'rfbatch batches count <batchId> --part <partName>'],
-  'batches shards': ['rfbatch batches shards <batchId>', 'rfbatch batches shards <batchId> --all --json'],
+  'batches shards': [
+    'rfbatch batches shards <batchId>',
+    'rfbatch batches shards <batchId> -o ingest.jsonl     # every page, as list-ingest-details -o',
+  ],
   'batches content': [
     'rfbatch batches content <batchId> --limit 20',
     'rfbatch batches content <batchId> --part <partName> -o content.jsonl',

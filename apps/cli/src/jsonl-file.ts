@@ -37,3 +37,18 @@ export async function openJsonl(cwd: string, file: string, mode = 0o644): Promis
       new Promise<void>((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))),
   };
 }
+
+/** Writes `values` (already read) into `file` as JSONL; returns where and how many lines. */
+export async function writeJsonl(
+  cwd: string,
+  file: string,
+  values: Iterable<unknown>,
+): Promise<{ path: string; lines: number }> {
+  const out = await openJsonl(cwd, file);
+  try {
+    for (const value of values) await out.write(value);
+  } finally {
+    await out.close();
+  }
+  return { path: out.path, lines: out.lines };
+}

@@ -13,6 +13,7 @@ import type { App } from '../app.js';
 import { printJson, printLine, note } from '../io.js';
 import { formatBytes, formatCount, table, timeLeft } from '../render/format.js';
 import { partsToRead } from '../batch-parts.js';
+import { writeJsonl } from '../jsonl-file.js';
 import { addListOptions, listBounds, takeUpTo, type ListFlags } from '../list-options.js';
 import { batchIdArg, withClient } from '../remote-client.js';
 import { registerBatchContent } from './batch-content.js';
@@ -114,15 +115,21 @@ export function registerBatches(program: Command, app: App): void {
   addListOptions(
     batches
       .command('shards')
-      .summary('ingest status of each shard of a batch')
-      .argument('<batchId>', 'batch id'),
+      .summary('ingest status of each shard of a batch (with --out: every page into a JSONL file)')
+      .argument('<batchId>', 'batch id')
+      .option('-o, --out <file>', 'write every shard to this JSONL file (as list-ingest-details -o)'),
     1000,
   )
     .option('--json', 'print JSON')
-    .action(async (batchId: string, flags: ListFlags & { json?: boolean }) => {
+    .action(async (batchId: string, flags: ListFlags & { out?: string; json?: boolean }) => {
       const id = batchIdArg(batchId);
-      const { limit, page } = listBounds(flags, 1000);
+      const { limit, page } = listBounds(flags, flags.out ? undefined : 1000);
       const shards = await withClient(app, (c) => takeUpTo(c.listShards(id, page), limit));
+      if (flags.out) {
+        const file = await writeJsonl(app.io.cwd, flags.out, redactDeep(shards));
+        if (flags.json) return printJson(app.io, { batchId: id, out: file.path, shards: file.lines });
+        return printLine(app.io, `${file.lines} shards of batch ${id} in ${file.path}`);
+      }
       if (flags.json) return printJson(app.io, { batchId: id, shards: redactDeep(shards) });
       printLine(
         app.io,

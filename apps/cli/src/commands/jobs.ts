@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import { LogSeverity, parseOrThrow, redactDeep, type RoboflowClient } from '@rfbatch/shared';
+import { LogSeverity, parseOrThrow, redactDeep } from '@rfbatch/shared';
 import type { App } from '../app.js';
 import { printJson, printLine } from '../io.js';
 import { table } from '../render/format.js';
-import { openJsonl } from '../jsonl-file.js';
+import { writeJsonl } from '../jsonl-file.js';
 import { addListOptions, listBounds, takeUpTo, type ListFlags } from '../list-options.js';
 import { confirm, jobIdArg, withClient } from '../remote-client.js';
 import { registerTrtCompile } from './trt-compile.js';
@@ -126,23 +126,15 @@ export function registerJobs(program: Command, app: App): void {
     .action(
       async (jobId: string, flags: ListFlags & { severity?: LogSeverity; out?: string; json?: boolean }) => {
         const id = jobIdArg(jobId);
-        // Into a file, as the official fetch-logs -o: every page; on the terminal the newest 200 by default.
+        // Into a file, as the official fetch-logs -o: every page; on the terminal the first 200 by default.
         const { limit, page } = listBounds(flags, flags.out ? undefined : 200);
-        const listing = (c: RoboflowClient) =>
-          c.listLogs(id, { ...page, ...(flags.severity ? { severity: flags.severity } : {}) });
+        const severity = flags.severity ? { severity: flags.severity } : {};
+        const logs = await withClient(app, (c) => takeUpTo(c.listLogs(id, { ...page, ...severity }), limit));
         if (flags.out) {
-          const file = await openJsonl(app.io.cwd, flags.out);
-          try {
-            await withClient(app, async (c) => {
-              for (const l of await takeUpTo(listing(c), limit)) await file.write(redactDeep(l));
-            });
-          } finally {
-            await file.close();
-          }
+          const file = await writeJsonl(app.io.cwd, flags.out, redactDeep(logs));
           if (flags.json) return printJson(app.io, { jobId: id, out: file.path, logs: file.lines });
           return printLine(app.io, `${file.lines} log entries of job ${id} in ${file.path}`);
         }
-        const logs = await withClient(app, (c) => takeUpTo(listing(c), limit));
         if (flags.json) return printJson(app.io, { jobId: id, logs: redactDeep(logs) });
         for (const l of redactDeep(logs))
           printLine(
