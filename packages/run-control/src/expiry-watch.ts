@@ -44,6 +44,6 @@ export async function warnIfExpiring(
   if (!warning) return false;
   const key = expiryWarningKey(warning);
   if (state.warnings.some((w) => w.startsWith(key))) return false;
-  await ctx.store.warn(state.runId, warning);
+  await ctx.store.warn(state.runId, warning, 'expiry');
   return true;
 }

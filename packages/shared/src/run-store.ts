@@ -35,7 +35,12 @@ export interface RunEvent {
   type: 'status' | 'warning';
   status: RunStatus;
   message?: string;
+  /** What a warning is about, for consumers that act on one kind (`expiry`: notify on it). */
+  kind?: WarningKind;
 }
+
+/** Warnings other systems act on: the expiry warning (expiry-watch) is sent to the run's notify URL. */
+export type WarningKind = 'expiry';
 
 /**
  * Durable run state in Redis: one hash per run (`<prefix>:run:<runId>`), a done-set for checkpoints,
@@ -274,7 +279,7 @@ export class RunStore {
     if (gone.length) await this.redis.srem(this.key(runId, 'done'), ...gone);
   }
 
-  async warn(runId: string, message: string): Promise<void> {
+  async warn(runId: string, message: string, kind?: WarningKind): Promise<void> {
     const clean = redactText(message);
     await this.redis
       .multi()
@@ -282,7 +287,7 @@ export class RunStore {
       .ltrim(this.key(runId, 'warnings'), -MAX_WARNINGS, -1)
       .exec();
     const status = ((await this.redis.hget(this.key(runId), 'status')) ?? 'queued') as RunStatus;
-    await this.emit({ runId, type: 'warning', status, message: clean });
+    await this.emit({ runId, type: 'warning', status, message: clean, ...(kind ? { kind } : {}) });
   }
 
   /** Starts a new attempt of a finished run (retry): bumps `attempt`, clears the error. */

@@ -12,7 +12,6 @@ import {
   type ServiceContext,
 } from '@rfbatch/shared';
 import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
-import { postSummary } from './notify.js';
 import {
   joinEntry,
   readRecords,
@@ -191,13 +190,14 @@ async function warnOnce(ctx: ServiceContext, runId: string, state: RunState, mes
 /**
  * finalize: joins the result records to the source files (results.jsonl), writes summary.json, marks
  * the run completed — which appends the `completed` event to the run-store events stream, the
- * completion event other systems consume — and POSTs the summary to the run's `notify` URL. Safe to
- * run twice: the files come out the same, and a completed run is left alone.
+ * completion event other systems consume and the notifier's cue to POST the summary to the run's
+ * `notify` URL (notify-watch.ts). Safe to run twice: the files come out the same, and a completed run
+ * is left alone.
  */
 export const finalizeProcessor = defineProcessor(
   'export',
   'finalize',
-  async ({ data, spec, log }, { ctx, options: opts }: ExportDeps) => {
+  async ({ data, spec, log }, { ctx }: ExportDeps) => {
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'finalize');
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
@@ -251,20 +251,6 @@ export const finalizeProcessor = defineProcessor(
     }
     log.info({ ...summary.counts, statusCounts: summary.statusCounts }, 'run completed');
 
-    if (spec.notify && completed) {
-      const outcome = await postSummary(spec.notify, summary, {
-        attempts: opts.notifyAttempts,
-        timeoutMs: opts.notifyTimeoutMs,
-        allow: ctx.config.notify.allow,
-      });
-      if (!outcome.ok) log.warn({ detail: outcome.detail }, 'notify POST failed');
-      if (!outcome.ok)
-        await ctx.store.warn(
-          runId,
-          `the run summary could not be posted to the notify URL: ${outcome.reason}`,
-        );
-      else log.info({ attempts: outcome.attempts }, 'summary posted to the notify URL');
-    }
     return summary.counts;
   },
 );

@@ -27,4 +27,14 @@ export {
   type ResultRecord,
 } from './results-join.js';
 export { postSummary, type NotifyOutcome } from './notify.js';
+export {
+  NotifyEvent,
+  NotifyFormat,
+  formatNotice,
+  isSlackWebhook,
+  noticeBody,
+  slackText,
+  type NotifyBody,
+} from './notify-notice.js';
+export { NOTIFY_GROUP, startNotifyWatcher, type NotifyWatcher } from './notify-watch.js';
 export { parseCsv } from './csv.js';

@@ -8,6 +8,7 @@ import {
   type EnvSource,
   type OptionsOf,
 } from '@rfbatch/shared';
+import { NotifyFormat } from './notify-notice.js';
 import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './safe-extract.js';
 
 /**
@@ -45,6 +46,9 @@ export const ExportOptionsSchema = serviceOptions(
       .describe("how long a listing's signed URLs are reused within this process before listing again"),
     notifyAttempts: wholeNumber(1).default(4).describe("tries of the POST to the run's `notify` URL"),
     notifyTimeoutMs: wholeNumber(100).default(10_000).describe('per-try timeout of that POST'),
+    notifyFormat: NotifyFormat.default('auto').describe(
+      'body of the notify POST: `json`, `slack` (`{ text }`), or `auto` (slack for hooks.slack.com)',
+    ),
     lockDurationMs: wholeNumber(1_000)
       .default(30_000)
       .describe("BullMQ lock of an active job; a killed worker's job is taken over after about this long"),

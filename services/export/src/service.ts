@@ -5,6 +5,7 @@ import type { ExportDeps } from './deps.js';
 import { downloadProcessor } from './download.processor.js';
 import { finalizeProcessor } from './finalize.processor.js';
 import { Listings } from './listings.js';
+import { startNotifyWatcher } from './notify-watch.js';
 import { resolveExportOptions, type ExportServiceOptions } from './options.js';
 
 /** The handlers of the `export` queue, typed against the job catalog. */
@@ -14,14 +15,18 @@ const exportProcessors = {
   finalize: finalizeProcessor,
 } satisfies ProcessorMap<'export', ExportDeps>;
 
-/** Starts the export service: one worker on the `export` queue for collect, download and finalize. */
+/**
+ * Starts the export service: one worker on the `export` queue for collect, download and finalize, and
+ * the notifier that tells each run's notify URL how it ended (notify-watch.ts).
+ */
 export async function startExport(
   ctx: ServiceContext,
   options?: ExportServiceOptions,
 ): Promise<RunningService> {
   const opts = resolveExportOptions(options);
   const listings = new Listings(ctx.client, opts.urlCacheMs);
-  return startStageService('export', [
+  const notifier = await startNotifyWatcher(ctx, opts);
+  const service = await startStageService('export', [
     createStageWorker(ctx, {
       queue: 'export',
       processors: exportProcessors,
@@ -32,4 +37,10 @@ export async function startExport(
       service: 'export',
     }),
   ]);
+  return {
+    ...service,
+    async close() {
+      await Promise.all([service.close(), notifier.close()]);
+    },
+  };
 }
