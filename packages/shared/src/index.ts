@@ -13,6 +13,7 @@ export * from './run-state.schema.js';
 export * from './triage.schema.js';
 export * from './timeout-budget.js';
 export * from './run-store.js';
+export * from './run-spec-json.js';
 export * from './queues.js';
 export * from './bullmq.js';
 export * from './manifest.js';

@@ -9,6 +9,7 @@ import { boardRoutes } from './routes/board.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { createRegistry, metricsRoutes } from './routes/metrics.routes.js';
 import { runsRoutes } from './routes/runs.routes.js';
+import { schemaRoutes } from './routes/schema.routes.js';
 import { webhookRoutes } from './routes/webhooks.routes.js';
 import { traceRequests } from './routes/tracing.hooks.js';
 
@@ -23,8 +24,9 @@ export interface GatewayOptions extends GatewayServiceOptions {
   workspace?: string;
 }
 
-/** Paths with their own guard (or none): everything else needs the bearer token. */
-const OWN_GUARD = /^\/(healthz($|\?)|webhooks\/|board($|\/|\?)|admin\/board($|\/|\?))/;
+/** Paths with their own guard (or none: health and the public contracts): everything else needs the bearer token. */
+const OWN_GUARD =
+  /^\/(healthz($|\?)|schema($|\?)|openapi\.json($|\?)|webhooks\/|board($|\/|\?)|admin\/board($|\/|\?))/;
 
 /** Builds the gateway app (not listening): routes, auth, board and metrics over `ctx`. For tests and startGateway. */
 export async function buildGateway(
@@ -97,6 +99,7 @@ export async function buildGateway(
 
   healthRoutes(app, ctx);
   runsRoutes(app, ctx);
+  schemaRoutes(app, config.gateway.publicUrl);
   webhookRoutes(app, ctx, {
     secret: options.webhookSecret ?? config.gateway.webhookSecret,
     workspace: expectedWorkspace,

@@ -1,13 +1,16 @@
+import { z } from 'zod';
 import { ConfigError, ErrorCode, RfbatchError, ValidationError, redactText } from '@rfbatch/shared';
 
-export interface HttpErrorBody {
-  error: {
-    code: string;
-    message: string;
-    hint?: string;
-    problems?: Array<{ path: string; message: string }>;
-  };
-}
+/** Every error answer of the gateway (4xx, 5xx): a stable code, a message, maybe a hint and problems. */
+export const HttpErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    hint: z.string().optional(),
+    problems: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type HttpErrorBody = z.infer<typeof HttpErrorBody>;
 
 /** Maps any thrown value to an HTTP status and a JSON body that never carries a secret or a stack. */
 export function toHttpError(error: unknown): { status: number; body: HttpErrorBody } {

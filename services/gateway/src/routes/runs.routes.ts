@@ -2,24 +2,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { RunSpecSchema, parseOrThrow, type ServiceContext } from '@rfbatch/shared';
 import { submitRun, submitPolicy, cancelRun, retryRun } from '@rfbatch/run-control';
 import { RetryOverridesSchema } from '@rfbatch/shared';
 import { toRestartOverrides, runRow, runView } from '@rfbatch/run-control';
-
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-/** A run id as RunIdSchema writes it; anything else (`r1:done`, `..`) is a 400, never a lookup. */
-const RunParams = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(100)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'a run id: letters, digits, _ and -'),
-});
+import { ListQuery, RunParams } from './runs.schema.js';
 
 /** The submit/status API: POST /runs, GET /runs, GET /runs/:id(/report), POST /runs/:id/cancel|retry. */
 export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
@@ -36,7 +23,7 @@ export function runsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       RunSpecSchema,
       request.body ?? {},
       'RunSpec',
-      'see `runSpecJsonSchema()` for the contract',
+      'the contract is the RunSpec JSON Schema: GET /schema on this gateway (OpenAPI: GET /openapi.json)',
     );
     const { runId, created } = await submitRun(queues, store, spec, submitPolicy(ctx.config));
     return reply
