@@ -73,7 +73,9 @@ export async function readSummary(spec: ResolvedRunSpec): Promise<SummaryFile | 
   const path = join(spec.output.dir, 'summary.json');
   try {
     const text = await readFile(path, 'utf8');
-    return { path, text, data: JSON.parse(text) as Record<string, unknown> };
+    const data = JSON.parse(text) as Record<string, unknown>;
+    // Another run's summary (a shared --out) is never shown as this run's.
+    return data.runId === spec.runId ? { path, text, data } : undefined;
   } catch {
     return undefined;
   }

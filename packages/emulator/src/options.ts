@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
 import type { ResponseShape } from './response-shape.js';
+import { MAX_IMAGE_BYTES } from './staging/tar-ingest.js';
 
 export interface EmulatorOptions {
   /** Interface to listen on. @defaultValue '127.0.0.1' */
@@ -46,6 +47,8 @@ export interface EmulatorOptions {
   allowRemoteReferences?: boolean;
   /** Items per shard for references ingests. @defaultValue 500 */
   referencesPerShard?: number;
+  /** Largest single-upload image (larger ones get 413); a test lowers it to see one refused. @defaultValue 20 MiB */
+  maxImageBytes?: number;
   /**
    * Which shapes the answers take: `seed` (rfbatch's reference) or `official` (what the official client's
    * models allow: no envelope, no top-level job status, other timestamp forms; response-shape.ts).
@@ -113,6 +116,7 @@ export function resolveOptions(options: EmulatorOptions, dataDir: string): Resol
     throttleBytesPerSecond: options.throttleBytesPerSecond,
     allowRemoteReferences: options.allowRemoteReferences ?? false,
     referencesPerShard: options.referencesPerShard ?? 500,
+    maxImageBytes: options.maxImageBytes ?? MAX_IMAGE_BYTES,
     responseShape: options.responseShape ?? 'seed',
   };
 }

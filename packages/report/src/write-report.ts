@@ -4,10 +4,10 @@
  * and memory do not grow with the run beyond reading its results once.
  */
 import { createReadStream, existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { eachLimited, type ResolvedRunSpec } from '@rfbatch/shared';
+import { eachLimited, writeFileAtomic, type ResolvedRunSpec } from '@rfbatch/shared';
 import { renderReport, type Tile } from './render.js';
 import { reportSpec, reproduceCommand } from './reproduce.js';
 import { ResultLine } from './result-line.schema.js';
@@ -151,9 +151,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
     generatedAt: options.now ?? new Date(),
   });
   const path = join(outDir, REPORT_FILE);
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, html);
-  await rename(tmp, path);
+  await writeFileAtomic(path, html);
   return {
     path,
     bytes: Buffer.byteLength(html),

@@ -1,8 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ByteRange } from './queues.js';
 import { UploadMode } from './run-state.schema.js';
+import { writeFileAtomic } from './safe-write.js';
 
 /** One upload unit: a tar shard, a group of single uploads, or a references chunk. */
 export const PlanUnit = z.object({
@@ -35,12 +36,10 @@ export const PlanFile = z.object({
 });
 export type PlanFile = z.infer<typeof PlanFile>;
 
-/** Writes `plan.json` atomically (temp file + rename), so a reader never sees half of it. */
+/** Writes `plan.json` atomically (writeFileAtomic: an exclusive temp file, then a rename), so a reader never sees half of it. */
 export async function writePlanFile(path: string, plan: PlanFile): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(plan));
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(plan));
 }
 
 /** The finished plan, or undefined when planning has not completed. */

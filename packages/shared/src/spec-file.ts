@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runPaths } from './manifest.js';
 import { resolveRunSpec, RunSpecSchema, type ResolvedRunSpec } from './run-spec.schema.js';
 import { storedSpec } from './run-store.js';
+import { writeFileAtomic } from './safe-write.js';
 
 /**
  * `spec.json` in the run's work dir: the run's spec as intake received it, so the run can be rebuilt
@@ -18,9 +18,7 @@ export function specFilePath(workDir: string, runId: string): string {
 export async function writeSpecFile(workDir: string, spec: ResolvedRunSpec): Promise<void> {
   const path = specFilePath(workDir, spec.runId);
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, JSON.stringify(storedSpec(spec)), { flag: 'wx' });
-  await rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(storedSpec(spec)));
 }
 
 /** The run's spec from its work dir, or undefined when there is none. */

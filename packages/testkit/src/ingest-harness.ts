@@ -81,6 +81,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ? undefined
       : await startIngest(context, { stalledIntervalMs: 2_000, ...options.ingest });
 
+  let outputs = 0;
   const harness: Harness = {
     emulator,
     ctx: context,
@@ -92,7 +93,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     spec: (source, extra = {}) => ({
       source,
       workflow: { workflowId: 'wf' },
-      output: { dir: join(dir, 'out') },
+      // A folder per spec: a run claims its output folder, and these runs stay live (no jobs service).
+      output: { dir: join(dir, 'out', `o${outputs++}`) },
       ...extra,
     }),
     async submit(spec) {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WaitingChildrenError } from 'bullmq';
 import {
@@ -9,6 +9,7 @@ import {
   type FileMetadata,
   type JobStageDetails,
   type RoboflowClient,
+  writeFileAtomic,
 } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
@@ -109,9 +110,7 @@ export const collectProcessor = defineProcessor(
         }
       }
       await mkdir(dirname(paths.downloads), { recursive: true });
-      const tmp = `${paths.downloads}.tmp`;
-      await writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
-      await rename(tmp, paths.downloads);
+      await writeFileAtomic(paths.downloads, lines.map((l) => `${l}\n`).join(''));
       if (expiresAt) await ctx.store.setFields(runId, { outputExpiresAt: expiresAt });
       await warnIfExpiring(ctx, await ctx.store.require(runId));
       await ctx.store.setCounters(runId, { downloadsTotal: lines.length });

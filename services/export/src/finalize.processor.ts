@@ -1,15 +1,18 @@
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { access, mkdir } from 'node:fs/promises';
 import {
+  claimOutputDir,
+  createAtomicWriteStream,
   MetricName,
   ManifestEntry,
   readJsonLines,
+  readRefused,
   SkippedEntry,
   Stage,
   type ResolvedRunSpec,
   type RunState,
   type ServiceContext,
+  writeFileAtomic,
+  writeLine,
 } from '@rfbatch/shared';
 import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
 import {
@@ -81,7 +84,8 @@ async function loadRecords(
 /**
  * Writes `results.jsonl`: one line per source file, in manifest order, then the skipped files. The
  * bytes depend only on the manifest, the skipped list and the downloaded outputs, so writing it twice
- * gives the same file. Written to a temp name and renamed, so a reader never sees half of it.
+ * gives the same file. Written to an exclusive temp name and renamed (never through a planted link), so a reader never
+ * sees half of it.
  */
 export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
   const { byName, unnamed, badLines } = await loadRecords(paths);
@@ -95,18 +99,16 @@ export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
     badLines,
   };
   await mkdir(paths.out, { recursive: true });
-  const tmp = `${paths.results}.tmp`;
-  const out = createWriteStream(tmp);
-  const write = async (line: object) => {
-    if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
-  };
+  const refused = await readRefused(paths);
+  const out = await createAtomicWriteStream(paths.results);
+  const write = (line: object) => writeLine(out.stream, `${JSON.stringify(line)}\n`);
   const matched = new Set<string>();
   try {
     if (await exists(paths.manifest)) {
       for await (const entry of readJsonLines(paths.manifest, ManifestEntry)) {
         const records = byName.get(entry.name);
         if (records) matched.add(entry.name);
-        const line = joinEntry(entry, records);
+        const line = joinEntry(entry, records, refused.get(entry.i));
         counts.sourceFiles++;
         counts.byStatus[line.status]++;
         if (line.status === 'not-processed') counts.missing++;
@@ -130,13 +132,11 @@ export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
         await write(skippedLine(entry));
       }
     }
-    out.end();
-    await once(out, 'finish');
   } catch (error) {
-    out.destroy();
+    await out.abort();
     throw error;
   }
-  await rename(tmp, paths.results);
+  await out.commit();
   for (const name of byName.keys()) {
     if (matched.has(name)) continue;
     counts.unmatchedRecords++;
@@ -201,6 +201,8 @@ export const finalizeProcessor = defineProcessor(
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'finalize');
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
+    // Again before writing (a retried or recovered run): never over a live run's results.
+    await claimOutputDir(ctx.store, spec.output.dir, runId);
     const counts = await writeResults(paths);
     await ctx.store.setCounters(runId, { results: counts.results, missing: counts.missing });
     let state = await ctx.store.require(runId);
@@ -232,9 +234,7 @@ export const finalizeProcessor = defineProcessor(
     state = await ctx.store.require(runId);
     const finishedAt = state.timings.finalize?.endedAt ?? new Date().toISOString();
     const summary = buildSummary(spec, state, counts, finishedAt);
-    const tmp = `${paths.summary}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(summary, null, 2)}\n`);
-    await rename(tmp, paths.summary);
+    await writeFileAtomic(paths.summary, `${JSON.stringify(summary, null, 2)}\n`);
     // A view of the two files above: when it cannot be written, the run still completes (a warning).
     const report = await writeReport({ outDir: paths.out, spec }).catch((error: unknown) => error as Error);
     if (report instanceof Error)

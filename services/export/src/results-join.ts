@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { ManifestEntry, SkippedEntry } from '@rfbatch/shared';
+import type { ManifestEntry, RefusedEntry, SkippedEntry } from '@rfbatch/shared';
 import { parseCsv } from './csv.js';
 
 /** A result record as the job wrote it (JSONL object or CSV row). */
@@ -75,6 +75,8 @@ export type ResultStatus = 'ok' | 'failed' | 'not-processed' | 'skipped';
 
 export interface ResultLine {
   source: string;
+  /** The path's exact bytes (base64) when it is not valid UTF-8 (`source` then shows U+FFFD). */
+  sourceBytes?: string;
   remoteName?: string;
   kind?: 'image' | 'video';
   status: ResultStatus;
@@ -91,9 +93,22 @@ function frameIndex(record: ResultRecord): number {
   return Number.isFinite(value) ? value : 0;
 }
 
-/** Joins one manifest entry with the records named after it. */
-export function joinEntry(entry: ManifestEntry, records: ResultRecord[] | undefined): ResultLine {
-  const base = { source: entry.source, remoteName: entry.name, kind: entry.kind };
+/**
+ * Joins one manifest entry with the records named after it; a file the API refused at upload (and
+ * so has no record) is `failed` with the API's reason.
+ */
+export function joinEntry(
+  entry: ManifestEntry,
+  records: ResultRecord[] | undefined,
+  refused?: RefusedEntry,
+): ResultLine {
+  const base = {
+    source: entry.source,
+    ...(entry.sourceBytes === undefined ? {} : { sourceBytes: entry.sourceBytes }),
+    remoteName: entry.name,
+    kind: entry.kind,
+  };
+  if (!records?.length && refused) return { ...base, status: 'failed', reason: refused.reason };
   if (!records?.length) {
     return {
       ...base,
@@ -117,6 +132,7 @@ export function joinEntry(entry: ManifestEntry, records: ResultRecord[] | undefi
 export function skippedLine(entry: SkippedEntry): ResultLine {
   return {
     source: entry.source,
+    ...(entry.sourceBytes === undefined ? {} : { sourceBytes: entry.sourceBytes }),
     status: 'skipped',
     reason: entry.reason,
     ...(entry.detail ? { detail: entry.detail } : {}),

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
-import { ErrorCode, RfbatchError } from '@rfbatch/shared';
+import { ErrorCode, isNoSpace, RfbatchError, writeError } from '@rfbatch/shared';
+
+/** Entry files are opened without following a link (the staging folder is fresh; belt and braces). */
+const WRITE_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 
 /** Limits that keep a hostile or broken archive from filling the disk. */
 export interface ExtractLimits {
@@ -112,7 +115,11 @@ export async function safeExtract(
     Math.max(limits.ratioFloorBytes, archiveBytes * limits.maxRatio),
   );
   const gzip = await isGzip(archive);
-  await mkdir(staging, { recursive: true });
+  await mkdir(dirname(staging), { recursive: true });
+  // Not recursive: the fresh staging folder must be ours, not one planted under its name.
+  await mkdir(staging).catch((error: unknown) => {
+    throw writeError(error, staging);
+  });
 
   let files = 0;
   let entries = 0;
@@ -161,7 +168,8 @@ export async function safeExtract(
         if (total > byteBudget)
           throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes`);
       });
-      await pipeline(entry, counter, createWriteStream(target, { mode: 0o644 }));
+      const handle = await open(target, WRITE_NO_FOLLOW, 0o644);
+      await pipeline(entry, counter, handle.createWriteStream());
       files++;
     }
     await feeding;
@@ -174,6 +182,8 @@ export async function safeExtract(
     extractor.destroy();
     await rm(staging, { recursive: true, force: true });
     if (error instanceof RfbatchError) throw error;
+    // A full disk is not a damaged archive: name the filesystem, not the file.
+    if (isNoSpace(error)) throw writeError(error, staging);
     const message = error instanceof Error ? error.message : String(error);
     throw new RfbatchError(
       ErrorCode.download,

@@ -3,8 +3,11 @@ import { stat } from 'node:fs/promises';
 import {
   eachLimited,
   ErrorCode,
+  FILE_REFUSAL_STATUSES,
   MetricName,
   RfbatchError,
+  runPaths,
+  writeRefused,
   type Logger,
   type ManifestEntry,
 } from '@rfbatch/shared';
@@ -32,13 +35,24 @@ export const filesProcessor = defineProcessor(
     const todo = entries.filter((_, k) => !done[k]);
     const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
     let uploaded = 0;
+    let refused = 0;
 
     await eachLimited(todo, concurrency, async (entry) => {
       const path = sourceFile(plan, spec, entry);
-      await uploadOne(runId, entry, path, spec.batchId, { log, signal }, deps).catch((error: unknown) => {
-        throw nameTheFile(error, entry);
-      });
+      const outcome = await uploadOne(runId, entry, path, spec.batchId, { log, signal }, deps).then(
+        () => 'uploaded' as const,
+        async (error: unknown) => {
+          // The API refused this one file (too large, not an image it takes): the others go on.
+          if (!isFileRefusal(error)) throw nameTheFile(error, entry);
+          await refuse(deps, runId, entry, error);
+          return 'refused' as const;
+        },
+      );
       await store.markDone(runId, doneKey.file(entry.i));
+      if (outcome === 'refused') {
+        refused++;
+        return;
+      }
       await store.incr(runId, 'filesUploaded');
       uploaded++;
       await job
@@ -46,7 +60,7 @@ export const filesProcessor = defineProcessor(
         .catch(() => {});
     });
     await store.markDone(runId, doneKey.group(group));
-    return { group, files: entries.length, uploaded };
+    return { group, files: entries.length, uploaded, refused };
   },
   { skip: 'ended', unit: ({ group }) => `upload group ${group}` },
 );
@@ -60,7 +74,7 @@ interface UploadJob {
 async function uploadOne(
   runId: string,
   entry: ManifestEntry,
-  path: string,
+  path: string | Buffer,
   batchId: string,
   jc: UploadJob,
   deps: IngestDeps,
@@ -115,6 +129,30 @@ async function uploadOne(
   );
   await progress.commit(size);
   metrics?.inc(MetricName.bytesUploaded, {}, size);
+}
+
+function isFileRefusal(error: unknown): error is RfbatchError {
+  return (
+    error instanceof RfbatchError &&
+    !error.retryable &&
+    error.status !== undefined &&
+    FILE_REFUSAL_STATUSES.includes(error.status)
+  );
+}
+
+/** Records a refused file (its `failed` result line) and says so in the run's warnings. */
+async function refuse(deps: IngestDeps, runId: string, entry: ManifestEntry, error: RfbatchError) {
+  const { store, config } = deps.ctx;
+  const reason = `the API refused the upload (HTTP ${error.status}): ${error.message}`;
+  await writeRefused(runPaths(config.workDir, runId), {
+    i: entry.i,
+    source: entry.source,
+    ...(entry.sourceBytes === undefined ? {} : { sourceBytes: entry.sourceBytes }),
+    status: error.status ?? 0,
+    reason,
+  });
+  const warning = `"${entry.source}" was not uploaded: ${reason}; it is "failed" in results.jsonl`;
+  if (!(await store.require(runId)).warnings.includes(warning)) await store.warn(runId, warning);
 }
 
 /** The error of one file, with the file's source path in front: `"a/b.mp4": it changed size ...`. */

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { resolveRunSpec, RUN_ID_RULE, sameJson, storedSpec, writeSpecFile } from '@rfbatch/shared';
+import {
+  claimOutputDir,
+  resolveRunSpec,
+  RUN_ID_RULE,
+  sameJson,
+  storedSpec,
+  writeSpecFile,
+} from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 import { intakeStaged } from './staged-intake.js';
@@ -30,6 +37,8 @@ export const intakeProcessor = defineProcessor(
     const resolved = resolveRunSpec({ ...spec, runId: spec.runId ?? runIdForJob(job.id) });
     const { runId } = resolved;
     const created = await store.create(resolved);
+    // Also here, for producers that enqueue intake without submitRun: a folder in use fails the run.
+    await claimOutputDir(store, resolved.output.dir, runId);
     const state = await store.require(runId);
     if (state.status !== 'queued') {
       log.info({ runId, status: state.status }, 'run already started; intake ignored');

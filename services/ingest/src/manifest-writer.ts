@@ -1,5 +1,5 @@
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import type { ManifestEntry, SkippedEntry } from '@rfbatch/shared';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
+import { openTempFor, writeError, type ManifestEntry, type SkippedEntry } from '@rfbatch/shared';
 import { remoteName } from './remote-name.js';
 import { type PlanUnit } from '@rfbatch/shared';
 
@@ -27,8 +27,8 @@ class LineFile {
   ) {}
 
   static async create(finalPath: string): Promise<LineFile> {
-    const tmpPath = `${finalPath}.tmp-${process.pid}`;
-    return new LineFile(await open(tmpPath, 'w'), tmpPath, finalPath);
+    const { tmp, handle } = await openTempFor(finalPath);
+    return new LineFile(handle, tmp, finalPath);
   }
 
   /** Returns the byte range of the line. */
@@ -48,15 +48,22 @@ class LineFile {
     const text = this.buffer.join('');
     this.buffer = [];
     this.buffered = 0;
-    await this.handle.write(text);
+    await this.handle.write(text).catch((error: unknown) => {
+      throw writeError(error, this.finalPath);
+    });
   }
 
-  /** Flushes, fsyncs and renames into place. */
+  /** Flushes, fsyncs and renames into place; on failure the temp file is removed. */
   async commit(): Promise<void> {
-    await this.flush();
-    await this.handle.sync();
-    await this.handle.close();
-    await rename(this.tmpPath, this.finalPath);
+    try {
+      await this.flush();
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.tmpPath, this.finalPath);
+    } catch (error) {
+      await this.discard();
+      throw writeError(error, this.finalPath);
+    }
   }
 
   async discard(): Promise<void> {
@@ -108,6 +115,7 @@ export class ManifestWriter {
       kind: item.kind,
       unit,
     };
+    if (item.sourceBytes !== undefined) entry.sourceBytes = item.sourceBytes;
     if (item.size !== undefined) entry.size = item.size;
     if (item.mtimeMs !== undefined) entry.mtimeMs = item.mtimeMs;
     if (item.url !== undefined) entry.url = item.url;

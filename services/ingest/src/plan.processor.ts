@@ -4,6 +4,7 @@ import {
   jobSchema,
   readJsonLines,
   readPlanFile,
+  readRefused,
   runPaths,
   SkippedEntry,
   stageJobId,
@@ -111,7 +112,17 @@ async function handOff(
   plan: PlanFile,
 ): Promise<boolean> {
   if (await ctx.store.isTerminal(runId)) return false;
-  await ctx.store.setCounters(runId, { expected: plan.files });
+  // Files the API refused are not in the batch: the job waits for the others only.
+  const refused = (await readRefused(runPaths(ctx.config.workDir, runId))).size;
+  if (refused >= plan.files) {
+    await ctx.store.fail(runId, 'upload', {
+      code: ErrorCode.upload,
+      message: `the API refused every one of the run's ${plan.files} files (see the run's warnings)`,
+      hint: 'fix the files the warnings name (size, format), then start a new run',
+    });
+    return false;
+  }
+  await ctx.store.setCounters(runId, { expected: plan.files - refused });
   await advance(ctx, runId, attempt, {
     from: 'upload',
     to: { queue: 'jobs', name: 'verify' },

@@ -72,6 +72,7 @@ async function planDirectory(
   let seen = 0;
   const item = (f: ScannedFile): ManifestItem => ({
     source: f.source,
+    ...(f.sourceBytes === undefined ? {} : { sourceBytes: f.sourceBytes }),
     kind,
     size: f.size,
     mtimeMs: f.mtimeMs,

@@ -1,8 +1,15 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { opendir, stat } from 'node:fs/promises';
 import type { Dir, Dirent, Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { ErrorCode, MAX_IMAGE_BYTES, RfbatchError, type MediaKind, type SkippedEntry } from '@rfbatch/shared';
+import { resolve } from 'node:path';
+import {
+  displayPath,
+  ErrorCode,
+  MAX_IMAGE_BYTES,
+  RfbatchError,
+  type MediaKind,
+  type SkippedEntry,
+} from '@rfbatch/shared';
 import { allowedExtensions, contentMismatch, SNIFF_BYTES } from './media-type.js';
 import { extensionOf } from './remote-name.js';
 
@@ -16,19 +23,25 @@ export interface ScanOptions {
   maxImageBytes?: number;
 }
 
-/** A media file found under the root: `source` is its path relative to the root, with `/` separators. */
+/**
+ * A media file found under the root: `source` is its path relative to the root, with `/` separators.
+ * A name that is not valid UTF-8 shows U+FFFD in `source`; its exact bytes are in `sourceBytes`
+ * (base64) and `path` is then a Buffer, so the file is still opened by its real name.
+ */
 export interface ScannedFile {
   type: 'file';
   source: string;
-  path: string;
+  sourceBytes?: string;
+  path: string | Buffer;
   size: number;
   mtimeMs: number;
 }
 export type ScanItem = ScannedFile | { type: 'skipped'; entry: SkippedEntry };
 
+/** Folder paths are kept as bytes: a name need not be valid UTF-8. */
 interface PendingDir {
-  abs: string;
-  rel: string;
+  abs: Buffer;
+  rel: Buffer;
   /** dev:ino of this folder and every folder above it, to recognise a link back up the tree. */
   chain: string[];
 }
@@ -53,39 +66,43 @@ export async function* scanDirectory(root: string, options: ScanOptions): AsyncG
   const recursive = options.recursive ?? true;
   const rootId = idOf(rootStat);
   const visited = new Set<string>([rootId]);
-  const stack: PendingDir[] = [{ abs: absRoot, rel: '', chain: [rootId] }];
+  const stack: PendingDir[] = [{ abs: Buffer.from(absRoot), rel: Buffer.alloc(0), chain: [rootId] }];
 
-  const skip = (source: string, reason: SkippedEntry['reason'], detail?: string): ScanItem => ({
+  const skip = (rel: Buffer, reason: SkippedEntry['reason'], detail?: string): ScanItem => ({
     type: 'skipped',
-    entry: detail === undefined ? { source, reason } : { source, reason, detail },
+    entry: { ...displayPath(rel), reason, ...(detail === undefined ? {} : { detail }) },
   });
 
-  const candidate = (source: string, path: string, st: Stats): ScanItem => {
+  const candidate = (rel: Buffer, path: string | Buffer, st: Stats): ScanItem => {
+    const { source, sourceBytes } = displayPath(rel);
     const ext = extensionOf(source);
     if (!allowed.has(ext)) {
       return skip(
-        source,
+        rel,
         'not-media',
         ext ? `.${ext} is not a kept ${options.media} extension` : 'no file extension',
       );
     }
-    if (st.size === 0) return skip(source, 'empty', '0 bytes');
+    if (st.size === 0) return skip(rel, 'empty', '0 bytes');
     if (options.media === 'images' && st.size > maxImageBytes) {
-      return skip(
-        source,
-        'too-large',
-        `${st.size} bytes, over the ${maxImageBytes}-byte limit for one image`,
-      );
+      return skip(rel, 'too-large', `${st.size} bytes, over the ${maxImageBytes}-byte limit for one image`);
     }
     let head: Uint8Array;
     try {
       head = sniff(path);
     } catch (error) {
-      return skip(source, 'unreadable', errorCode(error));
+      return skip(rel, 'unreadable', errorCode(error));
     }
     const mismatch = contentMismatch(ext, head);
-    if (mismatch) return skip(source, 'not-media', mismatch);
-    return { type: 'file', source, path, size: st.size, mtimeMs: st.mtimeMs };
+    if (mismatch) return skip(rel, 'not-media', mismatch);
+    return {
+      type: 'file',
+      source,
+      ...(sourceBytes === undefined ? {} : { sourceBytes }),
+      path,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    };
   };
 
   /**
@@ -93,53 +110,60 @@ export async function* scanDirectory(root: string, options: ScanOptions): AsyncG
    * recursive). Synchronous on purpose: a stat and a 16-byte read each cost a few microseconds, while a
    * round trip through the thread pool costs ten times that; the event loop gets a turn between batches.
    */
-  const classify = (dir: PendingDir, entry: Dirent): ScanItem | PendingDir | undefined => {
-    const source = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
-    const path = join(dir.abs, entry.name);
+  const classify = (dir: PendingDir, entry: Dirent<Buffer>): ScanItem | PendingDir | undefined => {
+    const rel = dir.rel.length ? Buffer.concat([dir.rel, SLASH, entry.name]) : entry.name;
+    const abs = Buffer.concat([dir.abs, SLASH, entry.name]);
+    // A string when the bytes are UTF-8 (what fs calls cost least with), else the bytes themselves.
+    const path = fsPath(abs);
     if (entry.isFile()) {
       const st = statOrError(path);
-      return st instanceof Error ? skip(source, 'unreadable', errorCode(st)) : candidate(source, path, st);
+      return st instanceof Error ? skip(rel, 'unreadable', errorCode(st)) : candidate(rel, path, st);
     }
-    if (!entry.isDirectory() && !entry.isSymbolicLink()) return skip(source, 'not-a-file');
+    if (!entry.isDirectory() && !entry.isSymbolicLink()) return skip(rel, 'not-a-file');
     if (entry.isDirectory() && !recursive) return undefined;
     const target = statOrError(path);
     if (target instanceof Error) {
       const code = errorCode(target);
-      if (entry.isDirectory()) return skip(source, 'unreadable', `folder: ${code}`);
-      if (code === 'ELOOP') return skip(source, 'symlink-loop', 'the link resolves to itself');
-      return skip(source, 'unreadable', code === 'ENOENT' ? 'broken symbolic link' : code);
+      if (entry.isDirectory()) return skip(rel, 'unreadable', `folder: ${code}`);
+      if (code === 'ELOOP') return skip(rel, 'symlink-loop', 'the link resolves to itself');
+      return skip(rel, 'unreadable', code === 'ENOENT' ? 'broken symbolic link' : code);
     }
-    if (target.isFile()) return candidate(source, path, target);
-    if (!target.isDirectory()) return skip(source, 'not-a-file');
+    if (target.isFile()) return candidate(rel, path, target);
+    if (!target.isDirectory()) return skip(rel, 'not-a-file');
     if (!recursive) return undefined;
     const id = idOf(target);
-    if (dir.chain.includes(id)) return skip(source, 'symlink-loop', 'links to a folder above it');
+    if (dir.chain.includes(id)) return skip(rel, 'symlink-loop', 'links to a folder above it');
     if (visited.has(id)) {
       return skip(
-        source,
+        rel,
         'duplicate',
         entry.isDirectory() ? 'already scanned through a symbolic link' : 'links to a folder already scanned',
       );
     }
     visited.add(id);
-    return { abs: path, rel: source, chain: [...dir.chain, id] };
+    return { abs, rel, chain: [...dir.chain, id] };
   };
 
   while (stack.length > 0) {
     const dir = stack.pop()!;
     let handle: Dir;
+    const here = dir.rel.length ? dir.rel : DOT;
     try {
-      handle = await opendir(dir.abs, { bufferSize: BATCH });
+      // Names as bytes (the types say BufferEncoding, but fs takes 'buffer' and yields Buffer names).
+      handle = await opendir(fsPath(dir.abs), {
+        bufferSize: BATCH,
+        encoding: 'buffer' as BufferEncoding,
+      });
     } catch (error) {
-      yield skip(dir.rel || '.', 'unreadable', `folder: ${errorCode(error)}`);
+      yield skip(here, 'unreadable', `folder: ${errorCode(error)}`);
       continue;
     }
     try {
       // A batch of entries is read and examined synchronously, then the event loop gets a turn.
       for (;;) {
         const items: ScanItem[] = [];
-        let entry: Dirent | null = null;
-        for (let n = 0; n < BATCH && (entry = handle.readSync()) !== null; n++) {
+        let entry: Dirent<Buffer> | null = null;
+        for (let n = 0; n < BATCH && (entry = handle.readSync() as Dirent<Buffer> | null) !== null; n++) {
           const result = classify(dir, entry);
           if (result === undefined) continue;
           if ('type' in result) items.push(result);
@@ -150,11 +174,20 @@ export async function* scanDirectory(root: string, options: ScanOptions): AsyncG
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      yield skip(dir.rel || '.', 'unreadable', `folder listing failed: ${errorCode(error)}`);
+      yield skip(here, 'unreadable', `folder listing failed: ${errorCode(error)}`);
     } finally {
       await handle.close().catch(() => {});
     }
   }
+}
+
+const SLASH = Buffer.from('/');
+const DOT = Buffer.from('.');
+
+/** The path to give fs: a string when `bytes` are valid UTF-8, else the bytes. */
+function fsPath(bytes: Buffer): string | Buffer {
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : bytes;
 }
 
 async function statRoot(root: string, absRoot: string): Promise<Stats> {
@@ -176,7 +209,7 @@ async function statRoot(root: string, absRoot: string): Promise<Stats> {
   return st;
 }
 
-function statOrError(path: string): Stats | Error {
+function statOrError(path: string | Buffer): Stats | Error {
   try {
     return statSync(path);
   } catch (error) {
@@ -185,7 +218,7 @@ function statOrError(path: string): Stats | Error {
 }
 
 /** The first bytes of a file. */
-function sniff(path: string): Uint8Array {
+function sniff(path: string | Buffer): Uint8Array {
   const fd = openSync(path, 'r');
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES);

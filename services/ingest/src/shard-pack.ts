@@ -10,7 +10,7 @@ import { tarSize } from './tar-size.js';
 export type TarMember = FileMember | { name: string; data: Buffer };
 interface FileMember {
   name: string;
-  path: string;
+  path: string | Buffer;
   /** The path shown in messages (relative to the source root). */
   source: string;
   size: number;

@@ -1,8 +1,9 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   ManifestEntry,
   readJsonLines,
   runPaths,
+  sourcePathOf,
   type ByteRange,
   type ResolvedRunSpec,
 } from '@rfbatch/shared';
@@ -31,9 +32,9 @@ export async function requirePlan(workDir: string, runId: string): Promise<PlanF
 }
 
 /** Where a manifest entry's file is: under the plan's absolute root (or the spec's folder). */
-export function sourceFile(plan: PlanFile, spec: ResolvedRunSpec, entry: ManifestEntry): string {
+export function sourceFile(plan: PlanFile, spec: ResolvedRunSpec, entry: ManifestEntry): string | Buffer {
   const root = plan.root ?? (spec.source.kind === 'directory' ? resolve(spec.source.path) : '.');
-  return join(root, entry.source);
+  return sourcePathOf(root, entry);
 }
 
 function missingWork(workDir: string, runId: string, cause: unknown): RfbatchError {

@@ -5,7 +5,6 @@ import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { httpError } from '../http.js';
-import { MAX_IMAGE_BYTES } from './tar-ingest.js';
 
 export interface ReceivedFile {
   fieldName: string;
@@ -17,6 +16,8 @@ export async function receiveSingleFile(
   req: IncomingMessage,
   dest: string,
   fileName: string,
+  /** The largest file taken (the API's: 20 MiB). */
+  maxBytes: number,
 ): Promise<ReceivedFile> {
   const type = req.headers['content-type'] ?? '';
   if (!type.toLowerCase().startsWith('multipart/form-data')) {
@@ -27,7 +28,9 @@ export async function receiveSingleFile(
   }
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: MAX_IMAGE_BYTES, fields: 20 } });
+    // busboy reports a file that *reaches* fileSize as over the limit: one byte more lets a file of
+    // exactly maxBytes through, as the API's documented limit and the tar path do.
+    bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes + 1, fields: 20 } });
   } catch (err) {
     throw httpError(400, `malformed multipart body: ${(err as Error).message}`);
   }
@@ -61,7 +64,7 @@ export async function receiveSingleFile(
     await rm(dest, { force: true });
     throw httpError(
       413,
-      `file-size-limit-exceeded: ${JSON.stringify(fileName)} is larger than ${MAX_IMAGE_BYTES} bytes`,
+      `file-size-limit-exceeded: ${JSON.stringify(fileName)} is larger than ${maxBytes} bytes`,
     );
   }
   if (!received) throw httpError(400, 'the multipart body has no file part');

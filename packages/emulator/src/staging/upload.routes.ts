@@ -48,7 +48,7 @@ export function registerUploadRoutes(router: Router, deps: Deps): void {
     const blob = join('blobs', batchId, 'simple', `${id}.bin`);
     const tmp = deps.store.abs(`${blob}.part`);
     await mkdir(deps.store.abs(join('blobs', batchId, 'simple')), { recursive: true });
-    const file = await receiveSingleFile(ctx.req, tmp, fileName);
+    const file = await receiveSingleFile(ctx.req, tmp, fileName, deps.options.maxImageBytes);
     await rename(tmp, deps.store.abs(blob));
     const item: ItemRecord = {
       fileName,

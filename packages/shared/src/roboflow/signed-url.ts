@@ -2,13 +2,13 @@
  * Transfers to and from signed cloud-storage URLs (roboflow-api.md §5.1, §2.11). A signed URL is a
  * credential: only its origin and path ever reach an error or a log, never its query string.
  */
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getGlobalDispatcher, request } from 'undici';
 import { ApiError, ErrorCode, RfbatchError } from '../errors.js';
+import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
@@ -130,7 +130,7 @@ const uploadOnce: UploadToSignedUrl = async (details, body, contentLength, opts 
 };
 
 /**
- * Streams `url` to `<dest>.part`, checks the byte count against Content-Length and `expectedBytes`,
+ * Streams `url` to an exclusive temp file next to `dest` (never through a planted link), checks the byte count against Content-Length and `expectedBytes`,
  * fsyncs and renames to `dest`. A 403/404/410 is an ApiError with that status and retryable=false, so
  * the caller lists the batch again for a fresh URL.
  */
@@ -140,7 +140,6 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
   const what = `GET ${describeSignedUrl(url)}`;
   const timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
-  const part = `${dest}.part`;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
@@ -177,6 +176,7 @@ const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
   }
 
   await mkdir(dirname(dest), { recursive: true });
+  const { tmp: part, handle: out } = await openTempFor(dest);
   let received = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -188,7 +188,7 @@ const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
   try {
     // A stream pipeline, not an awaited write per chunk: receiving and writing overlap, and the
     // write stream hands buffered chunks to one writev.
-    await pipeline(res.body, count, createWriteStream(part, { highWaterMark: WRITE_BUFFER_BYTES }));
+    await pipeline(res.body, count, out.createWriteStream({ highWaterMark: WRITE_BUFFER_BYTES }));
     const expected = Number.isFinite(announced) ? announced : opts.expectedBytes;
     if (expected !== undefined && received !== expected) {
       throw new RfbatchError(ErrorCode.download, `${what} ended after ${received} of ${expected} bytes`, {
@@ -203,7 +203,9 @@ const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
       await handle.close();
     }
   } catch (error) {
+    await out.close().catch(() => {});
     await rm(part, { force: true });
+    if (isNoSpace(error)) throw writeError(error, dest);
     throw error instanceof RfbatchError
       ? error
       : asDownloadError(networkError(error, what, timeoutMs), error);
