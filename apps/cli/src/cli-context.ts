@@ -109,7 +109,7 @@ function redisUnreachable(config: Config, cause: unknown): CliError {
 
 /** Redis only (no API key needed): for submit, status, watch, ls. Fails fast when Redis is away. */
 export async function openStore(config: Config): Promise<StoreHandle> {
-  const redis = producerConnection(config.redis.url);
+  const redis = producerConnection(config.redis);
   // The first connection error ends the wait at once (a refused port should not take 3 s to report).
   const failed = new Promise<never>((_, reject) => redis.once('error', reject));
   failed.catch(() => {});

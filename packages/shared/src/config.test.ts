@@ -36,7 +36,13 @@ describe('loadConfig', () => {
       retry: { maxAttempts: 5, baseDelayMs: 500, deadlineMs: 300_000 },
       rateLimitPerSecond: 0,
     });
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'rfbatch', allowEviction: false });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: 'rfbatch',
+      allowEviction: false,
+      mode: 'standalone',
+      sentinelName: 'mymaster',
+    });
     expect(config.roots).toEqual({ source: [], output: [] });
     expect(config.notify.allow.entries).toEqual([]);
     expect(config.workDir).toBe('.rfbatch');
@@ -50,6 +56,8 @@ describe('loadConfig', () => {
       ROBOFLOW_WORKSPACE: 'acme',
       REDIS_URL: 'rediss://redis.test:6380/2',
       RFBATCH_PREFIX: '{rfb}',
+      RFBATCH_REDIS_MODE: 'cluster',
+      RFBATCH_REDIS_TLS_CA: '/etc/rfbatch/redis-ca.pem',
       RFBATCH_WORK_DIR: '/var/lib/rfbatch',
       LOG_LEVEL: 'debug',
       RFBATCH_REQUEST_TIMEOUT_MS: '5000',
@@ -68,6 +76,9 @@ describe('loadConfig', () => {
       url: 'rediss://redis.test:6380/2',
       prefix: '{rfb}',
       allowEviction: false,
+      mode: 'cluster',
+      sentinelName: 'mymaster',
+      tlsCaFile: '/etc/rfbatch/redis-ca.pem',
     });
     expect(config.gateway.port).toBe(0);
     expect(config.gateway.publicUrl).toBe('https://rfbatch.example.com');

@@ -60,6 +60,20 @@ export const EnvSchema = z.object({
       description: 'key prefix of queues and run state; `{name}` (hash tag) for Redis Cluster',
       usedBy: 'all',
     }),
+  RFBATCH_REDIS_MODE: z.enum(['standalone', 'cluster', 'sentinel']).default('standalone').meta({
+    description: '`cluster`: REDIS_URL is one Cluster node (prefix `{tagged}`); `sentinel`: a Sentinel',
+    usedBy: 'all',
+  }),
+  RFBATCH_REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster').meta({
+    description: 'the master name the Sentinels watch (`sentinel monitor <name> …`)',
+    usedBy: 'all',
+  }),
+  RFBATCH_REDIS_TLS_CA: z.string().min(1).optional().meta({
+    description:
+      'PEM file of the CA that signed the Redis server certificate (`rediss://`), for a private or self-signed CA',
+    usedBy: 'all',
+    defaultText: "Node's built-in CAs",
+  }),
   RFBATCH_WORK_DIR: z.string().min(1).default('.rfbatch').meta({
     description: 'manifests and downloads of each run; shared storage when workers run on several hosts',
     usedBy: 'ingest, export',
@@ -171,6 +185,13 @@ export const EnvSchema = z.object({
 export type Env = z.input<typeof EnvSchema>;
 
 export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
+  if (env.RFBATCH_REDIS_MODE === 'cluster' && !/^\{.+\}$/.test(env.RFBATCH_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RFBATCH_PREFIX'],
+      message: `"${env.RFBATCH_PREFIX}" has no hash tag: on a Redis Cluster every key of a queue must be in one slot; use RFBATCH_PREFIX={${env.RFBATCH_PREFIX.replace(/[{}]/g, '')}}`,
+    });
+  }
   if (env.RFBATCH_PUBLIC_URL && !env.RFBATCH_WEBHOOK_SECRET) {
     ctx.addIssue({
       code: 'custom',
@@ -192,7 +213,14 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     },
     rateLimitPerSecond: env.RFBATCH_API_RATE_LIMIT,
   },
-  redis: { url: env.REDIS_URL, prefix: env.RFBATCH_PREFIX, allowEviction: env.RFBATCH_ALLOW_EVICTION },
+  redis: {
+    url: env.REDIS_URL,
+    prefix: env.RFBATCH_PREFIX,
+    allowEviction: env.RFBATCH_ALLOW_EVICTION,
+    mode: env.RFBATCH_REDIS_MODE,
+    sentinelName: env.RFBATCH_REDIS_SENTINEL_NAME,
+    ...(env.RFBATCH_REDIS_TLS_CA ? { tlsCaFile: env.RFBATCH_REDIS_TLS_CA } : {}),
+  },
   roots: {
     source: parseRoots(env.RFBATCH_SOURCE_ROOTS ?? env.RFBATCH_ALLOWED_ROOTS),
     output: parseRoots(env.RFBATCH_OUTPUT_ROOTS ?? env.RFBATCH_ALLOWED_ROOTS),

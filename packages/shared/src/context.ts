@@ -90,7 +90,7 @@ export function createServiceContext(
     });
   }
 
-  const connection = overrides.connection ?? workerConnection(config.redis.url);
+  const connection = overrides.connection ?? workerConnection(config.redis);
   if (!overrides.connection) {
     // ioredis reconnects by itself; without a listener an outage would print unhandled-error noise.
     connection.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));

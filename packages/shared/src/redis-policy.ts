@@ -38,3 +38,24 @@ export async function requireNoEviction(redis: Redis, allowEviction: boolean): P
     ]);
   return found;
 }
+
+/**
+ * A Redis Cluster node reached without cluster mode answers MOVED to most keys, and a prefix without
+ * a hash tag spreads a queue's keys over slots that BullMQ's scripts cannot use together: both are
+ * refused at start, saying what to set. (Cluster mode itself requires the hash tag in loadConfig.)
+ */
+export async function requireRedisMode(
+  redis: Redis,
+  redisConfig: { mode: string; prefix: string },
+): Promise<void> {
+  if (redisConfig.mode === 'cluster') return;
+  const info = await redis.info('cluster').catch(() => '');
+  if (!/cluster_enabled:1/.test(info)) return;
+  const tagged = /^\{.+\}$/.test(redisConfig.prefix);
+  throw new ConfigError([
+    {
+      path: 'RFBATCH_REDIS_MODE',
+      message: `REDIS_URL is a node of a Redis Cluster: set RFBATCH_REDIS_MODE=cluster${tagged ? '' : ` and a hash-tagged prefix (RFBATCH_PREFIX={${redisConfig.prefix}}; "${redisConfig.prefix}" has no hash tag, so a queue's keys would be in different slots)`}`,
+    },
+  ]);
+}

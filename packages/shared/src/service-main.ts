@@ -17,7 +17,7 @@ import { closeServiceContext, createServiceContext } from './context.js';
 import { ConfigError, describeError, type FieldProblem } from './errors.js';
 import { runUntilSignal } from './lifecycle.js';
 import { startTracing, stopTracing, tracingSettings } from './telemetry/tracing.js';
-import { requireNoEviction } from './redis-policy.js';
+import { requireNoEviction, requireRedisMode } from './redis-policy.js';
 import { createLogger, type Logger } from './logger.js';
 import { instrumentWorker } from './metrics.js';
 import { serveProcessMetrics, type ProcessMetricsServer } from './metrics/process-server.js';
@@ -113,6 +113,7 @@ export async function startServices(
   for (const text of new Set(prepared.deprecations.map(describeDeprecation))) ctx.logger.warn(text);
   // Workers refuse an evicting Redis (the gateway checks in its own start).
   if (prepared.services.some((p) => p.service.queues.length > 0)) {
+    await requireRedisMode(ctx.connection, ctx.config.redis);
     const { policy, ok } = await requireNoEviction(ctx.connection, ctx.config.redis.allowEviction);
     if (!ok) ctx.logger.warn({ policy }, 'Redis may evict keys (RFBATCH_ALLOW_EVICTION): runs can be lost');
   }

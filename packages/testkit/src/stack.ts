@@ -274,7 +274,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopServices();
       await closeServiceContext(ctx);
       await emulator.close();
-      const redis = producerConnection(redisUrl, { enableOfflineQueue: true });
+      const redis = producerConnection(config.redis, { enableOfflineQueue: true });
       try {
         await deletePrefix(redis, prefix);
       } finally {

@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, hasRoots, isLoopback, requireNoEviction, type ServiceContext } from '@rfbatch/shared';
+import {
+  ConfigError,
+  hasRoots,
+  isLoopback,
+  requireNoEviction,
+  requireRedisMode,
+  type ServiceContext,
+} from '@rfbatch/shared';
 import { buildGateway, type GatewayOptions } from './gateway.js';
 
 export interface StartGatewayOptions extends GatewayOptions {
@@ -43,6 +50,7 @@ export async function startGateway(
       },
     ]);
   }
+  await requireRedisMode(ctx.connection, ctx.config.redis);
   await requireNoEviction(ctx.connection, ctx.config.redis.allowEviction);
   const app = await buildGateway(ctx, options);
   await app.listen({ host, port });
