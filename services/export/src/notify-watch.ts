@@ -22,7 +22,7 @@ function fieldsOf(list: string[]): Fields {
 }
 
 /** The notice an event of the run-store stream calls for, or undefined. */
-export function eventOf(fields: Fields): NotifyEvent | undefined {
+function eventOf(fields: Fields): NotifyEvent | undefined {
   if (fields.type === 'warning') return fields.kind === 'expiry' ? 'run.expiry-warning' : undefined;
   if (fields.type !== 'status' || !TERMINAL_STATUSES.includes(fields.status as RunStatus)) return undefined;
   return `run.${fields.status}` as NotifyEvent;
@@ -57,6 +57,8 @@ export async function startNotifyWatcher(
   }
   const consumer = `export-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   let stopped = false;
+  /** The notices being sent: a close waits for them, not for an idle XREADGROUP BLOCK. */
+  let sending: Promise<void> = Promise.resolve();
 
   const notify = async (id: string, fields: Fields): Promise<void> => {
     const event = eventOf(fields);
@@ -99,13 +101,14 @@ export async function startNotifyWatcher(
   };
 
   const handle = async (entries: Array<[string, string[]]>): Promise<void> => {
-    await Promise.all(
+    sending = Promise.all(
       entries.map(([id, list]) =>
         notify(id, fieldsOf(list)).catch((error: unknown) =>
           log.warn({ err: error, eventId: id }, 'notice not sent; it is tried again later'),
         ),
       ),
-    );
+    ).then(() => undefined);
+    await sending;
   };
 
   const loop = async (): Promise<void> => {
@@ -145,8 +148,9 @@ export async function startNotifyWatcher(
   return {
     async close() {
       stopped = true;
-      await running;
+      await sending;
       redis.disconnect();
+      await running;
     },
   };
 }

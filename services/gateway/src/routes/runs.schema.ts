@@ -26,7 +26,7 @@ export const SubmitAnswer = z.object({
   created: z.boolean(),
 });
 
-export const RunRowSchema = z.looseObject({
+const RunRowSchema = z.looseObject({
   runId: z.string(),
   status: RunStatus,
   attempt: z.number().int(),
