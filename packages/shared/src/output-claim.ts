@@ -77,8 +77,3 @@ export async function claimOutputDir(store: RunStore, dir: string, runId: string
     if ((await store.redis.get(lock)) === runId) await store.redis.del(lock);
   }
 }
-
-/** The run that holds `dir`, or undefined when none does. */
-export async function outputClaimOf(dir: string): Promise<string | undefined> {
-  return (await readClaim(join(resolve(dir), OUTPUT_CLAIM_FILE))) || undefined;
-}

@@ -15,7 +15,7 @@ import { ErrorCode, RfbatchError } from './errors.js';
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** A fresh temp name next to `path` (same folder, so the rename stays on one filesystem). */
-export function tempPathFor(path: string): string {
+function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
@@ -140,7 +140,7 @@ export function isNoSpace(error: unknown): boolean {
 }
 
 /** The folder the filesystem holding `path` is mounted at: the highest folder above it on the same device. */
-export function mountPointOf(path: string): string {
+function mountPointOf(path: string): string {
   let dir = dirname(path);
   // The nearest folder that exists: the path itself may be a temp name that was never created.
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
