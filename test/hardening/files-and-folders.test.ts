@@ -112,14 +112,18 @@ describe('point 3: the image size limit', () => {
 });
 
 describe('point 4: names that are not valid UTF-8', () => {
-  it('reads and uploads the file, and records its exact name bytes', async () => {
-    const src = await smallImages(stack, 'bytes', 2);
+  it.each([
+    ['single', 2],
+    ['shards', 40],
+  ] as const)('%s uploads: reads and uploads the file, and records its exact name bytes', async (mode, n) => {
+    const src = await smallImages(stack, `bytes-${mode}`, n);
     // "caf\xe9.png" in Latin-1: the byte 0xE9 alone is not UTF-8.
     const raw = Buffer.from('caf\xe9.png', 'latin1');
     await writeFile(Buffer.concat([Buffer.from(`${src}/`), raw]), pngBytes('latin1'));
     const runId = await stack.submit({ source: { kind: 'directory', path: src } });
     const state = await stack.waitForRun(runId, 60_000);
     expect(state.status).toBe('completed');
+    expect(state.uploadMode).toBe(mode);
     expect(state.counters.skipped ?? 0).toBe(0);
     const manifest: ManifestEntry[] = [];
     for await (const e of readJsonLines(runPaths(stack.workDir, runId).manifest, ManifestEntry))
@@ -128,13 +132,13 @@ describe('point 4: names that are not valid UTF-8', () => {
     expect(odd?.source).toBe('caf\uFFFD.png');
     expect(Buffer.from(odd?.sourceBytes ?? '', 'base64').equals(raw)).toBe(true);
     const lines = await results(join(stack.outputDir, runId));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(n + 1);
     expect(lines.every((l) => l.status === 'ok')).toBe(true);
     const line = lines.find((l) => l.sourceBytes !== undefined);
     expect(line?.source).toBe('caf\uFFFD.png');
     expect(Buffer.from(line?.sourceBytes ?? '', 'base64').equals(raw)).toBe(true);
     // Names that are UTF-8 carry no bytes field.
-    expect(lines.filter((l) => l.sourceBytes === undefined)).toHaveLength(2);
+    expect(lines.filter((l) => l.sourceBytes === undefined)).toHaveLength(n);
   });
 });
 
