@@ -1,7 +1,7 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import jpeg from 'jpeg-js';
-import { encodePng, seededRandom } from '@rfbatch/shared';
+import { encodePng, seededRandom, writeFileAtomic } from '@rfbatch/shared';
 
 /** RGB pixels of a picture: a diagonal gradient with a few filled circles, so images differ and compress like photos a bit. */
 function paint(width: number, height: number, rand: () => number): Uint8Array {
@@ -96,11 +96,11 @@ export async function generateSampleImages(dir: string, count = 200, seed = 7): 
       ? encodePng(width, height, rgb)
       : encodeJpeg(width, height, rgb, 60 + Math.floor(rand() * 35));
     await mkdir(join(dir, folder), { recursive: true });
-    await writeFile(join(dir, folder, name), data);
+    await writeFileAtomic(join(dir, folder, name), data);
     bytes += data.length;
     if (isPng) png++;
   }
   const set: SampleSet = { dir, files: count, bytes, png, jpeg: count - png };
-  await writeFile(marker, JSON.stringify({ ...set, seed }));
+  await writeFileAtomic(marker, JSON.stringify({ ...set, seed }));
   return set;
 }
