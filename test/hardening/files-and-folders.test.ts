@@ -183,52 +183,72 @@ describe('point 2: one live run per output folder', () => {
     signal: new AbortController().signal,
   });
 
-  it('refuses a second live run into a claimed folder at submit and at the worker, and takes over once the first ended', async () => {
+  it('two runs started at once into one folder: one runs, the other fails at the worker, naming the first', async () => {
     const s = await startStack({ emulator: { processingMsPerItem: 300 } });
     try {
       const src = await smallImages(s, 'shared', 4);
       const out = join(s.outputDir, 'shared');
-      const [a, b] = await Promise.allSettled([
-        s.submit({ runId: 'shared-a', source: { kind: 'directory', path: src }, output: { dir: out } }),
-        s.submit({ runId: 'shared-b', source: { kind: 'directory', path: src }, output: { dir: out } }),
+      const dir = { kind: 'directory', path: src };
+      // The folder does not exist yet (nothing to claim at submit): the intake workers race for it.
+      await Promise.all([
+        s.submit({ runId: 'shared-a', source: dir, output: { dir: out } }),
+        s.submit({ runId: 'shared-b', source: dir, output: { dir: out } }),
       ]);
-      const won = a.status === 'fulfilled' ? 'shared-a' : 'shared-b';
-      const lost = won === 'shared-a' ? b : a;
-      expect([a.status, b.status].sort()).toEqual(['fulfilled', 'rejected']);
-      expect(lost.status === 'rejected' && (lost.reason as Error).message).toMatch(
-        new RegExp(`output folder ".*shared" is in use by run "${won}" \\(\\w+\\)`),
+      const [a, b] = [await s.waitForRun('shared-a', 60_000), await s.waitForRun('shared-b', 60_000)];
+      expect([a.status, b.status].sort()).toEqual(['completed', 'failed']);
+      const [won, lost] = a.status === 'completed' ? [a, b] : [b, a];
+      expect(lost.error?.message).toMatch(
+        new RegExp(
+          `^output folder ".*shared" is in use by run "${won.runId}" \\(\\w+\\); run "${lost.runId}" would overwrite its results$`,
+        ),
       );
-      // The refused run is recorded as failed, with the same message, and never started.
-      const loser = won === 'shared-a' ? 'shared-b' : 'shared-a';
-      const lostState = await s.ctx.store.require(loser);
-      expect(lostState.status).toBe('failed');
-      expect(lostState.error?.message).toMatch(/is in use by run/);
-      expect(lostState.counters.planned ?? 0).toBe(0);
-      expect(JSON.parse(await readFile(join(out, OUTPUT_CLAIM_FILE), 'utf8'))).toEqual({ runId: won });
+      expect(lost.error?.hint).toMatch(/give this run another output folder/);
+      expect(lost.counters.planned ?? 0).toBe(0);
+      const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as { runId: string };
+      expect(summary.runId).toBe(won.runId);
+      expect(JSON.parse(await readFile(join(out, OUTPUT_CLAIM_FILE), 'utf8'))).toEqual({ runId: won.runId });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a run into a folder a live run holds at submit (and at the worker), and takes over once it ended', async () => {
+    const s = await startStack({ emulator: { processingMsPerItem: 300 } });
+    try {
+      const src = await smallImages(s, 'held', 4);
+      const out = join(s.outputDir, 'held');
+      const dir = { kind: 'directory', path: src };
+      await s.submit({ runId: 'held-a', source: dir, output: { dir: out } });
+      await s.waitForState('held-a', (st) => st.status !== 'queued' && st.status !== 'planning', 30_000);
+      const refusedAtSubmit = await s.submit({ runId: 'held-b', source: dir, output: { dir: out } }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(refusedAtSubmit?.message).toMatch(/^output folder ".*held" is in use by run "held-a" \(\w+\)/);
+      // Recorded as failed, with the same message, and never started.
+      const b = await s.ctx.store.require('held-b');
+      expect(b.status).toBe('failed');
+      expect(b.error?.message).toBe(refusedAtSubmit?.message);
 
       // At the worker: an intake enqueued without submitRun fails with the same message.
       const spec = resolveRunSpec(
         RunSpecSchema.parse({
-          runId: 'shared-c',
-          source: { kind: 'directory', path: src },
+          runId: 'held-c',
+          source: dir,
           workflow: { workflowId: 'wf-test' },
           output: { dir: out },
         }),
       );
       await enqueueIntake(s.ctx.queues, spec);
-      const refused = await s.waitForRun('shared-c', 20_000);
-      expect(refused.status).toBe('failed');
-      expect(refused.error?.message).toMatch(
-        new RegExp(`output folder ".*shared" is in use by run "${won}"`),
-      );
-      expect(refused.error?.hint).toMatch(/give this run another output folder/);
+      const c = await s.waitForRun('held-c', 20_000);
+      expect(c.status).toBe('failed');
+      expect(c.error?.message).toMatch(/^output folder ".*held" is in use by run "held-a"/);
 
-      const done = await s.waitForRun(won, 60_000);
-      expect(done.status).toBe('completed');
+      expect((await s.waitForRun('held-a', 60_000)).status).toBe('completed');
       // The first run ended: a new run may take the folder over.
-      await s.submit({ runId: 'shared-d', source: { kind: 'directory', path: src }, output: { dir: out } });
-      expect((await s.waitForRun('shared-d', 60_000)).status).toBe('completed');
-      expect(JSON.parse(await readFile(join(out, OUTPUT_CLAIM_FILE), 'utf8'))).toEqual({ runId: 'shared-d' });
+      await s.submit({ runId: 'held-d', source: dir, output: { dir: out } });
+      expect((await s.waitForRun('held-d', 60_000)).status).toBe('completed');
+      expect(JSON.parse(await readFile(join(out, OUTPUT_CLAIM_FILE), 'utf8'))).toEqual({ runId: 'held-d' });
     } finally {
       await s.close();
     }

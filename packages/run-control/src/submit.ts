@@ -96,16 +96,19 @@ export async function submitRun(
       );
   }
   // After the run exists, so a second run sees the first one live (not an unknown, stale claim).
-  await claimOutputDir(store, spec.output.dir, spec.runId).catch(async (error: unknown) => {
-    if (created && error instanceof RfbatchError) {
-      await store.fail(spec.runId, 'plan', {
-        code: error.code,
-        message: error.message,
-        ...(error.hint ? { hint: error.hint } : {}),
-      });
-    }
-    throw error;
-  });
+  // Only a folder this host sees: the intake worker claims it in any case.
+  await claimOutputDir(store, spec.output.dir, spec.runId, { existingOnly: true }).catch(
+    async (error: unknown) => {
+      if (created && error instanceof RfbatchError) {
+        await store.fail(spec.runId, 'plan', {
+          code: error.code,
+          message: error.message,
+          ...(error.hint ? { hint: error.hint } : {}),
+        });
+      }
+      throw error;
+    },
+  );
   const state = await store.get(spec.runId);
   if (created || state?.status === 'queued') await enqueueIntake(queues, spec);
   return { runId: spec.runId, created };

@@ -3,7 +3,7 @@
  * two live runs never write results.jsonl and summary.json into one folder (each would overwrite the
  * other's). A folder whose claiming run has ended (or is unknown to this Redis) may be taken over.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -44,12 +44,29 @@ function inUse(dir: string, runId: string, other: string, status: string): Rfbat
 /**
  * Claims `dir` for `runId`: succeeds when the folder is unclaimed, already claimed by this run, or
  * claimed by a run that has ended; throws a 409 naming the live run that holds it otherwise.
+ * `existingOnly` (at submit: the gateway's host need not see the workers' folders) claims only a
+ * folder that exists here and creates nothing; the workers claim it in any case.
  */
-export async function claimOutputDir(store: RunStore, dir: string, runId: string): Promise<void> {
+export async function claimOutputDir(
+  store: RunStore,
+  dir: string,
+  runId: string,
+  options: { existingOnly?: boolean } = {},
+): Promise<void> {
   const out = resolve(dir);
-  await mkdir(out, { recursive: true }).catch((error: unknown) => {
-    throw writeError(error, out);
-  });
+  if (options.existingOnly) {
+    if (
+      !(await stat(out).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      return;
+  } else {
+    await mkdir(out, { recursive: true }).catch((error: unknown) => {
+      throw writeError(error, out);
+    });
+  }
   const marker = join(out, OUTPUT_CLAIM_FILE);
   const body = `${JSON.stringify({ runId })}\n`;
   if (await createExclusive(marker, body)) return;
