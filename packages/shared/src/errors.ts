@@ -22,6 +22,7 @@ export const ErrorCode = {
   upload: 'upload.failed',
   download: 'download.failed',
   unsafeArchive: 'archive.unsafe',
+  storage: 'storage.failed',
   run: 'run.failed',
   cancelled: 'run.cancelled',
 } as const;

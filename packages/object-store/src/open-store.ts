@@ -1,0 +1,41 @@
+import { keyMatcher, parseBucketUrl, type BucketLocation } from '@rfbatch/shared';
+import { AzureStore } from './azure-store.js';
+import { GcsStore } from './gcs-store.js';
+import type { ObjectStore, StoredObject } from './object-store.js';
+import { S3Store } from './s3-store.js';
+
+const opened = new Map<string, ObjectStore>();
+
+/**
+ * The store of a bucket URL or location, one per bucket and process (clients keep their connections).
+ * Credentials come from the environment only (see each store); a URL never carries any.
+ */
+export function openObjectStore(where: BucketLocation | string): ObjectStore {
+  const location = typeof where === 'string' ? parseBucketUrl(where) : where;
+  const id = `${location.scheme}://${location.bucket}`;
+  let store = opened.get(id);
+  if (!store) {
+    store =
+      location.scheme === 's3'
+        ? new S3Store(location.bucket)
+        : location.scheme === 'az'
+          ? new AzureStore(location.bucket)
+          : new GcsStore(location.bucket);
+    opened.set(id, store);
+  }
+  return store;
+}
+
+/** Forgets the opened stores (tests that change credentials between cases). */
+export function forgetObjectStores(): void {
+  opened.clear();
+}
+
+/** The objects a location names (its prefix, filtered by its glob), page by page, in key order. */
+export async function* listLocation(
+  store: ObjectStore,
+  location: BucketLocation,
+): AsyncGenerator<StoredObject> {
+  const matches = keyMatcher(location);
+  for await (const object of store.list(location.prefix)) if (matches(object.key)) yield object;
+}
