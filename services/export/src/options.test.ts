@@ -17,6 +17,7 @@ describe('the export options schema', () => {
       urlCacheMs: 300_000,
       notifyAttempts: 4,
       notifyTimeoutMs: 10_000,
+      notifyFormat: 'auto',
       downloadToFile: undefined,
       lockDurationMs: 30_000,
       stalledIntervalMs: 30_000,
