@@ -17,6 +17,8 @@ export * from './run-spec-json.js';
 export * from './queues.js';
 export * from './bullmq.js';
 export * from './manifest.js';
+export * from './safe-write.js';
+export * from './output-claim.js';
 export * from './bucket-url.js';
 export * from './redis.js';
 export * from './redis-server.js';

@@ -4,12 +4,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { ByteRange } from './queues.js';
-
 import { writeFileAtomic } from './safe-write.js';
-
-// Exported from here (with the output folder's claim) so every write site finds the one helper.
-export * from './safe-write.js';
-export * from './output-claim.js';
 
 /**
  * The exact bytes of a source path (base64), present only when the path is not valid UTF-8: `source`
