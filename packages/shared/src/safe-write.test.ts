@@ -1,9 +1,16 @@
+import { once } from 'node:events';
 import { lstat, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RfbatchError } from './errors.js';
-import { createAtomicWriteStream, createExclusive, writeError, writeFileAtomic } from './safe-write.js';
+import {
+  createAtomicWriteStream,
+  createExclusive,
+  writeError,
+  writeFileAtomic,
+  writeLine,
+} from './safe-write.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -36,6 +43,31 @@ describe('safe writes', () => {
     await b.abort();
     expect(await readFile(target, 'utf8')).toBe('one\n');
     expect(await readdir(dir)).toEqual(['lines.jsonl']);
+  });
+
+  it('a failed stream: writeLine rejects (no hang), abort resolves with the handle closed and the temp file gone', async () => {
+    const out = await createAtomicWriteStream(join(dir, 'lines.jsonl'));
+    await writeLine(out.stream, 'one\n');
+    const closed = once(out.stream, 'close');
+    out.stream.destroy(new Error('disk gone'));
+    await closed.catch(() => {});
+    // The stream emits nothing any more: a wait for 'drain' or 'error' would never end.
+    await expect(writeLine(out.stream, 'two\n')).rejects.toThrow('disk gone');
+    await out.abort();
+    expect(out.stream.closed).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    await expect(out.commit()).rejects.toThrow('disk gone');
+  });
+
+  it('writeLine waits out a full buffer without leaving listeners on the stream', async () => {
+    const target = join(dir, 'big.jsonl');
+    const out = await createAtomicWriteStream(target);
+    const before = ['error', 'drain', 'close'].map((e) => out.stream.listenerCount(e));
+    const line = `${'x'.repeat(64 * 1024)}\n`;
+    for (let i = 0; i < 20; i++) await writeLine(out.stream, line);
+    expect(['error', 'drain', 'close'].map((e) => out.stream.listenerCount(e))).toEqual(before);
+    await out.commit();
+    expect((await readFile(target, 'utf8')).length).toBe(20 * line.length);
   });
 
   it('creates exclusively: one winner, and a dangling link counts as taken', async () => {

@@ -99,7 +99,9 @@ export async function createAtomicWriteStream(path: string, mode = 0o644): Promi
   let failure: unknown;
   stream.on('error', (error) => (failure ??= error));
   const abort = async () => {
-    if (!stream.destroyed) {
+    // Wait for 'close' also when the stream is already destroyed (after an error) but its handle is
+    // still closing: the temp file is removed, and abort resolves, only once the handle is closed.
+    if (!stream.closed) {
       const closed = once(stream, 'close').catch(() => {});
       stream.destroy();
       await closed;
@@ -125,11 +127,30 @@ export async function createAtomicWriteStream(path: string, mode = 0o644): Promi
   };
 }
 
-/** Writes `line` to `stream`, waiting for it to drain when its buffer is full. */
+/**
+ * Writes `line` to `stream`, waiting for it to drain when its buffer is full. Rejects (never hangs)
+ * when the stream has failed or closed: a destroyed stream emits neither 'drain' nor 'error' again.
+ */
 export async function writeLine(stream: WriteStream, line: string): Promise<void> {
-  if (!stream.write(line)) {
-    await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+  if (stream.destroyed) throw stoppedError(stream);
+  if (stream.write(line)) return;
+  if (stream.destroyed) throw stoppedError(stream);
+  // One wait per full buffer: its listeners are removed when it ends, so none pile up on the stream.
+  const done = new AbortController();
+  try {
+    await Promise.race([
+      once(stream, 'drain', { signal: done.signal }),
+      once(stream, 'close', { signal: done.signal }).then(() => {
+        throw stoppedError(stream);
+      }),
+    ]);
+  } finally {
+    done.abort();
   }
+}
+
+function stoppedError(stream: WriteStream): Error {
+  return stream.errored ?? new Error('the file was closed before all of it was written');
 }
 
 const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
