@@ -4,7 +4,7 @@
  * the `--json` output. `batches content` (list-batch-content), per-part counts in `batches show`, the
  * page options of every listing, `jobs logs -o` over every page, `batches export --override-existing`.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +155,22 @@ describe('batches content (list-batch-content)', () => {
     const refused = await cli(['batches', 'content', 'inspect-in', '--with-urls'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('--with-urls needs --out <file>');
+  });
+
+  it('-o replaces a link planted at the path (never writes through it), and keeps 0600 with --with-urls', async () => {
+    const outside = join(dir, 'outside.txt');
+    await writeFile(outside, 'precious\n', { mode: 0o644 });
+    const out = join(dir, 'planted.jsonl');
+    await symlink(outside, out);
+    const r = await cli(['batches', 'content', 'inspect-in', '-o', out, '--with-urls', '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await readFile(outside, 'utf8')).toBe('precious\n');
+    expect((await stat(outside)).mode & 0o777).toBe(0o644);
+    expect((await lstat(out)).isSymbolicLink()).toBe(false);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect(await jsonl(out)).toHaveLength(IMAGES);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('--part on a simple batch, and an unknown part, are errors naming what there is', async () => {

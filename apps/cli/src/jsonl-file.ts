@@ -1,8 +1,7 @@
 /** `-o out.jsonl` of the inspection commands: one JSON document per line, written as items arrive. */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { createAtomicWriteStream, writeError, writeLine } from '@rfbatch/shared';
 
 export interface JsonlFile {
   /** The absolute path written. */
@@ -10,19 +9,26 @@ export interface JsonlFile {
   write(value: unknown): Promise<void>;
   /** Lines written so far. */
   readonly lines: number;
+  /** Flushes the lines and puts the file at `path` (a link planted there is replaced, never followed). */
   close(): Promise<void>;
+  /** Drops what was written: nothing is put at `path`. */
+  abort(): Promise<void>;
 }
 
 /**
- * Creates (or truncates) `file`, relative to `cwd`, with its parent folders. `mode` 0o600 keeps a
- * file that holds credentials (signed URLs) readable by its owner only.
+ * Opens `file`, relative to `cwd` (its parent folders created), through the shared no-follow writer:
+ * lines go to an exclusive temp file beside it that is renamed over `file` on `close()`. `mode`
+ * 0o600 keeps a file that holds credentials (signed URLs) readable by its owner only; the file is
+ * always new (the rename replaces whatever was at `file`), so no wider mode of an old one survives.
  */
 export async function openJsonl(cwd: string, file: string, mode = 0o644): Promise<JsonlFile> {
   const path = resolve(cwd, file);
-  await mkdir(dirname(path), { recursive: true });
-  const stream = createWriteStream(path, { mode });
-  await once(stream, 'open');
-  await chmod(path, mode); // `mode` applies only to a new file; an existing one is truncated and narrowed too
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (error) {
+    throw writeError(error, path);
+  }
+  const out = await createAtomicWriteStream(path, mode);
   let lines = 0;
   return {
     path,
@@ -31,10 +37,10 @@ export async function openJsonl(cwd: string, file: string, mode = 0o644): Promis
     },
     async write(value) {
       lines++;
-      if (!stream.write(`${JSON.stringify(value)}\n`)) await once(stream, 'drain');
+      await writeLine(out.stream, `${JSON.stringify(value)}\n`);
     },
-    close: () =>
-      new Promise<void>((done, fail) => stream.end((error?: Error | null) => (error ? fail(error) : done()))),
+    close: () => out.commit(),
+    abort: () => out.abort(),
   };
 }
 
@@ -47,8 +53,10 @@ export async function writeJsonl(
   const out = await openJsonl(cwd, file);
   try {
     for (const value of values) await out.write(value);
-  } finally {
-    await out.close();
+  } catch (error) {
+    await out.abort();
+    throw error;
   }
+  await out.close();
   return { path: out.path, lines: out.lines };
 }

@@ -67,9 +67,11 @@ export function registerBatchContent(batches: Command, app: App): void {
             }
           }
         });
-      } finally {
-        await file?.close();
+      } catch (error) {
+        await file?.abort();
+        throw error;
       }
+      await file?.close();
       if (file) {
         if (flags.json) return printJson(app.io, { batchId: id, out: file.path, files: file.lines });
         return printLine(app.io, `${formatCount(file.lines)} files of batch ${id} listed in ${file.path}`);
