@@ -43,7 +43,9 @@ const lines = async (file: string) =>
 
 describe('run modes', () => {
   it('stage, then run --batch with the official job flags: the exact job body, results keyed by remote name', async () => {
-    const staged = await cli(['stage', source, '--batch-id', 'staged-one', '--json'], env);
+    const staged = await cli(['stage', source, '--batch-id', 'staged-one', '--json'], env, {
+      cwd: stack.workDir,
+    });
     expect(staged.stderr).not.toMatch(/^rfbatch: /m);
     expect(staged.code).toBe(0);
     const report = JSON.parse(staged.stdout) as { batchId: string; count: number; shards: unknown[] };
@@ -108,7 +110,9 @@ describe('run modes', () => {
   });
 
   it('run --job adopts a job started outside any run and writes its results', async () => {
-    const staged = await cli(['stage', source, '--batch-id', 'staged-two', '--json'], env);
+    const staged = await cli(['stage', source, '--batch-id', 'staged-two', '--json'], env, {
+      cwd: stack.workDir,
+    });
     expect(staged.code).toBe(0);
     const client = createRoboflowClient({ apiUrl: stack.emulator.url, apiKey: 'k', workspace: 'local' });
     await client.startJob('job-elsewhere', imageJobBody('staged-two') as never, {

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TERMINAL_STATUSES, type ResolvedRunSpec, type RunState, type RunStore } from '@rfbatch/shared';
+import { readObjectText } from '@rfbatch/object-store';
+import {
+  looksLikeUrl,
+  outputFile,
+  TERMINAL_STATUSES,
+  type ResolvedRunSpec,
+  type RunState,
+  type RunStore,
+} from '@rfbatch/shared';
 import { CliError, ExitCode } from './exit-codes.js';
 import { failureLine } from './failure-line.js';
 import { note, printJson, printLine, sleep, type CliIO } from './io.js';
@@ -70,9 +78,12 @@ interface SummaryFile {
 
 /** `<out>/summary.json` as the export service wrote it, or undefined when there is none (yet). */
 export async function readSummary(spec: ResolvedRunSpec): Promise<SummaryFile | undefined> {
-  const path = join(spec.output.dir, 'summary.json');
+  const path = outputFile(spec.output.dir, 'summary.json');
   try {
-    const text = await readFile(path, 'utf8');
+    const text = looksLikeUrl(path)
+      ? await readObjectText(spec.output.dir, 'summary.json')
+      : await readFile(path, 'utf8');
+    if (text === undefined) return undefined;
     const data = JSON.parse(text) as Record<string, unknown>;
     // Another run's summary (a shared --out) is never shown as this run's.
     return data.runId === spec.runId ? { path, text, data } : undefined;
@@ -140,10 +151,10 @@ export async function reportOutcome(
       `  ${formatCount(num(counts.sourceFiles) ?? c.sourceFiles ?? 0)} source files · ${formatCount(results)} results · ` +
         `${formatCount(missing)} missing · ${formatCount(skipped)} skipped`,
     );
-    printLine(io, `  results  ${join(spec.output.dir, 'results.jsonl')}`);
+    printLine(io, `  results  ${outputFile(spec.output.dir, 'results.jsonl')}`);
     if (summary) printLine(io, `  summary  ${summary.path}`);
-    const report = join(spec.output.dir, 'report.html');
-    if (existsSync(report)) printLine(io, `  report   ${report}`);
+    const report = outputFile(spec.output.dir, 'report.html');
+    if (looksLikeUrl(report) || existsSync(report)) printLine(io, `  report   ${report}`);
     for (const w of state.warnings.slice(-5)) note(io, `warning: ${w}`);
     return failIfUnprocessed(state, unprocessed);
   }

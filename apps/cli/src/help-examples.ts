@@ -11,10 +11,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'rfbatch run refs.jsonl -w my-workflow --machine gpu --workers-per-machine 2',
     'rfbatch run --batch my-batch --part images -w my-workflow  # a batch staged before (rfbatch stage)',
     'rfbatch run --job job-abc123                                # adopt a job started elsewhere',
+    'rfbatch run ./images -w my-workflow --batch-name "Shelf photos" --notifications-url https://hooks.example.com/rf',
   ],
   stage: [
     'rfbatch stage ./images --batch-id my-batch        # upload, wait until indexed; no job',
     'rfbatch stage refs.jsonl --batch-id my-batch --json',
+    'rfbatch stage ./images --batch-id my-batch --batch-name "Shelf photos"   # official -bn',
+    'rfbatch stage refs.jsonl --ingest-id nightly --notifications-url https://hooks.example.com/rf --notification-category ingest-status files-status',
   ],
   preflight: [
     'rfbatch preflight ./images --workflow my-workflow',
@@ -23,6 +26,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   submit: [
     'rfbatch submit ./images --workflow my-workflow               # returns at once; workers do the rest',
     'rfbatch submit ./images -w my-workflow --run-id nightly-2026-12-03 --json',
+    'rfbatch submit refs.jsonl -w my-workflow --ingest-id nightly --notifications-url https://hooks.example.com/rf',
   ],
   status: ['rfbatch status                # the newest run', 'rfbatch status <runId> --json'],
   report: ['rfbatch report                # the newest run', 'rfbatch report ./results --open'],

@@ -2,10 +2,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import {
+  looksLikeUrl,
   RunSpecSchema,
   ValidationError,
   newRunId,
   zodProblems,
+  NotificationCategory,
   type RunSpec,
   type RunSpecInput,
 } from '@rfbatch/shared';
@@ -38,11 +40,17 @@ export interface RunFlags {
   keepJobOnTimeout?: boolean;
   maxImageFailureRate?: number;
   notify?: string;
+  batchName?: string;
+  ingestId?: string;
+  notificationsUrl?: string;
+  notificationCategory?: (typeof NotificationCategory.options)[number][];
   imageInput?: string;
   param?: string[];
   videos?: boolean;
   include?: string[];
   recursive?: boolean;
+  bucketMode?: 'references' | 'stream';
+  presignSeconds?: number;
 }
 
 const number = (what: string) => (value: string) => {
@@ -66,7 +74,7 @@ export function addRunOptions(command: Command): Command {
         code: 'commander.missingMandatoryOptionValue',
       });
   });
-  return command
+  return addStagingOptions(command)
     .option('-w, --workflow <id>', 'Workflow id to run on every item (required, except with --job)')
     .option(
       '-o, --out <dir>',
@@ -108,6 +116,17 @@ export function addRunOptions(command: Command): Command {
     .option('--videos', 'the source holds videos, not images')
     .option('--include <ext>', 'only files with this extension (repeatable)', collect)
     .option('--no-recursive', 'do not descend into sub-folders')
+    .addOption(
+      new Option(
+        '--bucket-mode <mode>',
+        'bucket sources: references (presigned URLs, no byte passes through rfbatch) or stream (the workers upload the bytes)',
+      ).choices(['references', 'stream']),
+    )
+    .option(
+      '--presign-seconds <n>',
+      'bucket sources, references mode: life of each presigned URL (default 86400, at most 604800)',
+      number('--presign-seconds'),
+    )
     .option('--batch <id>', 'run on this already staged batch instead of a <source> (nothing is uploaded)')
     .option('--part <name>', 'with --batch: the part of a multipart batch to process')
     .option('--images-metadata-part <name>', 'with --batch: the part that holds images metadata')
@@ -138,6 +157,32 @@ export function addRunOptions(command: Command): Command {
     );
 }
 
+/**
+ * The official CLI's staging flags (`--batch-name`, `--ingest-id`, `--notifications-url`,
+ * `--notification-category`), shared by `run`, `submit` and `stage`.
+ */
+export function addStagingOptions(command: Command): Command {
+  return command
+    .option(
+      '--batch-name <name>',
+      'display name of the staging batch, sent with every upload (official -bn; default: the batch id)',
+    )
+    .option(
+      '--ingest-id <id>',
+      'ingest id of the staging: tar shards carry it, references requests <id>-<chunk> (default rfb-<run id>)',
+    )
+    .option(
+      '--notifications-url <url>',
+      'your webhook for the API notifications of the ingest and the job (replaces the gateway webhook; rfbatch polls)',
+    )
+    .addOption(
+      new Option(
+        '--notification-category <cat...>',
+        'with --notifications-url: ingest notifications to get (references ingests only)',
+      ).choices(NotificationCategory.options),
+    );
+}
+
 /** Spec paths shown as the flag the user typed. */
 const FLAG_OF: Record<string, string> = {
   runId: '--run-id',
@@ -158,7 +203,39 @@ const FLAG_OF: Record<string, string> = {
   'source.partName': '--part',
   inferenceBackend: '--inference-backend',
   notify: '--notify',
+  batchName: '--batch-name',
+  ingestId: '--ingest-id',
+  'notifications.url': '--notifications-url',
+  'notifications.categories': '--notification-category',
 };
+
+/** `--notifications-url` and `--notification-category` as the RunSpec's `notifications`. */
+export function notificationsOf(
+  flags: Pick<RunFlags, 'notificationsUrl' | 'notificationCategory' | 'videos' | 'batch'>,
+  source: RunSpecInput['source'],
+  warn?: (message: string) => void,
+): RunSpecInput['notifications'] {
+  const categories = flags.notificationCategory?.length
+    ? [...new Set(flags.notificationCategory)]
+    : undefined;
+  if (flags.notificationsUrl === undefined) {
+    if (categories)
+      throw new CliError(
+        ExitCode.usage,
+        '--notification-category needs --notifications-url <url> (the webhook that gets them)',
+      );
+    return undefined;
+  }
+  if (source.kind === 'directory' && categories)
+    warn?.(
+      "--notification-category applies to references ingests only (as in the official CLI): a folder's tar shards notify every category",
+    );
+  if (source.kind === 'directory' && source.media === 'videos')
+    warn?.(
+      'videos from a folder are uploaded one by one and the API sends no ingest notifications for them: only the job notifies --notifications-url',
+    );
+  return { url: flags.notificationsUrl, ...(categories ? { categories } : {}) };
+}
 
 function parseParams(pairs: string[] = []): Record<string, unknown> | undefined {
   if (pairs.length === 0) return undefined;
@@ -234,6 +311,16 @@ function sourceOf(
 ): RunSpecInput['source'] {
   const media = flags.videos ? ('videos' as const) : ('images' as const);
   if (/^https?:\/\//i.test(source)) return { kind: 'references', url: source, media };
+  // s3://, gs://, az:// (an unknown scheme is named by the RunSpec's validation).
+  if (looksLikeUrl(source))
+    return {
+      kind: 'bucket',
+      url: source,
+      media,
+      ...(flags.bucketMode ? { mode: flags.bucketMode } : {}),
+      ...(flags.presignSeconds !== undefined ? { presignSeconds: flags.presignSeconds } : {}),
+      ...(flags.include ? { include: flags.include } : {}),
+    };
   const path = resolve(cwd, source);
   // Preflight reports a missing folder in its report (as the planner words it) instead of failing here.
   if (!existsSync(path) && allowMissing) return { kind: 'directory', path, media };
@@ -326,9 +413,18 @@ export function specFromFlags(
     ...(flags.maxParallelTasks !== undefined ? { maxParallelTasks: flags.maxParallelTasks } : {}),
     ...(flags.keepJobOnTimeout ? { keepJobOnTimeout: true } : {}),
     ...(flags.maxImageFailureRate !== undefined ? { maxImageFailureRate: flags.maxImageFailureRate } : {}),
-    output: { dir: resolve(cwd, flags.out ?? `rfbatch-results/${runId}`) },
+    output: {
+      dir:
+        flags.out && looksLikeUrl(flags.out)
+          ? flags.out
+          : resolve(cwd, flags.out ?? `rfbatch-results/${runId}`),
+    },
     ...(flags.notify !== undefined ? { notify: flags.notify } : {}),
+    ...(flags.batchName !== undefined ? { batchName: flags.batchName } : {}),
+    ...(flags.ingestId !== undefined ? { ingestId: flags.ingestId } : {}),
   };
+  const notifications = notificationsOf(flags, input.source, options.warn);
+  if (notifications) input.notifications = notifications;
   const parsed = RunSpecSchema.safeParse(input);
   if (!parsed.success) {
     const problems = zodProblems(parsed.error).map((p) => ({

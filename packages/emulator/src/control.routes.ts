@@ -21,6 +21,16 @@ export interface StateSummary {
     expiryDate: string;
     count: number;
     shards: { total: number; indexed: number; errors: number };
+    /**
+     * The notification settings each shard was ingested with: a tar's `notification_config.json`, a
+     * references request's `ingestId`/`notificationsURL`/`notificationCategories` (so tests can assert them).
+     */
+    notifications: {
+      shardId: string;
+      ingestId: string | null;
+      notificationsURL: string | null;
+      categories: string[];
+    }[];
     parts: string[];
   }[];
   jobs: {
@@ -63,6 +73,12 @@ export function stateSummary(deps: Deps): StateSummary {
           indexed: shards.filter((s) => shardVisible(s, now)).length,
           errors: shards.filter((s) => s.error !== null).length,
         },
+        notifications: shards.map((s) => ({
+          shardId: s.shardId,
+          ingestId: s.ingestId,
+          notificationsURL: s.notificationsURL,
+          categories: s.categories,
+        })),
         parts: b.parts.map((p) => p.partName),
       };
     }),

@@ -39,3 +39,14 @@ export async function* listLocation(
   const matches = keyMatcher(location);
   for await (const object of store.list(location.prefix)) if (matches(object.key)) yield object;
 }
+
+/** The text of the object `name` under the prefix URL `url`, or undefined when there is none. */
+export async function readObjectText(url: string, name: string): Promise<string | undefined> {
+  const location = parseBucketUrl(url, { allowGlob: false });
+  const store = openObjectStore(location);
+  const key = `${location.prefix}${name}`;
+  if (!(await store.head(key))) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -24,6 +24,10 @@ export const MAX_S3_PRESIGN_SECONDS = 7 * 24 * 3600;
  * server), path-style addressing and checksums only where required, which S3-compatible stores expect.
  */
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client {
+  // The SDK is pinned to a release that supports Node 20 (package.json); its notice that later releases
+  // will not is a plain-text warning on stderr, which would break JSON logs. Set the variable to "false"
+  // to see it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const config: S3ClientConfig = endpoint
     ? {

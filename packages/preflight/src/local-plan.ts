@@ -11,7 +11,7 @@ import {
   readJsonLines,
   runPaths,
   SkippedEntry,
-  stagedSourceLabel,
+  sourceLabel,
   webhookUrl,
   type Config,
   type PlanFile,
@@ -51,15 +51,6 @@ export async function localPlan(
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
-}
-
-function sourceLabel(spec: ResolvedRunSpec): string {
-  if (spec.source.kind === 'directory') return spec.source.path;
-  if (spec.source.kind === 'staged') return stagedSourceLabel(spec);
-  return (
-    spec.source.path ??
-    (spec.source.url ? new URL(spec.source.url).origin + new URL(spec.source.url).pathname : '')
-  );
 }
 
 export function planSummary(

@@ -39,7 +39,7 @@ export function batchTypeOf(mode: UploadMode): BatchType {
 
 export const PreflightPlan = z.object({
   source: z.string(),
-  sourceKind: z.enum(['directory', 'references', 'staged']),
+  sourceKind: z.enum(['directory', 'references', 'bucket', 'staged']),
   media: z.enum(['images', 'videos']),
   /** Files that will be uploaded, and their bytes (0 for references). */
   files: z.number().int(),

@@ -1,5 +1,11 @@
 /** How to run a run again: the `rfbatch run` command line and the RunSpec, with secrets redacted. */
-import { redactDeep, redactUrl, type ResolvedRunSpec } from '@rfbatch/shared';
+import {
+  DEFAULT_PRESIGN_SECONDS,
+  redactDeep,
+  redactUrl,
+  sourceLabel,
+  type ResolvedRunSpec,
+} from '@rfbatch/shared';
 
 /**
  * A notify URL may hold its secret anywhere (a chat webhook keeps it in the path), so only its
@@ -35,21 +41,20 @@ function word(text: string): string {
  */
 export function reproduceCommand(spec: ResolvedRunSpec): string {
   const s = reportSpec(spec);
-  const source =
-    s.source.kind === 'staged'
-      ? ''
-      : s.source.kind === 'directory'
-        ? s.source.path
-        : (s.source.path ?? s.source.url ?? '');
+  const source = s.source.kind === 'staged' ? '' : sourceLabel(s);
   const args: string[] = ['rfbatch', 'run', word(source), '--workflow', word(s.workflow.workflowId)];
   const flag = (name: string, value: string | number | undefined) => {
     if (value !== undefined) args.push(name, word(String(value)));
   };
   flag('--out', s.output.dir);
   if (s.source.media === 'videos') args.push('--videos');
-  if (s.source.kind === 'directory') {
-    if (!s.source.recursive) args.push('--no-recursive');
+  if (s.source.kind === 'directory' && !s.source.recursive) args.push('--no-recursive');
+  if (s.source.kind === 'directory' || s.source.kind === 'bucket')
     for (const ext of s.source.include ?? []) flag('--include', ext);
+  if (s.source.kind === 'bucket') {
+    if (s.source.mode !== 'references') flag('--bucket-mode', s.source.mode);
+    if (s.source.presignSeconds !== DEFAULT_PRESIGN_SECONDS)
+      flag('--presign-seconds', s.source.presignSeconds);
   }
   if (s.workflow.aggregationFormat !== 'jsonl') flag('--aggregation', s.workflow.aggregationFormat);
   flag('--image-input', s.workflow.imageInputName);

@@ -128,10 +128,14 @@ export async function recoverRun(ctx: ServiceContext, runId: string): Promise<Re
     );
   const notes: string[] = [];
   // spec.json keeps the notify URL redacted; the real one was only in Redis.
-  const { notify, ...rest } = saved;
+  const { notify, notifications, ...rest } = saved;
   const spec: ResolvedRunSpec = rest;
   if (notify)
     notes.push(`the notify URL (${notify}) was kept only in Redis: the recovered run does not notify`);
+  if (notifications)
+    notes.push(
+      `the notifications URL (${notifications.url}) was kept only in Redis: what the recovered run still sends to the API carries none`,
+    );
 
   const plan = await readPlanFile(runPaths(config.workDir, runId).plan);
   let remote: Awaited<ReturnType<typeof client.getJob>> | undefined;

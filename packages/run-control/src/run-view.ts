@@ -1,10 +1,4 @@
-import {
-  redactDeep,
-  redactUrl,
-  stagedSourceLabel,
-  type ResolvedRunSpec,
-  type RunState,
-} from '@rfbatch/shared';
+import { redactDeep, sourceLabel, type ResolvedRunSpec, type RunState } from '@rfbatch/shared';
 import { expiryWarning } from './expiry-watch.js';
 
 export interface ExpiryView {
@@ -67,12 +61,7 @@ export function runRow(state: RunState, spec: ResolvedRunSpec | undefined): RunR
     ...(state.finishedAt ? { finishedAt: state.finishedAt } : {}),
     ...(spec
       ? {
-          source:
-            spec.source.kind === 'staged'
-              ? stagedSourceLabel(spec)
-              : spec.source.kind === 'directory'
-                ? spec.source.path
-                : (spec.source.path ?? redactUrl(spec.source.url ?? '')),
+          source: sourceLabel(spec),
         }
       : {}),
     planned: state.counters.planned ?? 0,

@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { looksLikeUrl } from './bucket-url.js';
 import { ErrorCode, RfbatchError } from './errors.js';
 import type { RunSpec } from './run-spec.schema.js';
 
@@ -54,9 +55,14 @@ function refusal(kind: RootKind, field: string, path: string, roots: readonly st
 /** The spec's paths that roots confine, by kind and field name (the references URL is not a path). */
 function confinedPaths(spec: Pick<RunSpec, 'source' | 'output'>) {
   const paths: Array<{ kind: RootKind; field: string; path: string }> = [];
-  if (spec.source.kind !== 'staged' && spec.source.path !== undefined)
+  if (
+    (spec.source.kind === 'directory' || spec.source.kind === 'references') &&
+    spec.source.path !== undefined
+  )
     paths.push({ kind: 'source', field: 'source.path', path: spec.source.path });
-  paths.push({ kind: 'output', field: 'output.dir', path: spec.output.dir });
+  // Roots confine local folders; what a bucket output may reach is up to the credentials' policy.
+  if (!looksLikeUrl(spec.output.dir))
+    paths.push({ kind: 'output', field: 'output.dir', path: spec.output.dir });
   return paths;
 }
 

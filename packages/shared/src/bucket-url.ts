@@ -3,6 +3,8 @@
  * a glob in the key part (`s3://bucket/photos/**\/*.jpg`). Parsing lives here, without any SDK, so a
  * RunSpec can be validated anywhere; `@rfbatch/object-store` does the talking.
  */
+import { join } from 'node:path';
+
 export const BUCKET_SCHEMES = ['s3', 'gs', 'az'] as const;
 export type BucketScheme = (typeof BUCKET_SCHEMES)[number];
 
@@ -130,4 +132,10 @@ export function globToRegExp(glob: string): RegExp {
 /** The key of `name` under an output or work location (`prefix` + name). */
 export function keyUnder(location: BucketLocation, name: string): string {
   return `${location.prefix}${name}`;
+}
+
+/** A file of a run's output: `<folder>/<name>`, or `<bucket prefix URL><name>` for a bucket output. */
+export function outputFile(dir: string, name: string): string {
+  if (!looksLikeUrl(dir)) return join(dir, name);
+  return `${parseBucketUrl(dir, { allowGlob: false }).url}${name}`;
 }

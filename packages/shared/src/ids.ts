@@ -51,7 +51,19 @@ export function deriveJobId(runId: string): string {
   return `rfb-${createHash('sha256').update(runId).digest('hex').slice(0, 16)}`;
 }
 
-/** A stable ingest id for one chunk of a references ingest (a retry is recognised as a duplicate). */
-export function deriveIngestId(runId: string, chunk?: number): string {
-  return chunk === undefined ? `rfb-${runId}` : `rfb-${runId}-${chunk}`;
+/**
+ * A stable ingest id for one chunk of a references ingest (a retry is recognised as a duplicate), or
+ * for the run's tar shards (no chunk). `base` is the user's ingest id (RunSpec `ingestId`), else `rfb-<runId>`.
+ */
+export function deriveIngestId(runId: string, chunk?: number, base?: string): string {
+  const root = base ?? `rfb-${runId}`;
+  return chunk === undefined ? root : `${root}-${chunk}`;
+}
+
+/**
+ * The `displayName` option of every upload call: the run's `batchName` when it has one, else nothing
+ * (the client then sends the batch id, as the official client does).
+ */
+export function displayNameOpts(spec: { batchName?: string | undefined }): { displayName?: string } {
+  return spec.batchName ? { displayName: spec.batchName } : {};
 }

@@ -129,6 +129,8 @@ export function runPaths(workDir: string, runId: string) {
     refused: join(dir, 'refused'),
     /** Downloaded, not yet extracted/merged outputs. */
     raw: join(dir, 'raw'),
+    /** With a bucket output: the output files, written here first and published to the bucket at finalize. */
+    outputStaging: join(dir, 'output'),
   };
 }
 export type RunPaths = ReturnType<typeof runPaths>;

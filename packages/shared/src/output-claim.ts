@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode, RfbatchError } from './errors.js';
+import { looksLikeUrl, parseBucketUrl } from './bucket-url.js';
 import { TERMINAL_STATUSES } from './run-state.schema.js';
 import type { RunStore } from './run-store.js';
 import { createExclusive, writeError, writeFileAtomic } from './safe-write.js';
@@ -33,7 +34,7 @@ async function readClaim(path: string): Promise<string | undefined> {
 function inUse(dir: string, runId: string, other: string, status: string): RfbatchError {
   return new RfbatchError(
     ErrorCode.apiConflict,
-    `output folder "${dir}" is in use by run "${other}" (${status}); run "${runId}" would overwrite its results`,
+    `output ${looksLikeUrl(dir) ? 'prefix' : 'folder'} "${dir}" is in use by run "${other}" (${status}); run "${runId}" would overwrite its results`,
     {
       status: 409,
       hint: `give this run another output folder (--out / output.dir), or wait until run "${other}" ends (rfbatch status ${other})`,
@@ -53,6 +54,7 @@ export async function claimOutputDir(
   runId: string,
   options: { existingOnly?: boolean } = {},
 ): Promise<void> {
+  if (looksLikeUrl(dir)) return claimBucketOutput(store, dir, runId);
   const out = resolve(dir);
   if (options.existingOnly) {
     if (
@@ -93,4 +95,28 @@ export async function claimOutputDir(
   } finally {
     if ((await store.redis.get(lock)) === runId) await store.redis.del(lock);
   }
+}
+
+/** Sets the claim to `runId` only while it still names `expected` (atomic take-over of a stale claim). */
+const TAKE_OVER = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0`;
+
+/**
+ * A bucket output has no folder to hold a marker in: its claim is a Redis key per normalised prefix
+ * (`s3://bucket/results/`), with the same rules as a folder's (this run, an ended run, or refused).
+ */
+async function claimBucketOutput(store: RunStore, url: string, runId: string): Promise<void> {
+  const prefix = parseBucketUrl(url, { allowGlob: false }).url;
+  const key = store.key('output-claim-url', createHash('sha256').update(prefix).digest('hex').slice(0, 32));
+  for (let tries = 0; tries < 3; tries++) {
+    if ((await store.redis.set(key, runId, 'NX')) === 'OK') return;
+    const holder = await store.redis.get(key);
+    if (holder === runId) return;
+    if (holder) {
+      const state = await store.get(holder);
+      if (state && !TERMINAL_STATUSES.includes(state.status))
+        throw inUse(prefix, runId, holder, state.status);
+      if ((await store.redis.eval(TAKE_OVER, 1, key, holder, runId)) === 1) return;
+    }
+  }
+  throw inUse(prefix, runId, (await store.redis.get(key)) ?? 'another run', 'claiming it now');
 }

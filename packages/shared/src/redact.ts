@@ -71,11 +71,18 @@ export function redactDeep<T>(value: T): T {
     for (const [k, v] of Object.entries(value)) {
       out[k] = /^(api_?key|authorization|password|secret|token)$/i.test(k)
         ? REDACTED
-        : k === 'notify' && typeof v === 'string'
+        : (k === 'notify' || k === 'notificationsURL') && typeof v === 'string'
           ? redactNotifyUrl(v)
-          : redactDeep(v);
+          : k === 'notifications' && isNotifications(v)
+            ? { ...redactDeep(v), url: redactNotifyUrl(v.url) }
+            : redactDeep(v);
     }
     return out as T;
   }
   return value;
+}
+
+/** A RunSpec's `notifications` (the user's webhook URL is a secret like `notify`). */
+function isNotifications(v: unknown): v is { url: string } {
+  return !!v && typeof v === 'object' && typeof (v as { url?: unknown }).url === 'string';
 }

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { bucketUrlProblem, looksLikeUrl } from './bucket-url.js';
+import { NotificationCategory } from './api/staging.schema.js';
 import { notifyUserinfoProblem } from './notify-target.js';
+import { redactUrl } from './redact.js';
 import { BatchIdSchema, deriveBatchId, deriveJobId, JobIdSchema, newRunId, RunIdSchema } from './ids.js';
 
 /** Media extensions the API accepts (roboflow-api.md §6). */
@@ -17,6 +20,10 @@ export const MAX_SHARD_IMAGES = 500;
 export const DEFAULT_SHARD_IMAGES = 128;
 /** Most references the official client sends in one ingest request. */
 export const MAX_REFERENCES_PER_REQUEST = 20_000;
+/** Longest batch display name we send (the API documents no limit; the job name's limit). */
+export const BATCH_NAME_MAX = 200;
+/** Our rule for a user's ingest id (the API documents none): short, and safe in a query or a tar member. */
+export const INGEST_ID_RULE = /^[A-Za-z0-9._-]{1,100}$/;
 
 export const MediaKind = z.enum(['images', 'videos']);
 export type MediaKind = z.infer<typeof MediaKind>;
@@ -61,7 +68,39 @@ const StagedSource = z.strictObject({
   imagesMetadataInputsMapping: z.record(z.string(), z.string()).optional(),
 });
 
-export const SourceSchema = z.discriminatedUnion('kind', [DirectorySource, ReferencesSource, StagedSource]);
+/** Default and longest life of a presigned GET sent as a reference (the official client's 24 h; S3's 7 d cap). */
+export const DEFAULT_PRESIGN_SECONDS = 24 * 3600;
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+/**
+ * Objects in a bucket: `s3://bucket/prefix/`, `gs://…`, `az://container/prefix/`, optionally with a glob
+ * (`s3://bucket/photos/**\/*.jpg`). Credentials come only from the workers' environment (each SDK's
+ * standard chain). `references` (default): each object is presigned and sent as a reference, so no byte
+ * passes through rfbatch; `stream`: the workers read the objects and upload them as tar shards (for
+ * buckets the API must not reach).
+ */
+const BucketSource = z.strictObject({
+  kind: z.literal('bucket'),
+  url: z.string().superRefine((url, ctx) => {
+    const problem = bucketUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  media: MediaKind.default('images'),
+  mode: z.enum(['references', 'stream']).default('references'),
+  /** Life of each presigned URL (references mode); a retry after it re-presigns. */
+  presignSeconds: z.number().int().min(900).max(MAX_PRESIGN_SECONDS).default(DEFAULT_PRESIGN_SECONDS),
+  /** Extensions to keep (without dot, case-insensitive); defaults to every supported one of `media`. */
+  include: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'an extension without the dot, e.g. "jpg"'))
+    .optional(),
+});
+
+export const SourceSchema = z.discriminatedUnion('kind', [
+  DirectorySource,
+  ReferencesSource,
+  BucketSource,
+  StagedSource,
+]);
 export type Source = z.infer<typeof SourceSchema>;
 
 export const WorkflowSchema = z.strictObject({
@@ -125,7 +164,15 @@ export const RunSpecSchema = z.strictObject({
   /** The job's `inferenceBackend`. */
   inferenceBackend: z.enum(['inference-models', 'old-inference']).optional(),
   output: z.strictObject({
-    dir: z.string().min(1, 'must name a folder for the results'),
+    /** A folder, or a bucket prefix (`s3://bucket/results/`, no glob) that receives the same files as objects. */
+    dir: z
+      .string()
+      .min(1, 'must name a folder for the results')
+      .superRefine((dir, ctx) => {
+        if (!looksLikeUrl(dir)) return;
+        const problem = bucketUrlProblem(dir, { allowGlob: false });
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     extract: z.boolean().default(true),
   }),
   /** An http(s) URL that receives the run summary when the run ends. */
@@ -134,6 +181,44 @@ export const RunSpecSchema = z.strictObject({
     .superRefine((url, ctx) => {
       const problem = notifyUserinfoProblem(url);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /**
+   * Display name of the staging batch (the official `--batch-name`), sent as `displayName` with every
+   * upload call (single image, video and shard URL requests, references ingests). Default: the batch id.
+   */
+  batchName: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(BATCH_NAME_MAX, `at most ${BATCH_NAME_MAX} characters`)
+    .optional(),
+  /**
+   * Ingest id of the staging (the official `--ingest-id`): tar shards carry it as it is, each references
+   * request as `<ingestId>-<chunk>`. Default: `rfb-<runId>`.
+   */
+  ingestId: z
+    .string()
+    .regex(INGEST_ID_RULE, {
+      error: (issue) =>
+        `ingest id ${JSON.stringify(issue.input)} breaks the rule: 1 to 100 characters of A-Z, a-z, 0-9, ".", "_" and "-"`,
+    })
+    .optional(),
+  /**
+   * The user's own webhook for the API's notifications (the official `--notifications-url` and
+   * `--notification-category`): the ingest's (references bodies and each tar shard's
+   * notification_config.json) and the job's `notificationsURL`. It replaces rfbatch's gateway webhook,
+   * which then follows the run by polling. A secret like `notify`: kept apart in the store, redacted in
+   * every view and log.
+   */
+  notifications: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).superRefine((url, ctx) => {
+        const problem = notifyUserinfoProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      /** Which ingest notifications the API sends (references ingests only; the API's default is ingest-status). */
+      categories: z.array(NotificationCategory).min(1).optional(),
     })
     .optional(),
   upload: UploadOptionsSchema.prefault({}),
@@ -156,6 +241,24 @@ export function stagedSourceLabel(spec: Pick<RunSpec, 'source' | 'batchId' | 'jo
   if (spec.mode === 'adopt-job') return `job ${spec.jobId ?? '?'}`;
   const part = spec.source.kind === 'staged' && spec.source.partName ? ` (part ${spec.source.partName})` : '';
   return `batch ${spec.batchId ?? '?'}${part}`;
+}
+
+/**
+ * What a run reads, in one phrase for people: the folder, the bucket URL, the references file (a
+ * references URL without its signature) or the staged batch/job.
+ */
+export function sourceLabel(spec: Pick<RunSpec, 'source' | 'batchId' | 'jobId' | 'mode'>): string {
+  const source = spec.source;
+  switch (source.kind) {
+    case 'directory':
+      return source.path;
+    case 'bucket':
+      return source.url;
+    case 'staged':
+      return stagedSourceLabel(spec);
+    case 'references':
+      return source.path ?? redactUrl(source.url ?? '');
+  }
 }
 
 /** JSON Schema of the RunSpec, for producers in other languages. */

@@ -79,6 +79,8 @@ export const RunStateSchema = z.object({
   batchExpiresAt: z.string().optional(),
   /** When the output batches expire (ISO). */
   outputExpiresAt: z.string().optional(),
+  /** When the earliest presigned URL a bucket source sent as a reference stops working (ISO). */
+  referencesExpireAt: z.string().optional(),
   counters: z.record(Counter, z.number()),
   timings: z.partialRecord(Stage, StageTiming),
   warnings: z.array(z.string()),

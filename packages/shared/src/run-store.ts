@@ -96,23 +96,32 @@ export class RunStore {
   }
 
   /**
-   * The run's spec as workers use it. The notify URL (whose path or query may be a credential) is kept
-   * apart, in `<run>:notify`, and only put back here: the stored spec, job data, views and logs show
-   * it redacted.
+   * The run's spec as workers use it. The notify URL and the user's notifications URL (whose path or
+   * query may be a credential) are kept apart, in `<run>:notify` and `<run>:notifications`, and only
+   * put back here: the stored spec, job data, views and logs show them redacted.
    */
   async spec(runId: string): Promise<ResolvedRunSpec> {
-    const [[, raw], [, notify]] = (await this.redis
+    const [[, raw], [, notify], [, notifications]] = (await this.redis
       .multi()
       .hget(this.key(runId), 'spec')
       .get(this.key(runId, 'notify'))
-      .exec()) as [[unknown, string | null], [unknown, string | null]];
+      .get(this.key(runId, 'notifications'))
+      .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, string | null]];
     if (!raw) throw unknownRun(runId);
     const spec = JSON.parse(raw) as ResolvedRunSpec;
-    return notify && spec.notify ? { ...spec, notify } : spec;
+    return {
+      ...spec,
+      ...(notify && spec.notify ? { notify } : {}),
+      ...(notifications && spec.notifications
+        ? { notifications: { ...spec.notifications, url: notifications } }
+        : {}),
+    };
   }
 
   private withNotify(multi: ChainableCommander, spec: ResolvedRunSpec): ChainableCommander {
-    return spec.notify ? multi.set(this.key(spec.runId, 'notify'), spec.notify) : multi;
+    if (spec.notify) multi.set(this.key(spec.runId, 'notify'), spec.notify);
+    if (spec.notifications) multi.set(this.key(spec.runId, 'notifications'), spec.notifications.url);
+    return multi;
   }
 
   async get(runId: string): Promise<RunState | null> {
@@ -149,6 +158,7 @@ export class RunStore {
       job: hash.job ? JSON.parse(hash.job) : undefined,
       batchExpiresAt: hash.batchExpiresAt,
       outputExpiresAt: hash.outputExpiresAt,
+      referencesExpireAt: hash.referencesExpireAt,
       counters,
       timings,
       warnings,
@@ -249,6 +259,17 @@ export class RunStore {
     await this.redis.hset(this.key(runId), fields);
   }
 
+  /**
+   * Records when the earliest presigned reference URL of the run stops working (ISO): the API must
+   * have fetched every object by then. Keeps the earliest of the values given (chunks call it in turn).
+   */
+  async noteReferencesExpiry(runId: string, at: Date): Promise<void> {
+    const key = this.key(runId);
+    const now = await this.redis.hget(key, 'referencesExpireAt');
+    if (!now || Date.parse(now) > at.getTime())
+      await this.redis.hset(key, 'referencesExpireAt', at.toISOString());
+  }
+
   async incr(runId: string, counter: Counter, by = 1): Promise<number> {
     return this.redis.hincrby(this.key(runId), `n:${counter}`, by);
   }
@@ -317,9 +338,20 @@ export class RunStore {
   }
 }
 
-/** The spec as stored in the run hash and put in job data: the notify URL redacted (see RunStore.spec). */
-export function storedSpec<T extends { notify?: string | undefined }>(spec: T): T {
-  return spec.notify ? { ...spec, notify: redactNotifyUrl(spec.notify) } : spec;
+/**
+ * The spec as stored in the run hash and put in job data: the notify URL and the notifications URL
+ * redacted (see RunStore.spec).
+ */
+export function storedSpec<
+  T extends { notify?: string | undefined; notifications?: { url: string } | undefined },
+>(spec: T): T {
+  return {
+    ...spec,
+    ...(spec.notify ? { notify: redactNotifyUrl(spec.notify) } : {}),
+    ...(spec.notifications
+      ? { notifications: { ...spec.notifications, url: redactNotifyUrl(spec.notifications.url) } }
+      : {}),
+  };
 }
 
 function unknownRun(runId: string): RfbatchError {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { runPaths, type FileMetadata } from '@rfbatch/shared';
+import { looksLikeUrl, runPaths, type FileMetadata } from '@rfbatch/shared';
 
 /**
  * One line of a run's `downloads.jsonl`: a file of the output batch, as listed, but without its
@@ -74,15 +74,17 @@ export class LocalNames {
 /** Where the outputs of a run go, and where each downloaded file lives. */
 export function exportPaths(workDir: string, runId: string, outDir: string, extract: boolean) {
   const run = runPaths(workDir, runId);
-  const outputs = join(resolve(outDir), 'outputs');
+  // A bucket output is assembled in the work dir and published at finalize (publish-output.ts).
+  const out = looksLikeUrl(outDir) ? run.outputStaging : resolve(outDir);
+  const outputs = join(out, 'outputs');
   /** Where archives are extracted when the user asked to keep them packed (we still read them). */
   const privateExtract = join(run.dir, 'extracted');
   return {
     ...run,
-    out: resolve(outDir),
+    out,
     outputs,
-    results: join(resolve(outDir), 'results.jsonl'),
-    summary: join(resolve(outDir), 'summary.json'),
+    results: join(out, 'results.jsonl'),
+    summary: join(out, 'summary.json'),
     /** Where the file is saved: archives to extract go to the work dir, everything else to outputs. */
     downloadPath(entry: DownloadEntry): string {
       return entry.archive && extract ? join(run.raw, entry.local) : join(outputs, entry.local);

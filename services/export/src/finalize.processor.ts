@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises';
 import {
   claimOutputDir,
+  looksLikeUrl,
   createAtomicWriteStream,
   MetricName,
   ManifestEntry,
@@ -27,6 +28,7 @@ import {
 import { writeReport } from '@rfbatch/report';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
+import { publishOutput } from './publish-output.js';
 import { remoteKeyedLines } from './remote-keyed.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -240,6 +242,11 @@ export const finalizeProcessor = defineProcessor(
     if (report instanceof Error)
       await warnOnce(ctx, runId, state, `report.html was not written: ${report.message}`);
     else log.info({ bytes: report.bytes, sampled: report.sampled }, 'report written');
+    if (looksLikeUrl(spec.output.dir)) {
+      // A bucket output: everything above was assembled in the work dir; now it becomes objects.
+      const published = await publishOutput(paths.out, spec.output.dir);
+      log.info({ ...published, to: spec.output.dir }, 'output published');
+    }
 
     const completed = await ctx.store.setStatus(runId, 'completed');
     // The run's end is counted by the store (runs_total); its stage times are counted here, once.

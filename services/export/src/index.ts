@@ -27,6 +27,7 @@ export {
   type ResultRecord,
 } from './results-join.js';
 export { postSummary, type NotifyOutcome } from './notify.js';
+export { publishOutput, type Published } from './publish-output.js';
 export {
   NotifyEvent,
   NotifyFormat,

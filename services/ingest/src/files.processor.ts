@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
+  displayNameOpts,
   eachLimited,
   ErrorCode,
   FILE_REFUSAL_STATUSES,
@@ -15,6 +16,8 @@ import { doneKey } from './children.js';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 import { ByteProgress } from './progress.js';
+import type { ObjectStore } from '@rfbatch/object-store';
+import { storeOfRoot } from './bucket-source.js';
 import { readUnit, requirePlan, sourceFile } from './unit.js';
 import { withFreshUrl } from './upload-retry.js';
 
@@ -36,10 +39,15 @@ export const filesProcessor = defineProcessor(
     const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
     let uploaded = 0;
     let refused = 0;
+    const naming = displayNameOpts(spec);
 
+    // Stream mode of a bucket source (videos): each file is a GET of its object.
+    const bucket = spec.source.kind === 'bucket' ? storeOfRoot(plan.root ?? spec.source.url) : undefined;
     await eachLimited(todo, concurrency, async (entry) => {
-      const path = sourceFile(plan, spec, entry);
-      const outcome = await uploadOne(runId, entry, path, spec.batchId, { log, signal }, deps).then(
+      const from: UploadSource = bucket
+        ? { store: bucket, key: entry.source }
+        : { path: sourceFile(plan, spec, entry) };
+      const outcome = await uploadOne(runId, entry, from, spec.batchId, { log, signal, naming }, deps).then(
         () => 'uploaded' as const,
         async (error: unknown) => {
           // The API refused this one file (too large, not an image it takes): the others go on.
@@ -65,43 +73,68 @@ export const filesProcessor = defineProcessor(
   { skip: 'ended', unit: ({ group }) => `upload group ${group}` },
 );
 
+/** Where one file's bytes are: a file under the source folder, or an object of the source bucket. */
+type UploadSource = { path: string | Buffer } | { store: ObjectStore; key: string };
+
+/** The item's current size (to compare with the planned one), or an error saying it cannot be read. */
+async function currentSize(from: UploadSource): Promise<number> {
+  const unreadable = (error: unknown) =>
+    new RfbatchError(
+      ErrorCode.upload,
+      `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        hint: 'it disappeared or became unreadable after planning; restore it or start a new run',
+        retryable: error instanceof RfbatchError && error.retryable,
+      },
+    );
+  if ('path' in from)
+    return (
+      await stat(from.path).catch((error: unknown) => {
+        throw unreadable(error);
+      })
+    ).size;
+  const head = await from.store.head(from.key).catch((error: unknown) => {
+    throw unreadable(error);
+  });
+  if (!head) throw unreadable(new Error('the object no longer exists'));
+  return head.size;
+}
+
 /** What one file's upload needs of its job. */
 interface UploadJob {
   log: Logger;
   signal: AbortSignal | undefined;
+  /** The `displayName` of every upload call (the run's batchName). */
+  naming: { displayName?: string };
 }
 
 async function uploadOne(
   runId: string,
   entry: ManifestEntry,
-  path: string | Buffer,
+  from: UploadSource,
   batchId: string,
   jc: UploadJob,
   deps: IngestDeps,
 ): Promise<void> {
   const { client, store, metrics } = deps.ctx;
   const size = entry.size ?? 0;
-  const now = await stat(path).catch((error: unknown) => {
+  const now = await currentSize(from);
+  if (now !== size) {
     throw new RfbatchError(
       ErrorCode.upload,
-      `cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`,
+      `it changed size since planning (planned ${size} bytes, now ${now})`,
       {
-        hint: 'the file disappeared or became unreadable after planning; restore it or start a new run',
-      },
-    );
-  });
-  if (now.size !== size) {
-    throw new RfbatchError(
-      ErrorCode.upload,
-      `it changed size since planning (planned ${size} bytes, now ${now.size})`,
-      {
-        hint: 'make sure nothing writes to the source folder during a run, then start a new run',
+        hint: 'make sure nothing changes the source (folder or bucket) during a run, then start a new run',
       },
     );
   }
   if (entry.kind === 'image') {
+    // Bucket images always go as tar shards (stream mode) or references: only files come here.
+    if (!('path' in from))
+      throw new Error(`internal: single image upload of bucket object "${entry.source}"`);
+    const path = from.path;
     // The client retries transient failures itself, re-reading the file each time.
-    await client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size });
+    await client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size }, jc.naming);
     await store.incr(runId, 'bytesUploaded', size);
     metrics?.inc(MetricName.bytesUploaded, {}, size);
     return;
@@ -112,8 +145,11 @@ async function uploadOne(
     jc.log,
     `video ${entry.i}`,
     async () => {
-      const details = await client.requestVideoUploadUrl(batchId, entry.name);
-      const body = createReadStream(path, { start: 0, end: Math.max(0, size - 1) });
+      const details = await client.requestVideoUploadUrl(batchId, entry.name, jc.naming);
+      const body =
+        'path' in from
+          ? createReadStream(from.path, { start: 0, end: Math.max(0, size - 1) })
+          : await from.store.get(from.key);
       try {
         await deps.upload(details, body, size, {
           onProgress: (n) => progress.add(n),

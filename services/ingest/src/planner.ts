@@ -11,6 +11,7 @@ import {
   type UploadMode,
 } from '@rfbatch/shared';
 import { ManifestWriter, SkippedWriter, type ManifestItem, type UnitLimits } from './manifest-writer.js';
+import { bucketRoot, openBucketSource, scanBucket, type BucketSource } from './bucket-source.js';
 import { referenceLines } from './references-source.js';
 import { scanDirectory, type ScannedFile } from './scan.js';
 import { writePlanFile, type PlanFile } from '@rfbatch/shared';
@@ -37,7 +38,9 @@ export async function planRun(spec: ResolvedRunSpec, workDir: string): Promise<P
     planned =
       spec.source.kind === 'directory'
         ? await planDirectory(spec, paths, skipped)
-        : await planReferences(spec, paths, skipped);
+        : spec.source.kind === 'bucket'
+          ? await planBucket(spec, paths, skipped)
+          : await planReferences(spec, paths, skipped);
   } catch (error) {
     await skipped.discard();
     throw error;
@@ -117,6 +120,41 @@ async function planDirectory(
   };
 }
 
+/**
+ * A bucket source: the listing streams into the manifest (source = the full object key, so two
+ * prefixes holding `x.jpg` stay two items with two remote names). `references` mode cuts reference
+ * chunks (the URLs are presigned only when a chunk is sent); `stream` mode cuts tar shards (or video
+ * groups) that the workers fill from the bucket.
+ */
+async function planBucket(spec: ResolvedRunSpec, paths: RunPaths, skipped: SkippedWriter): Promise<Planned> {
+  const source = spec.source as BucketSource;
+  const kind = source.media === 'images' ? 'image' : 'video';
+  const mode: UploadMode =
+    source.mode === 'references' ? 'references' : source.media === 'images' ? 'shards' : 'videos';
+  const { location, store } = openBucketSource(source);
+  const writer = await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
+  let seen = 0;
+  try {
+    for await (const found of scanBucket(store, location, { media: source.media, include: source.include })) {
+      seen++;
+      if (found.type === 'skipped') await skipped.add(found.entry);
+      else
+        await writer.add({
+          source: found.object.key,
+          kind,
+          size: found.object.size,
+          ...(found.object.lastModified === undefined ? {} : { mtimeMs: found.object.lastModified }),
+        });
+    }
+  } catch (error) {
+    await writer.discard();
+    throw error;
+  }
+  const units = await writer.commit();
+  const bytes = writer.totalBytes;
+  return { mode, kind, root: bucketRoot(location), files: writer.files, bytes, seen, units };
+}
+
 async function planReferences(
   spec: ResolvedRunSpec,
   paths: RunPaths,
@@ -180,15 +218,28 @@ function limitsFor(mode: UploadMode, spec: ResolvedRunSpec): UnitLimits {
 
 function nothingToUpload(spec: ResolvedRunSpec, plan: PlanFile, paths: RunPaths): RfbatchError {
   const media = spec.source.media;
-  const where = spec.source.kind === 'directory' ? `folder "${spec.source.path}"` : 'the references file';
+  const where =
+    spec.source.kind === 'directory'
+      ? `folder "${spec.source.path}"`
+      : spec.source.kind === 'bucket'
+        ? `bucket location ${spec.source.url}`
+        : 'the references file';
   const reasons = Object.entries(plan.skippedByReason)
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ');
   const why =
-    plan.seen === 0 ? ' (it is empty)' : `: ${plan.skipped} skipped (${reasons}); see ${paths.skipped}`;
+    plan.seen === 0
+      ? spec.source.kind === 'bucket'
+        ? ' (nothing matches it)'
+        : ' (it is empty)'
+      : `: ${plan.skipped} skipped (${reasons}); see ${paths.skipped}`;
+  const extensions =
+    media === 'images' ? 'jpg, png, webp, bmp or jp2' : 'mp4, mov, avi, mkv, flv, wmv or m4v';
   const hint =
-    spec.source.kind === 'directory'
-      ? `put ${media === 'images' ? 'jpg, png, webp, bmp or jp2' : 'mp4, mov, avi, mkv, flv, wmv or m4v'} files in it (check "include" and "recursive")`
-      : 'give one {"name": ..., "url": ...} JSON object per line';
+    spec.source.kind === 'bucket'
+      ? `check the prefix or glob (keys are case-sensitive) and "include": it must name ${extensions} objects`
+      : spec.source.kind === 'directory'
+        ? `put ${extensions} files in it (check "include" and "recursive")`
+        : 'give one {"name": ..., "url": ...} JSON object per line';
   return new RfbatchError(ErrorCode.source, `${where} has no ${media} to upload${why}`, { hint });
 }

@@ -2,8 +2,9 @@ import { deriveIngestId, type ImageReferencesRequest, type Reference } from '@rf
 import { doneKey } from './children.js';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
+import { presignReferences, storeOfRoot } from './bucket-source.js';
 import { readUnit, requirePlan } from './unit.js';
-import { webhookUrl } from '@rfbatch/shared';
+import { displayNameOpts, webhookUrl } from '@rfbatch/shared';
 
 /**
  * Sends one chunk (≤20,000 images, ≤5,000 videos) of a references source as one ingest request. Its
@@ -18,19 +19,41 @@ export const referencesProcessor = defineProcessor(
     if (await store.isDone(runId, doneKey.chunk(chunk))) return { chunk, skipped: 'already ingested' };
     const plan = await requirePlan(config.workDir, runId);
     const entries = await readUnit(config.workDir, runId, range);
-    const references: Reference[] = entries.map((e) => ({ name: e.name, url: e.url ?? '' }));
-    const notify = webhookUrl(config);
+    let references: Reference[];
+    if (spec.source.kind === 'bucket') {
+      // Presigned now, at send time: a retry (even days later) sends fresh URLs, never dead ones.
+      const signed = await presignReferences(
+        storeOfRoot(plan.root ?? spec.source.url),
+        entries,
+        spec.source.presignSeconds,
+      );
+      references = signed.references;
+      await store.noteReferencesExpiry(runId, new Date(signed.expiresAt));
+    } else {
+      references = entries.map((e) => ({ name: e.name, url: e.url ?? '' }));
+    }
+    // The user's own webhook and categories (RunSpec `notifications`) when given, else the gateway's.
+    const own = spec.notifications;
+    const notify = own?.url ?? webhookUrl(config);
+    const categories = own ? own.categories : (['ingest-status'] as const);
     const common = {
-      ingestId: deriveIngestId(runId, chunk),
-      ...(notify ? { notificationsURL: notify, notificationCategories: ['ingest-status' as const] } : {}),
+      ingestId: deriveIngestId(runId, chunk, spec.ingestId),
+      ...(notify ? { notificationsURL: notify } : {}),
+      ...(notify && categories ? { notificationCategories: [...categories] } : {}),
     };
+    const naming = displayNameOpts(spec);
     const response =
       plan.kind === 'image'
-        ? await client.ingestImageReferences(spec.batchId, {
-            imageReferences: references,
-            ...common,
-          } satisfies ImageReferencesRequest)
-        : await client.ingestVideoReferences(spec.batchId, { videoReferences: references, ...common });
+        ? await client.ingestImageReferences(
+            spec.batchId,
+            { imageReferences: references, ...common } satisfies ImageReferencesRequest,
+            naming,
+          )
+        : await client.ingestVideoReferences(
+            spec.batchId,
+            { videoReferences: references, ...common },
+            naming,
+          );
     log.info(
       { chunk, references: references.length, duplicated: response.duplicated ?? false },
       'references ingested',

@@ -6,15 +6,21 @@ import tar from 'tar-stream';
 import { ErrorCode, RfbatchError } from '@rfbatch/shared';
 import { tarSize } from './tar-size.js';
 
-/** A tar member: a source file of a planned size, or a small in-memory document. */
-export type TarMember = FileMember | { name: string; data: Buffer };
-interface FileMember {
+/** A tar member: a source file or a bucket object of a planned size, or a small in-memory document. */
+export type TarMember = FileMember | ObjectMember | { name: string; data: Buffer };
+interface SizedMember {
   name: string;
-  path: string | Buffer;
-  /** The path shown in messages (relative to the source root). */
+  /** The path or object key shown in messages. */
   source: string;
   size: number;
   mtimeMs?: number;
+}
+interface FileMember extends SizedMember {
+  path: string | Buffer;
+}
+/** An object read from a bucket (stream mode): `open` starts a GET of its bytes. */
+export interface ObjectMember extends SizedMember {
+  open: () => Promise<AsyncIterable<Buffer>>;
 }
 
 export interface PackedShard {
@@ -70,7 +76,7 @@ async function fill(
         ahead.push(Promise.resolve(undefined)); // streamed at its turn
       else {
         aheadBytes += member.size;
-        const loading = readWhole(member);
+        const loading = 'open' in member ? readObjectWhole(member) : readWhole(member);
         loading.catch(() => {}); // awaited in order below; this only avoids an unhandled rejection
         ahead.push(loading);
       }
@@ -83,6 +89,8 @@ async function fill(
       if (!('data' in member)) aheadBytes -= member.size;
       await addEntry(pack, header(member, data.length), [data]);
       if (!('data' in member)) onFileBytes?.(data.length);
+    } else if ('open' in member) {
+      await addEntry(pack, header(member, member.size), objectChunks(member, onFileBytes));
     } else {
       await streamLarge(pack, member as FileMember, onFileBytes);
     }
@@ -162,16 +170,50 @@ async function streamLarge(
   }
 }
 
+/**
+ * An object's bytes, checked against its planned size as they arrive: more or fewer bytes than the
+ * listing said (the object was replaced since planning) fail the shard before the tar can complete.
+ */
+async function* objectChunks(
+  member: ObjectMember,
+  onFileBytes?: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
+  let body: AsyncIterable<Buffer>;
+  try {
+    body = await member.open();
+  } catch (error) {
+    throw new RfbatchError(ErrorCode.upload, `cannot read "${member.source}" (${(error as Error).message})`, {
+      hint: 'the object disappeared or became unreadable after planning; restore it or start a new run',
+      retryable: (error as RfbatchError).retryable ?? false,
+      cause: error,
+    });
+  }
+  let received = 0;
+  for await (const chunk of body) {
+    received += chunk.length;
+    if (received > member.size) throw sizeChanged(member, received, 'while it was read');
+    onFileBytes?.(chunk.length);
+    yield chunk;
+  }
+  if (received !== member.size) throw sizeChanged(member, received, 'while it was read');
+}
+
+async function readObjectWhole(member: ObjectMember): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of objectChunks(member)) chunks.push(chunk);
+  return Buffer.concat(chunks, member.size);
+}
+
 async function checkSize(fd: number, member: FileMember, when: string): Promise<void> {
   const { size } = await fstatFd(fd);
   if (size !== member.size) throw sizeChanged(member, size, when);
 }
 
-function sizeChanged(member: FileMember, now: number, when: string): RfbatchError {
+function sizeChanged(member: SizedMember, now: number, when: string): RfbatchError {
   return new RfbatchError(
     ErrorCode.upload,
     `"${member.source}" changed size ${when} (planned ${member.size} bytes, now ${now}); its shard was not uploaded`,
-    { hint: 'make sure nothing writes to the source folder during a run, then start a new run' },
+    { hint: 'make sure nothing changes the source (folder or bucket) during a run, then start a new run' },
   );
 }
 

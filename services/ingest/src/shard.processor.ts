@@ -1,9 +1,10 @@
-import { MetricName } from '@rfbatch/shared';
+import { displayNameOpts, MetricName } from '@rfbatch/shared';
 import { doneKey } from './children.js';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 import { ByteProgress } from './progress.js';
 import { packShard, type TarMember } from './shard-pack.js';
+import { storeOfRoot } from './bucket-source.js';
 import { readUnit, requirePlan, sourceFile } from './unit.js';
 import { withFreshUrl } from './upload-retry.js';
 import { notificationConfig, NOTIFICATION_CONFIG_NAME } from './webhook.js';
@@ -22,14 +23,16 @@ export const shardProcessor = defineProcessor(
 
     const plan = await requirePlan(config.workDir, runId);
     const entries = await readUnit(config.workDir, runId, range);
+    // Stream mode of a bucket source: each member is a GET of its object, checked against its listed size.
+    const bucket = spec.source.kind === 'bucket' ? storeOfRoot(plan.root ?? spec.source.url) : undefined;
     const members: TarMember[] = entries.map((e) => ({
       name: e.name,
-      path: sourceFile(plan, spec, e),
       source: e.source,
       size: e.size ?? 0,
       ...(e.mtimeMs !== undefined ? { mtimeMs: e.mtimeMs } : {}),
+      ...(bucket ? { open: () => bucket.get(e.source) } : { path: sourceFile(plan, spec, e) }),
     }));
-    const notification = notificationConfig(config, runId);
+    const notification = notificationConfig(config, spec);
     if (notification) members.unshift({ name: NOTIFICATION_CONFIG_NAME, data: notification });
     const fileBytes = entries.reduce((sum, e) => sum + (e.size ?? 0), 0);
     const progress = new ByteProgress(store, runId, job, fileBytes);
@@ -41,7 +44,7 @@ export const shardProcessor = defineProcessor(
       `shard ${shard}`,
       async () => {
         // A fresh URL per try: an expired or half-used one is never reused.
-        const details = await client.requestShardUploadUrl(spec.batchId);
+        const details = await client.requestShardUploadUrl(spec.batchId, displayNameOpts(spec));
         const packed = packShard(members, (n) => progress.add(n));
         let packError: unknown;
         packed.stream.once('error', (error) => (packError = error));

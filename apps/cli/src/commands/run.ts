@@ -40,7 +40,7 @@ export function registerRun(program: Command, app: App): void {
       .command('run')
       .summary('submit a run and follow it to the end with live progress')
       .description(
-        'Stages <source> (a folder, a .jsonl references file or its https URL), runs the Workflow over it as a batch job, ' +
+        'Stages <source> (a folder, a .jsonl references file or its https URL, or a bucket: s3://bucket/prefix/, gs://…, az://container/prefix/ with an optional glob), runs the Workflow over it as a batch job, ' +
           'downloads the results and joins them to the source files. Workers run in this process when none is running ' +
           '(or with --local). Ctrl-C detaches: the run goes on where workers run (with --local it pauses and says how to resume).',
       )

@@ -1,15 +1,24 @@
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import { reportOutcome } from '../follow.js';
-import { printJson, printLine } from '../io.js';
+import { note, printJson, printLine } from '../io.js';
 import { formatCount, table } from '../render/format.js';
 import { withClient } from '../remote-client.js';
-import { specFromFlags, type RunFlags } from '../run-options.js';
+import { addStagingOptions, specFromFlags, type RunFlags } from '../run-options.js';
 import { executeRun } from './run.js';
 
 interface StageFlags extends Pick<
   RunFlags,
-  'batchId' | 'runId' | 'out' | 'videos' | 'include' | 'recursive'
+  | 'batchId'
+  | 'runId'
+  | 'out'
+  | 'videos'
+  | 'include'
+  | 'recursive'
+  | 'batchName'
+  | 'ingestId'
+  | 'notificationsUrl'
+  | 'notificationCategory'
 > {
   local?: boolean;
   json?: boolean;
@@ -21,7 +30,7 @@ interface StageFlags extends Pick<
  * starts; `rfbatch run --batch <id>` runs a Workflow on it later.
  */
 export function registerStage(program: Command, app: App): void {
-  program
+  const command = program
     .command('stage')
     .summary('upload a source into a staging batch and wait until it is indexed (no job)')
     .argument('<source>', 'folder of images/videos, a .jsonl references file, or an https URL of one')
@@ -34,11 +43,13 @@ export function registerStage(program: Command, app: App): void {
       'only files with this extension (repeatable)',
       (v: string, p: string[] = []) => [...p, v],
     )
-    .option('--no-recursive', 'do not descend into sub-folders')
+    .option('--no-recursive', 'do not descend into sub-folders');
+  addStagingOptions(command)
     .option('--local', 'run every worker in this process (default when no worker is running)')
     .option('--json', 'print {runId, batchId, count, shards} on stdout')
     .action(async (source: string, flags: StageFlags) => {
-      const spec = specFromFlags(source, { ...flags, workflow: 'stage-only' }, app.io.cwd);
+      const warn = (message: string) => note(app.io, `warning: ${message}`);
+      const spec = specFromFlags(source, { ...flags, workflow: 'stage-only' }, app.io.cwd, { warn });
       await executeRun(app, { ...spec, mode: 'stage-only' }, flags, async (handle, state) => {
         const stored = await handle.store.spec(state.runId);
         if (state.status !== 'completed') {

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { stagedSourceLabel, type JobTriage, type ResolvedRunSpec, type RunStore } from '@rfbatch/shared';
+import {
+  looksLikeUrl,
+  outputFile,
+  sourceLabel,
+  type JobTriage,
+  type ResolvedRunSpec,
+  type RunStore,
+} from '@rfbatch/shared';
 import type { App } from '../app.js';
 import { cliConfig, openStore } from '../cli-context.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -51,12 +58,7 @@ function printView(io: CliIO, view: RunView): void {
     `run ${view.runId}  ${view.status}${took}${view.attempt > 0 ? `  (attempt ${view.attempt + 1})` : ''}`,
   );
   if (spec) {
-    const src =
-      spec.source.kind === 'staged'
-        ? stagedSourceLabel(spec)
-        : spec.source.kind === 'directory'
-          ? spec.source.path
-          : (spec.source.path ?? spec.source.url ?? '');
+    const src = sourceLabel(spec);
     printLine(io, `  source    ${src} (${spec.source.kind}, ${spec.source.media})`);
     printLine(io, `  workflow  ${spec.workflow.workflowId} · batch ${spec.batchId} · job ${spec.jobId}`);
   }
@@ -102,9 +104,9 @@ function printView(io: CliIO, view: RunView): void {
     for (const w of view.warnings.slice(-10)) printLine(io, `    - ${w}`);
   }
   if (spec && view.status === 'completed') {
-    printLine(io, `  results   ${join(spec.output.dir, 'results.jsonl')}`);
-    const report = join(spec.output.dir, 'report.html');
-    if (existsSync(report)) printLine(io, `  report    ${report}`);
+    printLine(io, `  results   ${outputFile(spec.output.dir, 'results.jsonl')}`);
+    const report = outputFile(spec.output.dir, 'report.html');
+    if (looksLikeUrl(report) || existsSync(report)) printLine(io, `  report    ${report}`);
   }
 }
 

@@ -15,9 +15,12 @@ export function webhookUrl(config: Pick<Config, 'gateway'>): string | undefined 
 /**
  * The full `POST /jobs/{jobId}` body for a run (roboflow-api.md §4): an image job, or a video job
  * for video sources. Deterministic for a given spec, so a repeated start sends the same body and the
- * API treats it as the same job. Validated against the API schema before it leaves.
+ * API treats it as the same job. Validated against the API schema before it leaves. The job's
+ * `notificationsURL` is the user's own (`spec.notifications.url`) when given, else `notifyUrl` (the
+ * gateway's webhook).
  */
 export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl?: string): JobBody {
+  const notificationsURL = spec.notifications?.url ?? notifyUrl;
   const video = spec.source.media === 'videos';
   const wf = spec.workflow;
   const staged = spec.source.kind === 'staged' ? spec.source : undefined;
@@ -56,7 +59,7 @@ export function buildJobBody(spec: ResolvedRunSpec, workspace: string, notifyUrl
       ? { processingTimeoutSeconds: spec.processingTimeoutSeconds }
       : {}),
     ...(spec.maxParallelTasks !== undefined ? { maxParallelTasks: spec.maxParallelTasks } : {}),
-    ...(notifyUrl ? { notificationsURL: notifyUrl } : {}),
+    ...(notificationsURL ? { notificationsURL } : {}),
   };
   const body = video
     ? { type: 'simple-video-processing-v1' as const, ...common }

@@ -1,0 +1,75 @@
+import { createReadStream } from 'node:fs';
+import { lstat, opendir } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { eachLimited, OUTPUT_CLAIM_FILE, parseBucketUrl } from '@rfbatch/shared';
+import { openObjectStore } from '@rfbatch/object-store';
+
+/** Objects written at once while publishing. */
+const PUBLISH_CONCURRENCY = 8;
+/** Written after everything else, in this order: a reader that sees summary.json sees a complete output. */
+const LAST = ['report.html', 'results.jsonl', 'summary.json'];
+
+export interface Published {
+  written: number;
+  /** Already in the bucket with the same size (a resumed or repeated finalize writes nothing twice). */
+  unchanged: number;
+  bytes: number;
+}
+
+/**
+ * Publishes a run's output, assembled in its work dir, to the bucket prefix `url`: each file becomes one
+ * object under the same relative key, each complete or absent (a single PUT, or a multipart upload that
+ * is aborted on failure). Only regular files are published (no link is followed); the claim marker stays
+ * local. The extracted outputs go first and summary.json last.
+ */
+export async function publishOutput(localDir: string, url: string): Promise<Published> {
+  const location = parseBucketUrl(url, { allowGlob: false });
+  const store = openObjectStore(location);
+  const files: Array<{ rel: string; size: number }> = [];
+  for await (const file of regularFiles(localDir)) {
+    const rel = relative(localDir, file.path).split(sep).join('/');
+    if (rel !== OUTPUT_CLAIM_FILE) files.push({ rel, size: file.size });
+  }
+  const rank = (rel: string) => LAST.indexOf(rel);
+  const first = files.filter((f) => rank(f.rel) < 0);
+  const last = files.filter((f) => rank(f.rel) >= 0).sort((a, b) => rank(a.rel) - rank(b.rel));
+  const result: Published = { written: 0, unchanged: 0, bytes: 0 };
+  const publish = async (file: { rel: string; size: number }) => {
+    const key = `${location.prefix}${file.rel}`;
+    const there = await store.head(key);
+    if (there?.size === file.size) {
+      result.unchanged++;
+      return;
+    }
+    await store.put(key, createReadStream(join(localDir, file.rel)), {
+      size: file.size,
+      contentType: contentTypeOf(file.rel),
+    });
+    result.written++;
+    result.bytes += file.size;
+  };
+  await eachLimited(first, PUBLISH_CONCURRENCY, publish);
+  for (const file of last) await publish(file);
+  return result;
+}
+
+/** Every regular file under `dir` (symbolic links and special files are not followed or published). */
+async function* regularFiles(dir: string): AsyncGenerator<{ path: string; size: number }> {
+  const pending = [dir];
+  while (pending.length) {
+    const at = pending.pop()!;
+    for await (const entry of await opendir(at)) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) pending.push(path);
+      else if (entry.isFile()) yield { path, size: (await lstat(path)).size };
+    }
+  }
+}
+
+function contentTypeOf(rel: string): string {
+  if (rel.endsWith('.json')) return 'application/json';
+  if (rel.endsWith('.jsonl')) return 'application/x-ndjson';
+  if (rel.endsWith('.html')) return 'text/html; charset=utf-8';
+  if (rel.endsWith('.csv')) return 'text/csv';
+  return 'application/octet-stream';
+}
