@@ -5,7 +5,7 @@
  * same flags; `rfbatch run --job` adopts a job started with the typed client outside any run and
  * writes its results keyed by remote name.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoboflowClient } from '@rfbatch/shared';
@@ -48,6 +48,8 @@ describe('run modes', () => {
     });
     expect(staged.stderr).not.toMatch(/^rfbatch: /m);
     expect(staged.code).toBe(0);
+    // Without --out the run files go to ./rfbatch-results/<run id> of the cwd (here a temp folder).
+    expect(await readdir(join(stack.workDir, 'rfbatch-results'))).toHaveLength(1);
     const report = JSON.parse(staged.stdout) as { batchId: string; count: number; shards: unknown[] };
     expect(report).toMatchObject({ batchId: 'staged-one', count: IMAGES });
     expect(stack.emulator.state().jobs).toHaveLength(0);
