@@ -176,6 +176,40 @@ describe.each(servers)('runs on a bucket: $name', ({ scheme, start }) => {
     expect(again.unchanged).toBe(keys.length);
   }, 180_000);
 
+  it('preflight (--dry-run) plans a bucket too: counts, skipped with reasons, and a missing bucket as a problem', async () => {
+    const { preflight } = await import('@rfbatch/preflight');
+    const { planRun } = await import('@rfbatch/ingest');
+    const { resolveRunSpec, RunSpecSchema } = await import('@rfbatch/shared');
+    const specOf = (url: string) =>
+      resolveRunSpec(
+        RunSpecSchema.parse({
+          source: { kind: 'bucket', url },
+          workflow: { workflowId: 'wf' },
+          output: { dir: join(stack.outputDir, 'pf') },
+        }),
+      );
+    const good = await preflight(specOf(`${scheme}://media/photos/`), {
+      client: stack.ctx.client,
+      config: stack.config,
+      planRun,
+    });
+    expect(good.plan).toMatchObject({
+      files: N,
+      skipped: 2,
+      skippedByReason: { empty: 1, 'not-media': 1 },
+      uploadMode: 'references',
+      sourceKind: 'bucket',
+      source: `${scheme}://media/photos/`,
+    });
+    const bad = await preflight(specOf(`${scheme}://no-such-bucket/`), {
+      client: stack.ctx.client,
+      config: stack.config,
+      planRun,
+    });
+    expect(bad.ok).toBe(false);
+    expect(bad.problems.map((p) => p.message).join(' ')).toMatch(/no-such-bucket/);
+  }, 60_000);
+
   it('bad sources fail before anything is staged, with one line that says what to do', async () => {
     const missing = await stack.submit({ source: { kind: 'bucket', url: `${scheme}://no-such-bucket/x/` } });
     const a = await stack.waitForRun(missing, 60_000);

@@ -51,6 +51,38 @@ describe('specFromFlags', () => {
     ).toMatchObject({ kind: 'references', media: 'videos' });
   });
 
+  it('takes a bucket URL (with a glob) as a bucket source, and a bucket prefix as --out', () => {
+    const spec = specFromFlags(
+      's3://media/photos/**/*.jpg',
+      {
+        workflow: 'wf',
+        bucketMode: 'stream',
+        presignSeconds: 3600,
+        include: ['jpg'],
+        out: 'gs://res/run-1/',
+      },
+      cwd,
+    );
+    expect(spec.source).toEqual({
+      kind: 'bucket',
+      url: 's3://media/photos/**/*.jpg',
+      media: 'images',
+      mode: 'stream',
+      presignSeconds: 3600,
+      include: ['jpg'],
+    });
+    expect(spec.output.dir).toBe('gs://res/run-1/');
+    expect(specFromFlags('az://c1c/x', { workflow: 'wf' }, cwd).source).toMatchObject({
+      kind: 'bucket',
+      mode: 'references',
+      presignSeconds: 86_400,
+    });
+    expect(() => specFromFlags('ftp://x/y', { workflow: 'wf' }, cwd)).toThrow(/unknown storage scheme/);
+    expect(() => specFromFlags('s3://b/x', { workflow: 'wf', presignSeconds: 10 }, cwd)).toThrow(
+      /--presign-seconds|presignSeconds/,
+    );
+  });
+
   it('names the flags of every bad field', () => {
     try {
       specFromFlags(

@@ -201,6 +201,8 @@ const FLAG_OF: Record<string, string> = {
   'output.dir': '--out',
   'workflow.maxVideoFPS': '--max-video-fps',
   'source.partName': '--part',
+  'source.url': '<source>',
+  'source.presignSeconds': '--presign-seconds',
   inferenceBackend: '--inference-backend',
   notify: '--notify',
   batchName: '--batch-name',
