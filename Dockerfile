@@ -13,6 +13,8 @@ COPY packages/emulator/package.json packages/emulator/
 COPY packages/worker-kit/package.json packages/worker-kit/
 COPY packages/run-control/package.json packages/run-control/
 COPY packages/preflight/package.json packages/preflight/
+COPY packages/report/package.json packages/report/
+COPY packages/object-store/package.json packages/object-store/
 COPY packages/testkit/package.json packages/testkit/
 COPY apps/cli/package.json apps/cli/
 COPY services/ingest/package.json services/ingest/

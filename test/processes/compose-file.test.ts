@@ -1,4 +1,7 @@
 /** docker-compose.yml, checked by reading it (no Docker engine here): what operators rely on. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { exportService } from '@rfbatch/export';
 import { gatewayService } from '@rfbatch/gateway';
@@ -92,5 +95,17 @@ describe('docker-compose.yml', () => {
     expect(interpolate(String(services.jobs?.environment?.ROBOFLOW_API_URL), {})).toBe(
       'https://api.roboflow.com',
     );
+  });
+});
+
+describe('Dockerfile', () => {
+  it('copies every workspace manifest before npm ci (a missing one fails the image build)', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      workspaces: string[];
+    };
+    const missing = workspaces.filter((w) => !dockerfile.includes(`COPY ${w}/package.json ${w}/`));
+    expect(missing).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ interface FileMember extends SizedMember {
   path: string | Buffer;
 }
 /** An object read from a bucket (stream mode): `open` starts a GET of its bytes. */
-export interface ObjectMember extends SizedMember {
+interface ObjectMember extends SizedMember {
   open: () => Promise<AsyncIterable<Buffer>>;
 }
 
