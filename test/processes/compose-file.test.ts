@@ -7,6 +7,7 @@ import { exportService } from '@rfbatch/export';
 import { gatewayService } from '@rfbatch/gateway';
 import { ingestService } from '@rfbatch/ingest';
 import { jobsService } from '@rfbatch/jobs';
+import { STORAGE_VARIABLES } from '@rfbatch/object-store';
 import { EnvSchema } from '@rfbatch/shared';
 import { interpolate, readCompose } from './compose-file.js';
 
@@ -59,7 +60,13 @@ describe('docker-compose.yml', () => {
     const own = [ingestService, jobsService, exportService, gatewayService].flatMap((s) =>
       s.options.variables.map((v) => v.name),
     );
-    const known = new Set([...Object.keys(EnvSchema.shape), ...own, 'NODE_OPTIONS', 'MALLOC_ARENA_MAX']);
+    const known = new Set([
+      ...Object.keys(EnvSchema.shape),
+      ...own,
+      ...STORAGE_VARIABLES,
+      'NODE_OPTIONS',
+      'MALLOC_ARENA_MAX',
+    ]);
     for (const [name, service] of Object.entries(services)) {
       if (name === 'redis') continue;
       for (const key of Object.keys(service.environment ?? {}))
@@ -107,5 +114,29 @@ describe('Dockerfile', () => {
     };
     const missing = workspaces.filter((w) => !dockerfile.includes(`COPY ${w}/package.json ${w}/`));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('docker-compose.yml bucket profile', () => {
+  it('runs the s3rver the tests run (same version and flags), and passes the SDK variables through', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const testkit = JSON.parse(readFileSync(join(root, 'packages/testkit/package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    const s3 = services.s3;
+    expect(s3?.profiles).toEqual(['buckets']);
+    expect(s3?.command).toEqual(
+      expect.arrayContaining([`s3rver@${testkit.devDependencies.s3rver}`, '-a', '0.0.0.0', '--silent']),
+    );
+    const objectServers = readFileSync(join(root, 'packages/testkit/src/object-servers.ts'), 'utf8');
+    expect(objectServers).toContain("'--openssl-legacy-provider'");
+    expect((s3?.environment as Record<string, string> | undefined)?.NODE_OPTIONS).toBe(
+      '--openssl-legacy-provider',
+    );
+    for (const name of ['ingest', 'export']) {
+      const env = services[name]?.environment as Record<string, unknown>;
+      for (const variable of ['AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL', 'AZURE_STORAGE_CONNECTION_STRING'])
+        expect(env).toHaveProperty(variable);
+    }
   });
 });

@@ -7,7 +7,13 @@ import {
   StorageSharedKeyCredential,
   type ContainerClient,
 } from '@azure/storage-blob';
-import type { ObjectStore, PresignedGet, PutBody, StoredObject } from './object-store.js';
+import {
+  setting,
+  type ObjectStore,
+  type PresignedGet,
+  type PutBody,
+  type StoredObject,
+} from './object-store.js';
 import { networkCodeOf, ObjectStoreError, sdkSummary, type StoreProblem } from './store-error.js';
 
 const BLOCK_BYTES = 8 * 1024 * 1024;
@@ -31,20 +37,20 @@ interface AzureAccess {
  * AZURE_STORAGE_BLOB_ENDPOINT overrides `https://<account>.blob.core.windows.net`.
  */
 export function azureAccessFromEnv(env: NodeJS.ProcessEnv = process.env): AzureAccess {
-  const connection = env.AZURE_STORAGE_CONNECTION_STRING;
+  const connection = setting(env, 'AZURE_STORAGE_CONNECTION_STRING');
   if (connection) {
     const sas = /(?:^|;)SharedAccessSignature=([^;]+)/i.exec(connection)?.[1];
     return { service: BlobServiceClient.fromConnectionString(connection), ...(sas ? { sas } : {}) };
   }
-  const account = env.AZURE_STORAGE_ACCOUNT ?? env.AZURE_STORAGE_ACCOUNT_NAME;
-  const key = env.AZURE_STORAGE_KEY ?? env.AZURE_STORAGE_ACCOUNT_KEY;
-  const sas = env.AZURE_STORAGE_SAS_TOKEN;
+  const account = setting(env, 'AZURE_STORAGE_ACCOUNT') ?? setting(env, 'AZURE_STORAGE_ACCOUNT_NAME');
+  const key = setting(env, 'AZURE_STORAGE_KEY') ?? setting(env, 'AZURE_STORAGE_ACCOUNT_KEY');
+  const sas = setting(env, 'AZURE_STORAGE_SAS_TOKEN');
   if (!account || (!key && !sas))
     throw new ObjectStoreError(
       'no-credentials',
       'no Azure Storage credentials: AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, is not set',
     );
-  const endpoint = env.AZURE_STORAGE_BLOB_ENDPOINT ?? `https://${account}.blob.core.windows.net`;
+  const endpoint = setting(env, 'AZURE_STORAGE_BLOB_ENDPOINT') ?? `https://${account}.blob.core.windows.net`;
   if (key) return { service: new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, key)) };
   const token = sas!.replace(/^\?/, '');
   return { service: new BlobServiceClient(`${endpoint}?${token}`, new AnonymousCredential()), sas: token };

@@ -43,3 +43,34 @@ export interface ObjectStore {
   /** A GET URL that works without credentials for `ttlSeconds`. */
   presignGet(key: string, ttlSeconds: number): Promise<PresignedGet>;
 }
+
+/** A variable of `env`, with an empty value taken as unset (compose and CI often pass `VAR=`). */
+export function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The variables the stores read (each SDK's standard ones; the SDKs' default chains read more, such as
+ * AWS_PROFILE files and instance roles). Documented in docs/operators.md, never put in a RunSpec.
+ */
+export const STORAGE_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_S3_VIRTUAL_HOSTED_STYLE',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'STORAGE_EMULATOR_HOST',
+  'AZURE_STORAGE_CONNECTION_STRING',
+  'AZURE_STORAGE_ACCOUNT',
+  'AZURE_STORAGE_ACCOUNT_NAME',
+  'AZURE_STORAGE_KEY',
+  'AZURE_STORAGE_ACCOUNT_KEY',
+  'AZURE_STORAGE_SAS_TOKEN',
+  'AZURE_STORAGE_BLOB_ENDPOINT',
+] as const;

@@ -10,7 +10,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { ObjectStore, PresignedGet, PutBody, StoredObject } from './object-store.js';
+import {
+  setting,
+  type ObjectStore,
+  type PresignedGet,
+  type PutBody,
+  type StoredObject,
+} from './object-store.js';
 import { networkCodeOf, ObjectStoreError, sdkSummary, type StoreProblem } from './store-error.js';
 
 /** Part size of multipart uploads (S3's minimum is 5 MiB). */
@@ -28,25 +34,24 @@ export function s3ClientFromEnv(env: NodeJS.ProcessEnv = process.env): S3Client 
   // will not is a plain-text warning on stderr, which would break JSON logs. Set the variable to "false"
   // to see it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = setting(env, 'AWS_ENDPOINT_URL_S3') ?? setting(env, 'AWS_ENDPOINT_URL');
   const config: S3ClientConfig = endpoint
     ? {
         endpoint,
-        forcePathStyle: env.AWS_S3_VIRTUAL_HOSTED_STYLE !== 'true',
-        region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        forcePathStyle: setting(env, 'AWS_S3_VIRTUAL_HOSTED_STYLE') !== 'true',
+        region: setting(env, 'AWS_REGION') ?? setting(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }
     : {};
   // The standard variables, read from `env` (which a test or a child's environment may set); anything
   // else (profiles, SSO, instance roles) is the SDK's default chain.
+  const accessKeyId = setting(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = setting(env, 'AWS_SECRET_ACCESS_KEY');
+  const sessionToken = setting(env, 'AWS_SESSION_TOKEN');
   const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-        }
+    accessKeyId && secretAccessKey
+      ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
       : undefined;
   return new S3Client({ ...config, ...(credentials ? { credentials } : {}), maxAttempts: 3 });
 }
