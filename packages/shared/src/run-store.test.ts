@@ -74,3 +74,27 @@ describe('RunStore', () => {
     expect(ended).toEqual(['r2:failed', 'r2:completed']);
   });
 });
+
+describe('RunStore secrets', () => {
+  it('keeps the notifications URL apart: redacted in the stored spec, whole only from spec()', async () => {
+    const url = 'https://hooks.example.com/hooks/t0k3n-t0k3n?sig=abc';
+    const withHook = resolveRunSpec(
+      RunSpecSchema.parse({
+        runId: 'r-hook',
+        source: { kind: 'directory', path: '/data' },
+        workflow: { workflowId: 'wf' },
+        output: { dir: '/out' },
+        notifications: { url, categories: ['files-status'] },
+      }),
+    );
+    expect(await store.create(withHook)).toBe(true);
+    const stored = await redis.hget(store.key('r-hook'), 'spec');
+    expect(stored).not.toContain('t0k3n');
+    expect(JSON.parse(stored!).notifications).toEqual({
+      url: 'https://hooks.example.com/<redacted>',
+      categories: ['files-status'],
+    });
+    expect(await redis.get(store.key('r-hook', 'notifications'))).toBe(url);
+    expect((await store.spec('r-hook')).notifications).toEqual({ url, categories: ['files-status'] });
+  });
+});

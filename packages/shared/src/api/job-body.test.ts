@@ -70,6 +70,17 @@ describe('buildJobBody', () => {
     expect(body).not.toHaveProperty('notificationsURL');
   });
 
+  it("sends the user's notifications URL (RunSpec notifications) instead of the gateway's webhook", () => {
+    const own = 'https://hooks.example.com/mine/t0k3n';
+    const body = buildJobBody(
+      spec({ notifications: { url: own, categories: ['files-status'] } }),
+      'acme',
+      'https://rf.example.com/webhooks/roboflow/s3cr3t-s3cr3t-s3cr3t',
+    );
+    expect(body.notificationsURL).toBe(own);
+    expect(buildJobBody(spec({ notifications: { url: own } }), 'acme').notificationsURL).toBe(own);
+  });
+
   it('is the same body every time for the same spec (a repeated start is the same job)', () => {
     expect(JSON.stringify(buildJobBody(spec(), 'w'))).toBe(JSON.stringify(buildJobBody(spec(), 'w')));
     expect(jobDisplayName(spec())).toBe('rfbatch r-body');
