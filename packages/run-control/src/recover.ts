@@ -16,6 +16,7 @@ import {
   type ServiceContext,
   type Stage,
 } from '@rfbatch/shared';
+import { workMirrorOf } from '@rfbatch/object-store';
 
 export interface RecoverResult {
   runId: string;
@@ -117,13 +118,19 @@ export async function recoverRun(ctx: ServiceContext, runId: string): Promise<Re
       `run "${runId}" is known (it is ${known.status}): there is nothing to recover`,
       { hint: `follow it with \`rfbatch watch ${runId}\`, or \`rfbatch retry ${runId}\` when it failed` },
     );
+  // With a mirrored work dir, the run's files may be only in the bucket (its hosts are gone).
+  const mirror = workMirrorOf(config);
+  const paths = runPaths(config.workDir, runId);
+  if (mirror)
+    for (const file of [specFilePath(config.workDir, runId), paths.plan, paths.manifest, paths.skipped])
+      await mirror.pull(file);
   const saved = await readSpecFile(config.workDir, runId);
   if (!saved)
     throw new RfbatchError(
       ErrorCode.validation,
       `no run "${runId}" to recover: ${specFilePath(config.workDir, runId)} does not exist`,
       {
-        hint: 'recover reads the work dir the workers use (RFBATCH_WORK_DIR); run it where that folder is',
+        hint: 'recover reads the work dir the workers use (RFBATCH_WORK_DIR, and RFBATCH_WORK_URL when set); run it where that folder is, or with the same RFBATCH_WORK_URL',
       },
     );
   const notes: string[] = [];
@@ -137,7 +144,7 @@ export async function recoverRun(ctx: ServiceContext, runId: string): Promise<Re
       `the notifications URL (${notifications.url}) was kept only in Redis: what the recovered run still sends to the API carries none`,
     );
 
-  const plan = await readPlanFile(runPaths(config.workDir, runId).plan);
+  const plan = await readPlanFile(paths.plan);
   let remote: Awaited<ReturnType<typeof client.getJob>> | undefined;
   try {
     remote = await client.getJob(spec.jobId);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type FieldProblem } from './errors.js';
 import { parseRoots, type AllowedRoots } from './allowed-roots.js';
+import { bucketUrlProblem } from './bucket-url.js';
 import { notifyAllowProblem, parseNotifyAllow } from './notify-target.js';
 import { registerSecret } from './redact.js';
 
@@ -78,6 +79,18 @@ export const EnvSchema = z.object({
     description: 'manifests and downloads of each run; shared storage when workers run on several hosts',
     usedBy: 'ingest, export',
   }),
+  RFBATCH_WORK_URL: z
+    .string()
+    .superRefine((url, ctx) => {
+      const problem = bucketUrlProblem(url, { allowGlob: false });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .meta({
+      description:
+        'a bucket prefix (s3://, gs://, az://) that mirrors the work dir, so ingest, jobs and export processes on different hosts share only Redis and the bucket; each process keeps a local cache in RFBATCH_WORK_DIR',
+      usedBy: 'ingest, jobs, export',
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({
     description: 'fatal, error, warn, info, debug, trace, silent',
     usedBy: 'all',
@@ -227,6 +240,7 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
   } satisfies AllowedRoots,
   notify: { allow: parseNotifyAllow(env.RFBATCH_NOTIFY_ALLOW) },
   workDir: env.RFBATCH_WORK_DIR,
+  workUrl: env.RFBATCH_WORK_URL,
   logLevel: env.LOG_LEVEL,
   metrics: { host: env.RFBATCH_METRICS_HOST, port: env.RFBATCH_METRICS_PORT },
   gateway: {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { ByteRange } from './queues.js';
 import { writeFileAtomic } from './safe-write.js';
@@ -92,9 +93,12 @@ export type RefusedEntry = z.infer<typeof RefusedEntry>;
 export const FILE_REFUSAL_STATUSES: readonly number[] = [413, 415, 422];
 
 /** Records a refused file (atomically; writing it twice gives the same file). */
-export async function writeRefused(paths: RunPaths, entry: RefusedEntry): Promise<void> {
+/** Writes the refused entry of one file; returns its path. */
+export async function writeRefused(paths: RunPaths, entry: RefusedEntry): Promise<string> {
   await mkdir(paths.refused, { recursive: true });
-  await writeFileAtomic(join(paths.refused, `${entry.i}.json`), JSON.stringify(RefusedEntry.parse(entry)));
+  const path = join(paths.refused, `${entry.i}.json`);
+  await writeFileAtomic(path, JSON.stringify(RefusedEntry.parse(entry)));
+  return path;
 }
 
 /** The run's refused files by manifest index (empty when none was refused). */
@@ -135,17 +139,23 @@ export function runPaths(workDir: string, runId: string) {
 }
 export type RunPaths = ReturnType<typeof runPaths>;
 
-/** Reads the newline-delimited JSON lines of `file` inside `[start, end)`, parsed with `schema`. */
+/**
+ * Reads the newline-delimited JSON lines of `file` inside `[start, end)`, parsed with `schema`. `input`
+ * gives those bytes from elsewhere (a ranged GET of the file's mirror); `file` then only names them.
+ */
 export async function* readJsonLines<S extends z.ZodType>(
   file: string,
   schema: S,
   range?: ByteRange,
+  input?: Readable,
 ): AsyncGenerator<z.output<S>> {
-  const stream = createReadStream(
-    file,
-    range ? { start: range.start, end: Math.max(range.start, range.end - 1) } : {},
-  );
-  if (range && range.end <= range.start) return;
+  if (range && range.end <= range.start) {
+    input?.destroy();
+    return;
+  }
+  const stream =
+    input ??
+    createReadStream(file, range ? { start: range.start, end: Math.max(range.start, range.end - 1) } : {});
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {

@@ -177,6 +177,7 @@ describe('RunSpec', () => {
     expect(problems({ ...minimal, output: { dir: '' } })).toBe(
       'invalid run spec: output.dir: must name a folder for the results',
     );
-    expect(problems({ ...minimal, source: { kind: 'bucket', path: 'x' } })).toContain('source.kind');
+    expect(problems({ ...minimal, source: { kind: 'bucket', path: 'x' } })).toContain('source.url');
+    expect(problems({ ...minimal, source: { kind: 'tape', path: 'x' } })).toContain('source.kind');
   });
 });

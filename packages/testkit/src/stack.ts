@@ -95,7 +95,13 @@ export interface Stack {
   /** Starts services in a child process on this stack (SIGKILL it to simulate a crash). */
   spawnWorkers(
     services: ServiceName[],
-    options?: { jobs?: JobsServiceOptions; export?: ExportServiceOptions; ingest?: IngestOptions },
+    options?: {
+      jobs?: JobsServiceOptions;
+      export?: ExportServiceOptions;
+      ingest?: IngestOptions;
+      /** Variables over the stack's (another RFBATCH_WORK_DIR: a host that shares no disk). */
+      env?: Record<string, string>;
+    },
   ): SpawnedWorkers;
   /** Stops the in-process services (children are the caller's). */
   stopServices(): Promise<void>;
@@ -229,6 +235,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         env: {
           ...process.env,
           ...env,
+          ...opts.env,
           RFBATCH_STACK_SERVICES: names.join(','),
           RFBATCH_STACK_OPTIONS: JSON.stringify({
             ingest: { ...FAST_OPTIONS.ingest, ...opts.ingest },

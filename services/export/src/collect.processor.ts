@@ -22,6 +22,7 @@ import {
   type DownloadEntry,
 } from './downloads.js';
 import type { Listings } from './listings.js';
+import { workMirrorOf } from '@rfbatch/object-store';
 import { warnIfExpiring } from '@rfbatch/run-control';
 
 const ADD_BULK_CHUNK = 500;
@@ -111,6 +112,7 @@ export const collectProcessor = defineProcessor(
       }
       await mkdir(dirname(paths.downloads), { recursive: true });
       await writeFileAtomic(paths.downloads, lines.map((l) => `${l}\n`).join(''));
+      await workMirrorOf(ctx.config)?.push(paths.downloads);
       if (expiresAt) await ctx.store.setFields(runId, { outputExpiresAt: expiresAt });
       await warnIfExpiring(ctx, await ctx.store.require(runId));
       await ctx.store.setCounters(runId, { downloadsTotal: lines.length });
@@ -123,6 +125,7 @@ export const collectProcessor = defineProcessor(
     }
 
     if (step === 'children') {
+      await workMirrorOf(ctx.config)?.pull(paths.downloads);
       const groups = lineGroups(await readFile(paths.downloads), opts.filesPerJob);
       const parent = { id: job.id as string, queue: job.queueQualifiedName };
       const schema = jobSchema('export', 'download');

@@ -14,6 +14,7 @@ import { DownloadEntry, downloadDoneKey, exportPaths, type ExportPaths } from '.
 import type { ExportDeps } from './deps.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
+import { workMirrorOf, type WorkMirror } from '@rfbatch/object-store';
 import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
 
 /** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
@@ -108,6 +109,20 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
   await countDone(bytes);
 }
 
+/** Pushes what one finished download left: its content (extracted folder or file) and a kept archive. */
+async function pushDownloaded(
+  mirror: WorkMirror,
+  paths: ExportPaths,
+  runId: string,
+  entry: DownloadEntry,
+  extract: boolean,
+): Promise<void> {
+  const content = paths.contentPath(entry);
+  if (content.startsWith(paths.extracted)) await mirror.pushPath(content);
+  else await mirror.pushOutput(runId, paths.out, content);
+  if (entry.archive && !extract) await mirror.pushOutput(runId, paths.out, paths.downloadPath(entry));
+}
+
 /**
  * download: fetches lines [range) of the run's downloads file, a few files at once. Files already
  * complete are skipped; archives are extracted safely (a refused archive fails the run, naming the
@@ -120,10 +135,16 @@ export const downloadProcessor = defineProcessor(
     const { runId } = data;
     await ctx.store.stageStarted(runId, 'download');
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
+    const mirror = workMirrorOf(ctx.config);
     const entries: DownloadEntry[] = [];
-    for await (const entry of readJsonLines(paths.downloads, DownloadEntry, data.range)) entries.push(entry);
+    const input = await mirror?.readRange(paths.downloads, data.range);
+    for await (const entry of readJsonLines(paths.downloads, DownloadEntry, data.range, input))
+      entries.push(entry);
     const f: FileContext = { ctx, opts, listings, paths, runId };
     await eachLimited(entries, opts.downloadConcurrency, (entry) => completeFile(f, entry));
+    // With a mirrored work dir, the host that finalizes the run may be another one: it pulls these.
+    if (mirror)
+      for (const entry of entries) await pushDownloaded(mirror, paths, runId, entry, spec.output.extract);
     log.debug({ group: data.group, files: entries.length }, 'download group done');
     return { files: entries.length };
   },

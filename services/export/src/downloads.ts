@@ -81,6 +81,7 @@ export function exportPaths(workDir: string, runId: string, outDir: string, extr
   const privateExtract = join(run.dir, 'extracted');
   return {
     ...run,
+    extracted: privateExtract,
     out,
     outputs,
     results: join(out, 'results.jsonl'),

@@ -9,6 +9,7 @@ import {
   readRefused,
   SkippedEntry,
   Stage,
+  type Config,
   type ResolvedRunSpec,
   type RunState,
   type ServiceContext,
@@ -29,6 +30,7 @@ import { writeReport } from '@rfbatch/report';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
 import { publishOutput } from './publish-output.js';
+import { workMirrorOf } from '@rfbatch/object-store';
 import { remoteKeyedLines } from './remote-keyed.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -190,6 +192,24 @@ async function warnOnce(ctx: ServiceContext, runId: string, state: RunState, mes
 }
 
 /**
+ * With a mirrored work dir, the files this host lacks: the plan's manifest and skipped list (ingest
+ * hosts), refused entries, the download list and what download jobs on other hosts fetched.
+ */
+async function pullRunFiles(
+  config: Config,
+  runId: string,
+  paths: ExportPaths,
+  extract: boolean,
+): Promise<void> {
+  const mirror = workMirrorOf(config);
+  if (!mirror) return;
+  for (const file of [paths.manifest, paths.skipped, paths.downloads]) await mirror.pull(file);
+  await mirror.pullTree(paths.refused);
+  await mirror.pullOutputs(runId, paths.out);
+  if (!extract) await mirror.pullTree(paths.extracted);
+}
+
+/**
  * finalize: joins the result records to the source files (results.jsonl), writes summary.json, marks
  * the run completed — which appends the `completed` event to the run-store events stream, the
  * completion event other systems consume and the notifier's cue to POST the summary to the run's
@@ -205,6 +225,7 @@ export const finalizeProcessor = defineProcessor(
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
     // Again before writing (a retried or recovered run): never over a live run's results.
     await claimOutputDir(ctx.store, spec.output.dir, runId);
+    await pullRunFiles(ctx.config, runId, paths, spec.output.extract);
     const counts = await writeResults(paths);
     await ctx.store.setCounters(runId, { results: counts.results, missing: counts.missing });
     let state = await ctx.store.require(runId);

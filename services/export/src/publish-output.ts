@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { lstat, opendir } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { eachLimited, OUTPUT_CLAIM_FILE, parseBucketUrl } from '@rfbatch/shared';
-import { openObjectStore } from '@rfbatch/object-store';
+import { openObjectStore, regularFiles } from '@rfbatch/object-store';
 
 /** Objects written at once while publishing. */
 const PUBLISH_CONCURRENCY = 8;
@@ -26,9 +26,9 @@ export async function publishOutput(localDir: string, url: string): Promise<Publ
   const location = parseBucketUrl(url, { allowGlob: false });
   const store = openObjectStore(location);
   const files: Array<{ rel: string; size: number }> = [];
-  for await (const file of regularFiles(localDir)) {
-    const rel = relative(localDir, file.path).split(sep).join('/');
-    if (rel !== OUTPUT_CLAIM_FILE) files.push({ rel, size: file.size });
+  for await (const path of regularFiles(localDir)) {
+    const rel = relative(localDir, path).split(sep).join('/');
+    if (rel !== OUTPUT_CLAIM_FILE) files.push({ rel, size: (await stat(path)).size });
   }
   const rank = (rel: string) => LAST.indexOf(rel);
   const first = files.filter((f) => rank(f.rel) < 0);
@@ -51,19 +51,6 @@ export async function publishOutput(localDir: string, url: string): Promise<Publ
   await eachLimited(first, PUBLISH_CONCURRENCY, publish);
   for (const file of last) await publish(file);
   return result;
-}
-
-/** Every regular file under `dir` (symbolic links and special files are not followed or published). */
-async function* regularFiles(dir: string): AsyncGenerator<{ path: string; size: number }> {
-  const pending = [dir];
-  while (pending.length) {
-    const at = pending.pop()!;
-    for await (const entry of await opendir(at)) {
-      const path = join(at, entry.name);
-      if (entry.isDirectory()) pending.push(path);
-      else if (entry.isFile()) yield { path, size: (await lstat(path)).size };
-    }
-  }
 }
 
 function contentTypeOf(rel: string): string {

@@ -16,7 +16,7 @@ import { doneKey } from './children.js';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
 import { ByteProgress } from './progress.js';
-import type { ObjectStore } from '@rfbatch/object-store';
+import { workMirrorOf, type ObjectStore } from '@rfbatch/object-store';
 import { storeOfRoot } from './bucket-source.js';
 import { readUnit, requirePlan, sourceFile } from './unit.js';
 import { withFreshUrl } from './upload-retry.js';
@@ -32,8 +32,8 @@ export const filesProcessor = defineProcessor(
   async ({ data: { runId, group, range }, job, log, signal, spec }, deps: IngestDeps) => {
     const { store, config } = deps.ctx;
     if (await store.isDone(runId, doneKey.group(group))) return { group, skipped: 'already uploaded' };
-    const plan = await requirePlan(config.workDir, runId);
-    const entries = await readUnit(config.workDir, runId, range);
+    const plan = await requirePlan(config, runId);
+    const entries = await readUnit(config, runId, range);
     const done = await Promise.all(entries.map((e) => store.isDone(runId, doneKey.file(e.i))));
     const todo = entries.filter((_, k) => !done[k]);
     const concurrency = deps.options.filesConcurrency ?? (plan.kind === 'video' ? 2 : 8);
@@ -180,13 +180,14 @@ function isFileRefusal(error: unknown): error is RfbatchError {
 async function refuse(deps: IngestDeps, runId: string, entry: ManifestEntry, error: RfbatchError) {
   const { store, config } = deps.ctx;
   const reason = `the API refused the upload (HTTP ${error.status}): ${error.message}`;
-  await writeRefused(runPaths(config.workDir, runId), {
+  const written = await writeRefused(runPaths(config.workDir, runId), {
     i: entry.i,
     source: entry.source,
     ...(entry.sourceBytes === undefined ? {} : { sourceBytes: entry.sourceBytes }),
     status: error.status ?? 0,
     reason,
   });
+  await workMirrorOf(config)?.push(written);
   const warning = `"${entry.source}" was not uploaded: ${reason}; it is "failed" in results.jsonl`;
   if (!(await store.require(runId)).warnings.includes(warning)) await store.warn(runId, warning);
 }

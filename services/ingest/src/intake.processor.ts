@@ -5,10 +5,12 @@ import {
   RUN_ID_RULE,
   sameJson,
   storedSpec,
+  specFilePath,
   writeSpecFile,
 } from '@rfbatch/shared';
 import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { IngestDeps } from './deps.js';
+import { workMirrorOf } from '@rfbatch/object-store';
 import { intakeStaged } from './staged-intake.js';
 
 /**
@@ -50,6 +52,7 @@ export const intakeProcessor = defineProcessor(
     }
     // The work dir's copy of the spec: what `rfbatch recover` rebuilds the run from if Redis loses it.
     await writeSpecFile(ctx.config.workDir, await store.spec(runId));
+    await workMirrorOf(ctx.config)?.push(specFilePath(ctx.config.workDir, runId));
     await store.linkRemote('batch', (await store.spec(runId)).batchId, runId);
     if (resolved.source.kind === 'staged') {
       await intakeStaged(ctx, await store.spec(runId), state.attempt);

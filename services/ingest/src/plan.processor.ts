@@ -20,7 +20,8 @@ import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import { unitDoneKey, unitJobName, unitPayload } from './children.js';
 import type { IngestDeps } from './deps.js';
 import { planRun } from './planner.js';
-import { requirePlan } from './unit.js';
+import { workMirrorOf } from '@rfbatch/object-store';
+import { publishPlan, pullPlan, requirePlan } from './unit.js';
 
 /** Checkpoint: the plan is written and recorded. */
 const PLAN_DONE = 'plan';
@@ -61,8 +62,12 @@ export const planProcessor = defineProcessor(
       await store.setStatus(runId, 'planning');
       await store.stageStarted(runId, 'plan');
       await preflight(client, store, runId, spec);
-      plan =
-        (await readPlanFile(runPaths(config.workDir, runId).plan)) ?? (await planRun(spec, config.workDir));
+      // A plan made before (by an earlier try, here or on another host through the mirror) is reused.
+      const planPath = runPaths(config.workDir, runId).plan;
+      const mirrored = await pullPlan(config, runId);
+      plan = (await readPlanFile(planPath)) ?? (await planRun(spec, config.workDir));
+      // Published unless the mirror had it (also a local plan from a try cut before it was published).
+      if (!mirrored) await publishPlan(config, runId);
       await recordPlan(store, runId, plan, config.workDir);
       await store.markDone(runId, PLAN_DONE);
       await store.stageEnded(runId, 'plan');
@@ -77,7 +82,7 @@ export const planProcessor = defineProcessor(
         'planned',
       );
     } else {
-      plan = await requirePlan(config.workDir, runId);
+      plan = await requirePlan(config, runId);
     }
 
     jc.stage = 'upload';
@@ -113,7 +118,10 @@ async function handOff(
 ): Promise<boolean> {
   if (await ctx.store.isTerminal(runId)) return false;
   // Files the API refused are not in the batch: the job waits for the others only.
-  const refused = (await readRefused(runPaths(ctx.config.workDir, runId))).size;
+  const paths = runPaths(ctx.config.workDir, runId);
+  // Refused files may have been recorded by upload jobs on other hosts.
+  await workMirrorOf(ctx.config)?.pullTree(paths.refused);
+  const refused = (await readRefused(paths)).size;
   if (refused >= plan.files) {
     await ctx.store.fail(runId, 'upload', {
       code: ErrorCode.upload,

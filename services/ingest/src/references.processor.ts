@@ -17,8 +17,8 @@ export const referencesProcessor = defineProcessor(
   async ({ data: { runId, chunk, range }, log, spec }, { ctx }: IngestDeps) => {
     const { store, client, config } = ctx;
     if (await store.isDone(runId, doneKey.chunk(chunk))) return { chunk, skipped: 'already ingested' };
-    const plan = await requirePlan(config.workDir, runId);
-    const entries = await readUnit(config.workDir, runId, range);
+    const plan = await requirePlan(config, runId);
+    const entries = await readUnit(config, runId, range);
     let references: Reference[];
     if (spec.source.kind === 'bucket') {
       // Presigned now, at send time: a retry (even days later) sends fresh URLs, never dead ones.

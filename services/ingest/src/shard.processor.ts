@@ -21,8 +21,8 @@ export const shardProcessor = defineProcessor(
     const { store, client, config } = ctx;
     if (await store.isDone(runId, doneKey.shard(shard))) return { shard, skipped: 'already uploaded' };
 
-    const plan = await requirePlan(config.workDir, runId);
-    const entries = await readUnit(config.workDir, runId, range);
+    const plan = await requirePlan(config, runId);
+    const entries = await readUnit(config, runId, range);
     // Stream mode of a bucket source: each member is a GET of its object, checked against its listed size.
     const bucket = spec.source.kind === 'bucket' ? storeOfRoot(plan.root ?? spec.source.url) : undefined;
     const members: TarMember[] = entries.map((e) => ({

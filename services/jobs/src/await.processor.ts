@@ -4,6 +4,7 @@ import { advance, defineProcessor } from '@rfbatch/worker-kit';
 import type { JobsDeps } from './deps.js';
 import { explainJobFailure } from './job-failure.js';
 import { withSources } from './triage.js';
+import { workMirrorOf } from '@rfbatch/object-store';
 import { pollDelayMs } from './wait.js';
 
 /**
@@ -56,7 +57,12 @@ export const awaitProcessor = defineProcessor(
         runId,
         maxLines: opts.failureLogLines,
       });
-      const triage = await withSources(found, runPaths(ctx.config.workDir, runId).manifest);
+      const manifest = runPaths(ctx.config.workDir, runId).manifest;
+      // The manifest names the failed files' sources; with a mirrored work dir it may be on another host.
+      await workMirrorOf(ctx.config)
+        ?.pull(manifest)
+        .catch(() => false);
+      const triage = await withSources(found, manifest);
       throw new RemoteJobFailedError(
         `${message}; cause: ${triage.class} (${triage.summary})`,
         triage,
