@@ -586,8 +586,13 @@ const cases: Case[] = [
   ),
   specCase(
     'source.kind unknown',
-    { source: { kind: 'bucket', path: 's3://x' } },
-    "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references' | 'staged'",
+    { source: { kind: 'tape', path: 's3://x' } },
+    "invalid run spec: source.kind: Invalid discriminator value. Expected 'directory' | 'references' | 'bucket' | 'staged'",
+  ),
+  specCase(
+    'source.url of a bucket with an unknown scheme',
+    { source: { kind: 'bucket', url: 'ftp://bucket/x/' } },
+    'invalid run spec: source.url: unknown storage scheme "ftp://": rfbatch reads and writes s3:// (also R2, MinIO and other S3-compatible stores via AWS_ENDPOINT_URL), gs:// and az://',
   ),
   specCase(
     'source.path empty',

@@ -160,6 +160,7 @@ describe.each(servers)('runs on a bucket: $name', ({ scheme, start }) => {
     for await (const o of out.list('run-a/')) keys.push(o.key);
     expect(keys).toEqual(expect.arrayContaining(['run-a/results.jsonl', 'run-a/summary.json']));
     expect(keys).not.toContain('run-a/.rfbatch-run');
+    expect(keys.filter((k) => k.startsWith('run-a/outputs/')).length).toBeGreaterThan(0);
     const lines = (await objectText(out, 'run-a/results.jsonl')).trim().split('\n');
     const expected = Object.keys(objects).filter((k) => k.includes('/cam-3/'));
     expect(lines).toHaveLength(expected.length);
@@ -171,9 +172,13 @@ describe.each(servers)('runs on a bucket: $name', ({ scheme, start }) => {
     const again = await publishOutput(
       join(stack.workDir, 'runs', runId, 'output'),
       `${scheme}://results/run-a/`,
+      Date.parse(state.createdAt) - 2_000,
     );
-    expect(again.written).toBe(0);
-    expect(again.unchanged).toBe(keys.length);
+    // Outputs are not written again; report.html, results.jsonl and summary.json always are.
+    expect(again.unchanged).toBe(keys.length - again.written);
+    expect(again.written).toBe(
+      keys.filter((k) => /(report\.html|results\.jsonl|summary\.json)$/.test(k)).length,
+    );
   }, 180_000);
 
   it('preflight (--dry-run) plans a bucket too: counts, skipped with reasons, and a missing bucket as a problem', async () => {

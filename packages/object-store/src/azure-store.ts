@@ -18,13 +18,6 @@ import { networkCodeOf, ObjectStoreError, sdkSummary, type StoreProblem } from '
 
 const BLOCK_BYTES = 8 * 1024 * 1024;
 
-/** Where the SAS of a SAS-token credential ends (`se=`), in ms, when it says. */
-function sasExpiry(sas: string): number | undefined {
-  const se = new URLSearchParams(sas.replace(/^\?/, '')).get('se');
-  const t = se ? Date.parse(se) : NaN;
-  return Number.isFinite(t) ? t : undefined;
-}
-
 interface AzureAccess {
   service: BlobServiceClient;
   /** A SAS token the credentials are (presigned URLs are then the blob URL with it). */
@@ -174,11 +167,16 @@ export class AzureStore implements ObjectStore {
 
   async presignGet(key: string, ttlSeconds: number): Promise<PresignedGet> {
     const blob = this.container.getBlobClient(key);
-    if (this.sas) {
-      // A SAS credential cannot sign another: the blob URL carries it, and lives as long as it does.
-      const expiresAt = sasExpiry(this.sas) ?? Date.now() + ttlSeconds * 1000;
-      return { url: blob.url.includes('?') ? blob.url : `${blob.url}?${this.sas}`, expiresAt };
-    }
+    if (this.sas)
+      // A SAS credential cannot sign a narrower one: handing it out would give the API the credential
+      // itself (list, maybe write), for as long as it lives, whatever presignSeconds says.
+      throw new ObjectStoreError(
+        'access-denied',
+        `cannot presign ${this.describe(key)} with a SAS token credential (it would send the token itself to the API)`,
+        {
+          hint: 'give the account key (AZURE_STORAGE_CONNECTION_STRING with AccountKey, or AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY), or use --bucket-mode stream',
+        },
+      );
     const expiresAt = Date.now() + ttlSeconds * 1000;
     try {
       const url = await blob.generateSasUrl({

@@ -23,10 +23,10 @@ export class ObjectStoreError extends RfbatchError {
   constructor(
     problem: StoreProblem,
     message: string,
-    options: { cause?: unknown; retryable?: boolean } = {},
+    options: { cause?: unknown; retryable?: boolean; hint?: string } = {},
   ) {
     super(ErrorCode.storage, message, {
-      hint: HINTS[problem],
+      hint: options.hint ?? HINTS[problem],
       retryable: options.retryable ?? (problem === 'unreachable' || problem === 'failed'),
       cause: options.cause,
     });

@@ -62,10 +62,31 @@ export class WorkMirror {
     return true;
   }
 
-  /** Bytes `[start, end)` of the file at `path`: from the local copy when present, else a ranged GET. */
-  async readRange(path: string, range: { start: number; end: number }): Promise<Readable> {
-    if (await exists(path)) return createReadStream(path, { start: range.start, end: range.end - 1 });
+  /** True when the mirror holds the file at `path` (whatever the local copy). */
+  async has(path: string): Promise<boolean> {
+    return (await this.store.head(this.keyOf(path))) !== undefined;
+  }
+
+  /**
+   * Bytes `[start, end)` of the file at `path`: from the local copy when present, else a ranged GET.
+   * `fresh` (a file a retry may write again, such as the download list) always reads the mirror.
+   */
+  async readRange(
+    path: string,
+    range: { start: number; end: number },
+    { fresh = false } = {},
+  ): Promise<Readable> {
+    if (!fresh && (await exists(path)))
+      return createReadStream(path, { start: range.start, end: range.end - 1 });
     return this.store.get(this.keyOf(path), range);
+  }
+
+  /** Replaces the local copy of `path` with the mirror's (a file a retry may have written again). */
+  async refresh(path: string): Promise<boolean> {
+    const key = this.keyOf(path);
+    if (!(await this.store.head(key))) return exists(path);
+    await this.download(key, path);
+    return true;
   }
 
   /** Pushes a file or every regular file of a folder under the work dir (keys follow the paths). */

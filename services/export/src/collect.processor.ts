@@ -125,7 +125,7 @@ export const collectProcessor = defineProcessor(
     }
 
     if (step === 'children') {
-      await workMirrorOf(ctx.config)?.pull(paths.downloads);
+      await workMirrorOf(ctx.config)?.refresh(paths.downloads);
       const groups = lineGroups(await readFile(paths.downloads), opts.filesPerJob);
       const parent = { id: job.id as string, queue: job.queueQualifiedName };
       const schema = jobSchema('export', 'download');

@@ -137,7 +137,8 @@ export const downloadProcessor = defineProcessor(
     const paths = exportPaths(ctx.config.workDir, runId, spec.output.dir, spec.output.extract);
     const mirror = workMirrorOf(ctx.config);
     const entries: DownloadEntry[] = [];
-    const input = await mirror?.readRange(paths.downloads, data.range);
+    // The download list is written again when a retry restarts the job: never a stale local copy.
+    const input = await mirror?.readRange(paths.downloads, data.range, { fresh: true });
     for await (const entry of readJsonLines(paths.downloads, DownloadEntry, data.range, input))
       entries.push(entry);
     const f: FileContext = { ctx, opts, listings, paths, runId };

@@ -203,7 +203,8 @@ async function pullRunFiles(
 ): Promise<void> {
   const mirror = workMirrorOf(config);
   if (!mirror) return;
-  for (const file of [paths.manifest, paths.skipped, paths.downloads]) await mirror.pull(file);
+  for (const file of [paths.manifest, paths.skipped]) await mirror.pull(file);
+  await mirror.refresh(paths.downloads);
   await mirror.pullTree(paths.refused);
   await mirror.pullOutputs(runId, paths.out);
   if (!extract) await mirror.pullTree(paths.extracted);
@@ -265,7 +266,9 @@ export const finalizeProcessor = defineProcessor(
     else log.info({ bytes: report.bytes, sampled: report.sampled }, 'report written');
     if (looksLikeUrl(spec.output.dir)) {
       // A bucket output: everything above was assembled in the work dir; now it becomes objects.
-      const published = await publishOutput(paths.out, spec.output.dir);
+      // Second-resolution store clocks: a margin so an object this run wrote is never taken as older.
+      const since = Date.parse(state.createdAt) - 2_000;
+      const published = await publishOutput(paths.out, spec.output.dir, since);
       log.info({ ...published, to: spec.output.dir }, 'output published');
     }
 

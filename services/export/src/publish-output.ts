@@ -20,9 +20,10 @@ export interface Published {
  * Publishes a run's output, assembled in its work dir, to the bucket prefix `url`: each file becomes one
  * object under the same relative key, each complete or absent (a single PUT, or a multipart upload that
  * is aborted on failure). Only regular files are published (no link is followed); the claim marker stays
- * local. The extracted outputs go first and summary.json last.
+ * local. The extracted outputs go first and summary.json last. `since` is when the run was created: an
+ * output object at least as new and of the same size is this run's own, and is not written again.
  */
-export async function publishOutput(localDir: string, url: string): Promise<Published> {
+export async function publishOutput(localDir: string, url: string, since: number): Promise<Published> {
   const location = parseBucketUrl(url, { allowGlob: false });
   const store = openObjectStore(location);
   const files: Array<{ rel: string; size: number }> = [];
@@ -36,8 +37,10 @@ export async function publishOutput(localDir: string, url: string): Promise<Publ
   const result: Published = { written: 0, unchanged: 0, bytes: 0 };
   const publish = async (file: { rel: string; size: number }) => {
     const key = `${location.prefix}${file.rel}`;
-    const there = await store.head(key);
-    if (there?.size === file.size) {
+    const there = rank(file.rel) < 0 ? await store.head(key) : undefined;
+    // Written by this run before (a resumed finalize): same size and not older than the run. An
+    // object of an earlier run into this prefix is replaced; the last three files are always written.
+    if (there?.size === file.size && (there.lastModified ?? 0) >= since) {
       result.unchanged++;
       return;
     }

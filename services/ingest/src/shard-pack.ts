@@ -189,11 +189,34 @@ async function* objectChunks(
     });
   }
   let received = 0;
-  for await (const chunk of body) {
-    received += chunk.length;
-    if (received > member.size) throw sizeChanged(member, received, 'while it was read');
-    onFileBytes?.(chunk.length);
-    yield chunk;
+  const iterator = body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        // A connection cut mid-body: the shard is retried (with a fresh signed URL and a new GET).
+        throw new RfbatchError(
+          ErrorCode.upload,
+          `reading "${member.source}" failed after ${received} of ${member.size} bytes (${(error as Error).message})`,
+          {
+            retryable: true,
+            cause: error,
+            hint: 'check the source bucket endpoint and network; the shard is retried',
+          },
+        );
+      }
+      if (next.done) break;
+      const chunk = next.value;
+      received += chunk.length;
+      if (received > member.size) throw sizeChanged(member, received, 'while it was read');
+      onFileBytes?.(chunk.length);
+      yield chunk;
+    }
+  } finally {
+    // Ends the GET when the shard stops early (a size check, an aborted PUT): no socket is left open.
+    await iterator.return?.();
   }
   if (received !== member.size) throw sizeChanged(member, received, 'while it was read');
 }

@@ -64,7 +64,9 @@ export async function pullPlan(config: WorkConfig, runId: string): Promise<boole
   const mirror = workMirrorOf(config);
   if (!mirror) return false;
   const paths = runPaths(config.workDir, runId);
-  if (!(await mirror.pull(paths.plan))) return false;
+  // Only the mirror's copy counts: a local plan from a try cut before publishing must be published.
+  if (!(await mirror.has(paths.plan))) return false;
+  await mirror.pull(paths.plan);
   await mirror.pull(paths.manifest);
   await mirror.pull(paths.skipped);
   return true;
