@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { readObjectText } from '@rfbatch/object-store';
 import {
   looksLikeUrl,

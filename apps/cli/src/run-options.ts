@@ -212,7 +212,7 @@ const FLAG_OF: Record<string, string> = {
 };
 
 /** `--notifications-url` and `--notification-category` as the RunSpec's `notifications`. */
-export function notificationsOf(
+function notificationsOf(
   flags: Pick<RunFlags, 'notificationsUrl' | 'notificationCategory' | 'videos' | 'batch'>,
   source: RunSpecInput['source'],
   warn?: (message: string) => void,
