@@ -1,153 +1,21 @@
-import { access, mkdir } from 'node:fs/promises';
 import {
   claimOutputDir,
   looksLikeUrl,
-  createAtomicWriteStream,
   MetricName,
-  ManifestEntry,
-  readJsonLines,
-  readRefused,
-  SkippedEntry,
   Stage,
   type Config,
   type ResolvedRunSpec,
   type RunState,
   type ServiceContext,
   writeFileAtomic,
-  writeLine,
 } from '@rfbatch/shared';
-import { DownloadEntry, exportPaths, type ExportPaths } from './downloads.js';
-import {
-  joinEntry,
-  readRecords,
-  recordFiles,
-  recordName,
-  skippedLine,
-  type ResultRecord,
-  type ResultStatus,
-} from './results-join.js';
+import { exportPaths, type ExportPaths } from './downloads.js';
+import { writeResults, type JoinCounts } from './write-results.js';
 import { writeReport } from '@rfbatch/report';
 import { defineProcessor } from '@rfbatch/worker-kit';
 import type { ExportDeps } from './deps.js';
 import { publishOutput } from './publish-output.js';
 import { workMirrorOf } from '@rfbatch/object-store';
-import { remoteKeyedLines } from './remote-keyed.js';
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** What finalize learnt while joining, for the summary. */
-export interface JoinCounts {
-  sourceFiles: number;
-  skipped: number;
-  results: number;
-  missing: number;
-  byStatus: Record<ResultStatus, number>;
-  /** Records that name no file of the manifest (reported as a warning). */
-  unmatchedRecords: number;
-  unmatchedExample?: string;
-  /** JSONL lines that were not objects. */
-  badLines: number;
-}
-
-/** Reads every result record of the run's downloaded outputs, grouped by the file they name. */
-async function loadRecords(
-  paths: ExportPaths,
-): Promise<{ byName: Map<string, ResultRecord[]>; unnamed: number; badLines: number }> {
-  const byName = new Map<string, ResultRecord[]>();
-  let unnamed = 0;
-  let badLines = 0;
-  if (!(await exists(paths.downloads))) return { byName, unnamed, badLines };
-  const seen = new Set<string>();
-  for await (const entry of readJsonLines(paths.downloads, DownloadEntry)) {
-    const content = paths.contentPath(entry);
-    if (seen.has(content)) continue;
-    seen.add(content);
-    for (const file of await recordFiles(content)) {
-      const read = await readRecords(file);
-      badLines += read.badLines;
-      for (const record of read.records) {
-        const name = recordName(record);
-        if (name === undefined) {
-          unnamed++;
-          continue;
-        }
-        const list = byName.get(name);
-        if (list) list.push(record);
-        else byName.set(name, [record]);
-      }
-    }
-  }
-  return { byName, unnamed, badLines };
-}
-
-/**
- * Writes `results.jsonl`: one line per source file, in manifest order, then the skipped files. The
- * bytes depend only on the manifest, the skipped list and the downloaded outputs, so writing it twice
- * gives the same file. Written to an exclusive temp name and renamed (never through a planted link), so a reader never
- * sees half of it.
- */
-export async function writeResults(paths: ExportPaths): Promise<JoinCounts> {
-  const { byName, unnamed, badLines } = await loadRecords(paths);
-  const counts: JoinCounts = {
-    sourceFiles: 0,
-    skipped: 0,
-    results: 0,
-    missing: 0,
-    byStatus: { ok: 0, failed: 0, 'not-processed': 0, skipped: 0 },
-    unmatchedRecords: unnamed,
-    badLines,
-  };
-  await mkdir(paths.out, { recursive: true });
-  const refused = await readRefused(paths);
-  const out = await createAtomicWriteStream(paths.results);
-  const write = (line: object) => writeLine(out.stream, `${JSON.stringify(line)}\n`);
-  const matched = new Set<string>();
-  try {
-    if (await exists(paths.manifest)) {
-      for await (const entry of readJsonLines(paths.manifest, ManifestEntry)) {
-        const records = byName.get(entry.name);
-        if (records) matched.add(entry.name);
-        const line = joinEntry(entry, records, refused.get(entry.i));
-        counts.sourceFiles++;
-        counts.byStatus[line.status]++;
-        if (line.status === 'not-processed') counts.missing++;
-        else counts.results++;
-        await write(line);
-      }
-    } else {
-      for (const { name, line } of remoteKeyedLines(byName)) {
-        matched.add(name);
-        counts.sourceFiles++;
-        counts.byStatus[line.status]++;
-        counts.results++;
-        await write(line);
-      }
-    }
-    if (await exists(paths.skipped)) {
-      for await (const entry of readJsonLines(paths.skipped, SkippedEntry)) {
-        counts.sourceFiles++;
-        counts.skipped++;
-        counts.byStatus.skipped++;
-        await write(skippedLine(entry));
-      }
-    }
-  } catch (error) {
-    await out.abort();
-    throw error;
-  }
-  await out.commit();
-  for (const name of byName.keys()) {
-    if (matched.has(name)) continue;
-    counts.unmatchedRecords++;
-    counts.unmatchedExample ??= name;
-  }
-  return counts;
-}
 
 /** summary.json: what the run did, built only from stored state, so a re-run writes the same bytes. */
 export function buildSummary(spec: ResolvedRunSpec, state: RunState, counts: JoinCounts, finishedAt: string) {

@@ -16,7 +16,8 @@ export {
   type ExtractResult,
 } from './safe-extract.js';
 export { DownloadEntry, exportPaths, localNameOf, downloadDoneKey, type ExportPaths } from './downloads.js';
-export { writeResults, buildSummary, type JoinCounts, type RunSummary } from './finalize.processor.js';
+export { buildSummary, type RunSummary } from './finalize.processor.js';
+export { writeResults, type JoinCounts } from './write-results.js';
 export {
   joinEntry,
   recordName,

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '@rfbatch/shared';
 import { parseCsv } from './csv.js';
 import { exportPaths, type DownloadEntry } from './downloads.js';
-import { writeResults } from './finalize.processor.js';
+import { writeResults } from './write-results.js';
 import { joinEntry, recordName } from './results-join.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rfb-join-'));
@@ -142,5 +142,80 @@ describe('writeResults', () => {
     await writeResults(paths);
     expect(await readFile(paths.results, 'utf8')).toBe(first);
     expect((await stat(paths.results)).size).toBe(before.size);
+  });
+});
+
+describe('writeResults beyond its sort buffers', () => {
+  it('writes the same bytes and counts when every sort spills to disk, in manifest order, with or without a manifest', async () => {
+    const paths = exportPaths(join(root, 'work'), 'r-spill', join(root, 'out-spill'), true);
+    await mkdir(join(paths.outputs, 'results'), { recursive: true });
+    await mkdir(paths.dir, { recursive: true });
+    // 400 files in manifest order i; their remote names sort in another order than i.
+    const manifest = Array.from({ length: 400 }, (_, i) =>
+      image(i, `n${(i * 7919) % 400}.png`, `src/${i}.png`),
+    );
+    await writeFile(paths.manifest, manifest.map((m) => `${JSON.stringify(m)}\n`).join(''));
+    const entry = (i: number, fileName: string): DownloadEntry => ({
+      i,
+      batchId: 'b',
+      partName: 'results',
+      fileName,
+      shardId: null,
+      contentType: 'x',
+      local: `results/${fileName}`,
+      archive: false,
+    });
+    await writeFile(
+      paths.downloads,
+      [entry(0, 'a.jsonl'), entry(1, 'b.jsonl')].map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
+    // Every third file has a result, in a shuffled order over two files; some are failed, one is
+    // twice (the first stands), one record names no file of the run, one names nothing.
+    const lines: string[] = [];
+    for (let k = 0; k < 400; k += 3) {
+      const i = (k * 31) % 400;
+      lines.push(JSON.stringify({ file_name: `n${i}.png`, error: i % 5 === 0 ? 'bad image' : null, seq: k }));
+    }
+    lines.push(JSON.stringify({ file_name: 'n0.png', error: null, seq: 'again' }));
+    lines.push(JSON.stringify({ file_name: 'stranger.png' }), JSON.stringify({ other: 1 }));
+    await writeFile(join(paths.outputs, 'results', 'a.jsonl'), `${lines.slice(0, 70).join('\n')}\n`);
+    await writeFile(join(paths.outputs, 'results', 'b.jsonl'), `${lines.slice(70).join('\n')}\n`);
+
+    const inMemory = await writeResults(paths);
+    const expected = await readFile(paths.results, 'utf8');
+    const spilled = await writeResults(paths, { sortBufferBytes: 256 });
+    expect(await readFile(paths.results, 'utf8')).toBe(expected);
+    expect(spilled).toEqual(inMemory);
+    expect(spilled).toMatchObject({
+      sourceFiles: 400,
+      results: 134,
+      missing: 266,
+      unmatchedRecords: 2,
+      unmatchedExample: 'stranger.png',
+    });
+    const out = expected
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { source: string; remoteName: string; status: string; result?: { seq: unknown } },
+      );
+    expect(out.map((l) => l.source)).toEqual(manifest.map((m) => m.source));
+    expect(out.find((l) => l.remoteName === 'n0.png')?.result?.seq).not.toBe('again');
+    await expect(stat(join(paths.dir, 'join'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Without a manifest (an adopted job): one line per name, in name order, the same either way.
+    await rm(paths.manifest);
+    const keyed = await writeResults(paths);
+    const keyedText = await readFile(paths.results, 'utf8');
+    expect(await writeResults(paths, { sortBufferBytes: 128 })).toEqual(keyed);
+    expect(await readFile(paths.results, 'utf8')).toBe(keyedText);
+    const names = keyedText
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { source: string }).source);
+    expect(names).toEqual([...names].sort());
+    expect(names).toContain('stranger.png');
+    expect(keyed.sourceFiles).toBe(135);
   });
 });
