@@ -45,6 +45,7 @@ export * from './roboflow/paginate.js';
 export * from './roboflow/job-state.js';
 export * from './roboflow/multipart.js';
 export * from './roboflow/signed-url.js';
+export { ConnectionBudget, RANGE_DEFAULTS } from './roboflow/ranged-download.js';
 export * from './context.js';
 export * from './lifecycle.js';
 export * from './service-main.js';

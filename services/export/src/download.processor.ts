@@ -1,6 +1,7 @@
 import { access, rm } from 'node:fs/promises';
 import {
   ApiError,
+  ConnectionBudget,
   downloadToFile as defaultDownloadToFile,
   eachLimited,
   isRetryable,
@@ -19,6 +20,19 @@ import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
 
 /** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
 const REFUSED_URL = new Set([400, 401, 403, 404, 410]);
+
+/**
+ * The download connections of one export service (its options object is made once per service): at
+ * most `downloadConnections` at once across all its download jobs. A file's first connection waits for
+ * one; its other ranged GETs (up to `rangeConnections - 1`) start only on a free one, so extra
+ * connections fill the link when few files are in flight and never exceed the bound.
+ */
+const budgets = new WeakMap<ResolvedExportOptions, ConnectionBudget>();
+function budgetOf(opts: ResolvedExportOptions): ConnectionBudget {
+  let budget = budgets.get(opts);
+  if (!budget) budgets.set(opts, (budget = new ConnectionBudget(opts.downloadConnections)));
+  return budget;
+}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
@@ -52,7 +66,15 @@ async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Pr
       const url = await f.listings.urlFor(entry, fresh);
       fresh = false;
       listed = true;
-      return download(url, dest, { timeoutMs: f.opts.transferTimeoutMs });
+      return download(url, dest, {
+        timeoutMs: f.opts.transferTimeoutMs,
+        range: {
+          connections: f.opts.rangeConnections,
+          minBytes: f.opts.rangeMinBytes,
+          partBytes: f.opts.rangePartBytes,
+          limiter: budgetOf(f.opts),
+        },
+      });
     },
     {
       nextDelayMs: (error) => {

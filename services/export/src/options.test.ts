@@ -9,6 +9,10 @@ describe('the export options schema', () => {
       concurrency: 4,
       filesPerJob: 20,
       downloadConcurrency: 16,
+      rangeConnections: 4,
+      rangeMinBytes: 1024 * 1024,
+      rangePartBytes: 8 * 1024 * 1024,
+      downloadConnections: 64,
       fileAttempts: 4,
       relistAttempts: 3,
       retryDelayMs: 500,
@@ -60,6 +64,20 @@ describe('the export options schema', () => {
       'RFBATCH_EXTRACT_MAX_RATIO is deprecated: use RFBATCH_EXPORT_EXTRACT_MAX_RATIO',
       'RFBATCH_LOCK_DURATION_MS is deprecated: use RFBATCH_EXPORT_LOCK_DURATION_MS',
     ]);
+  });
+
+  it('reads the ranged-download options from RFBATCH_EXPORT_*', () => {
+    expect(
+      exportOptionsFromEnv({
+        RFBATCH_EXPORT_RANGE_CONNECTIONS: '1',
+        RFBATCH_EXPORT_RANGE_MIN_BYTES: '0',
+        RFBATCH_EXPORT_RANGE_PART_BYTES: '1048576',
+        RFBATCH_EXPORT_DOWNLOAD_CONNECTIONS: '8',
+      }),
+    ).toEqual({ rangeConnections: 1, rangeMinBytes: 0, rangePartBytes: 1_048_576, downloadConnections: 8 });
+    expect(() => exportOptionsFromEnv({ RFBATCH_EXPORT_RANGE_PART_BYTES: '100' })).toThrow(
+      /RFBATCH_EXPORT_RANGE_PART_BYTES: expected a whole number of at least 65536/,
+    );
   });
 
   it('lists every bad variable with its value and what it expects', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   decimal,
   serviceOptions,
+  RANGE_DEFAULTS,
   wholeNumber,
   type Deprecation,
   type DownloadToFile,
@@ -24,6 +25,22 @@ export const ExportOptionsSchema = serviceOptions(
       .default(16)
       .describe(
         'files downloaded at once inside one download job (each its own stream: a capped link needs many)',
+      ),
+    rangeConnections: wholeNumber(1)
+      .default(4)
+      .describe(
+        'ranged GETs at once for one large file (1 = one stream per file): fills a link that caps each connection',
+      ),
+    rangeMinBytes: wholeNumber(0)
+      .default(RANGE_DEFAULTS.minBytes)
+      .describe('files smaller than this are fetched over one stream'),
+    rangePartBytes: wholeNumber(64 * 1024)
+      .default(RANGE_DEFAULTS.partBytes)
+      .describe('largest part one ranged GET asks for (a file is split in about rangeConnections parts)'),
+    downloadConnections: wholeNumber(1)
+      .default(64)
+      .describe(
+        "connections one export process holds for downloads: each file's first waits for one, extra ranged GETs only take a free one",
       ),
     fileAttempts: wholeNumber(1)
       .default(4)

@@ -136,9 +136,31 @@ export type UploadToSignedUrl = (
   opts?: SignedUploadOptions,
 ) => Promise<void>;
 
+/** Connections several downloads share: `acquire` waits for one, `tryAcquire` takes one only if free. */
+export interface ConnectionLimiter {
+  acquire(signal?: AbortSignal): Promise<void>;
+  tryAcquire(): boolean;
+  release(): void;
+}
+
+/** How one download may use several ranged GETs at once (ranged-download.ts). */
+export interface RangedDownloadOptions {
+  /** Connections per file, the first included; 1 = one stream, as without this option. */
+  connections: number;
+  /** Files smaller than this stay on the first stream. @defaultValue 1 MiB */
+  minBytes?: number;
+  /** Largest part one ranged GET asks for. @defaultValue 8 MiB */
+  partBytes?: number;
+  /** How long the first stream runs alone: more connections join only if it would need longer. @defaultValue 100 */
+  probeMs?: number;
+  /** Shared by the downloads of a process: the first connection waits for it, the others only take a free one. */
+  limiter?: ConnectionLimiter;
+}
+
 /**
  * Stream `url` into `<dest>.part`, check the length against Content-Length (and `expectedBytes`),
  * fsync, rename to `dest`. Returns the byte count. A 403/404/410 is an ApiError with that status.
+ * With `range.connections` > 1, a large file is fetched in parts over several ranged GETs.
  */
 export type DownloadToFile = (
   url: string,
@@ -150,5 +172,8 @@ export type DownloadToFile = (
     /** @defaultValue ROBOFLOW_API_DEFAULTS.transferTimeoutMs */
     timeoutMs?: number;
     onProgress?: (bytes: number) => void;
+    range?: RangedDownloadOptions;
   },
 ) => Promise<number>;
+
+export type DownloadOptions = NonNullable<Parameters<DownloadToFile>[2]>;

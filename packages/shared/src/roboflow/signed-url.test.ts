@@ -2,11 +2,14 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode } from '../errors.js';
 import { describeSignedUrl, downloadToFile, uploadToSignedUrl } from './signed-url.js';
-import { json, startTestServer, type TestServer } from '@rfbatch/testkit/api-server';
+import { ConnectionBudget } from './ranged-download.js';
+import { json, startTestServer, type RecordedRequest, type TestServer } from '@rfbatch/testkit/api-server';
 import { secretFreeRejection } from '@rfbatch/testkit/secret-checks';
 
 const SIGNATURE = 'c0ffee5ignature1234567890abcdef';
@@ -241,5 +244,214 @@ describe('downloadToFile', () => {
     const error = await failure(downloadToFile(url, join(dir, 'refused.bin')));
     expect(error.code).toBe(ErrorCode.download);
     expect(error.retryable).toBe(true);
+  });
+});
+
+/** What a store that serves `Range` answers (`bytes=a-b` and `bytes=a-`); `part` may spoil a part. */
+function serveRanges(
+  data: Buffer,
+  part?: (res: ServerResponse, start: number, end: number) => boolean,
+): { handler: (req: RecordedRequest, res: ServerResponse) => void; open: () => number; most: () => number } {
+  let open = 0;
+  let most = 0;
+  return {
+    open: () => open,
+    most: () => most,
+    handler(req, res) {
+      open++;
+      most = Math.max(most, open);
+      res.once('close', () => open--);
+      const m = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+      if (!m) {
+        res.writeHead(200, { 'content-length': String(data.length) });
+        return void res.end(data);
+      }
+      const start = Number(m[1]);
+      const end = m[2] ? Math.min(Number(m[2]), data.length - 1) : data.length - 1;
+      if (start > end) {
+        res.writeHead(416, { 'content-range': `bytes */${data.length}` });
+        return void res.end();
+      }
+      if (start > 0 && part?.(res, start, end)) return;
+      res.writeHead(206, {
+        'content-length': String(end - start + 1),
+        'content-range': `bytes ${start}-${end}/${data.length}`,
+      });
+      // In slices with pauses, so the parts are in flight together.
+      const body = data.subarray(start, end + 1);
+      let at = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += 64 * 1024)));
+        setTimeout(next, 1);
+      };
+      next();
+    },
+  };
+}
+
+const RANGED = { connections: 4, minBytes: 1024 * 1024, partBytes: 512 * 1024, probeMs: 0 };
+const rangesAsked = () =>
+  server.requests.map((r) => String(r.headers.range ?? '')).filter((r) => r && r !== 'bytes=0-');
+
+describe('downloadToFile over ranged GETs', () => {
+  it('fetches a large file in parts over at most `connections` GETs at once, byte for byte', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const store = serveRanges(data);
+    server.handle(store.handler);
+    const dest = join(dir, 'ranged', 'big.tar.gz');
+    let progress = 0;
+    const bytes = await downloadToFile(signed('/out/big.tar.gz'), dest, {
+      range: RANGED,
+      onProgress: (n) => (progress += n),
+    });
+    expect(bytes).toBe(data.length);
+    expect(progress).toBe(data.length);
+    expect((await readFile(dest)).equals(data)).toBe(true);
+    expect(server.requests[0]?.headers.range).toBe('bytes=0-');
+    // 512 KiB parts: the other three connections took parts from the back.
+    expect(rangesAsked().length).toBeGreaterThanOrEqual(3);
+    for (const r of rangesAsked()) expect(r).toMatch(/^bytes=\d+-\d+$/);
+    expect(store.most()).toBeLessThanOrEqual(4);
+    expect(store.most()).toBeGreaterThan(1);
+    expect((await readdir(join(dir, 'ranged'))).sort()).toEqual(['big.tar.gz']);
+  });
+
+  it('a file under minBytes, and one without a free connection in the limiter, stay on one GET', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    server.handle(serveRanges(data).handler);
+    const small = join(dir, 'ranged-small.bin');
+    await downloadToFile(signed('/out/s.bin'), small, { range: { ...RANGED, minBytes: 4 * 1024 * 1024 } });
+    expect((await readFile(small)).equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+
+    server.requests.length = 0;
+    const limited = join(dir, 'ranged-limited.bin');
+    await downloadToFile(signed('/out/l.bin'), limited, {
+      range: { ...RANGED, limiter: new ConnectionBudget(1) },
+    });
+    expect((await readFile(limited)).equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a first stream fast enough to finish within probeMs is left alone', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    server.handle((_req, res) => {
+      res.writeHead(206, {
+        'content-length': String(data.length),
+        'content-range': `bytes 0-${data.length - 1}/${data.length}`,
+      });
+      res.end(data);
+    });
+    const dest = join(dir, 'ranged-fast.bin');
+    await downloadToFile(signed('/out/f.bin'), dest, { range: { ...RANGED, probeMs: 5_000 } });
+    expect((await readFile(dest)).equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('a server that ignores Range (200, the whole body) is read as one stream', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    server.handle((_req, res) => {
+      res.writeHead(200, { 'content-length': String(data.length) });
+      res.end(data);
+    });
+    const dest = join(dir, 'no-ranges.bin');
+    expect(
+      await downloadToFile(signed('/out/nr.bin'), dest, { range: RANGED, expectedBytes: data.length }),
+    ).toBe(data.length);
+    expect((await readFile(dest)).equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('an empty file (416 to bytes=0-) is fetched with a plain GET', async () => {
+    server.handle(serveRanges(Buffer.alloc(0)).handler);
+    const dest = join(dir, 'empty.bin');
+    expect(await downloadToFile(signed('/out/e.bin'), dest, { range: RANGED })).toBe(0);
+    expect(await readFile(dest)).toHaveLength(0);
+    expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=0-', undefined]);
+  });
+
+  it('a part cut short is a retryable download error and leaves no file', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    let cut = false;
+    server.handle(
+      serveRanges(data, (res, start, end) => {
+        if (cut) return false;
+        cut = true;
+        res.writeHead(206, {
+          'content-length': String(end - start + 1),
+          'content-range': `bytes ${start}-${end}/${data.length}`,
+        });
+        res.write(data.subarray(start, start + 1000));
+        setTimeout(() => res.socket?.destroy(), 20);
+        return true;
+      }).handler,
+    );
+    const dest = join(dir, 'ranged-cut', 'cut.bin');
+    const error = await failure(downloadToFile(signed('/out/cut.bin'), dest, { range: RANGED }));
+    expect(cut).toBe(true);
+    expect(error.code).toBe(ErrorCode.download);
+    expect(error.retryable).toBe(true);
+    expect(await readdir(join(dir, 'ranged-cut'))).toEqual([]);
+  });
+
+  it('a part answered with another range is a retryable error', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    server.handle(
+      serveRanges(data, (res, start, end) => {
+        res.writeHead(206, {
+          'content-length': String(end - start),
+          'content-range': `bytes ${start + 1}-${end}/${data.length}`,
+        });
+        res.end(data.subarray(start + 1, end + 1));
+        return true;
+      }).handler,
+    );
+    const dest = join(dir, 'ranged-other', 'o.bin');
+    const error = await failure(downloadToFile(signed('/out/o.bin'), dest, { range: RANGED }));
+    expect(error.retryable).toBe(true);
+    expect(error.message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/out\/o\.bin\?<redacted> answered Content-Range bytes \d+-\d+\/\d+ to Range bytes=\d+-\d+$/,
+    );
+    expect(await readdir(join(dir, 'ranged-other'))).toEqual([]);
+  });
+
+  it('a part refused with 403 is the non-retryable ApiError the caller relists on, and leaves no file', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    server.handle(
+      serveRanges(data, (res) => {
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+        return true;
+      }).handler,
+    );
+    const dest = join(dir, 'ranged-403', 'x.bin');
+    const error = await failure(downloadToFile(signed('/out/x.bin'), dest, { range: RANGED }));
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.code).toBe(ErrorCode.download);
+    expect(error.status).toBe(403);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      `GET ${server.url}/out/x.bin?<redacted> answered 403: AccessDenied: Request has expired`,
+    );
+    expect(await readdir(join(dir, 'ranged-403'))).toEqual([]);
+  });
+
+  it('a limiter hands out at most its size, in order, and a waiting acquire can be cancelled', async () => {
+    const budget = new ConnectionBudget(2);
+    await budget.acquire();
+    expect(budget.tryAcquire()).toBe(true);
+    expect(budget.tryAcquire()).toBe(false);
+    const order: string[] = [];
+    const a = budget.acquire().then(() => order.push('a'));
+    const controller = new AbortController();
+    const b = budget.acquire(controller.signal).catch(() => order.push('b cancelled'));
+    controller.abort();
+    await b;
+    budget.release();
+    await a;
+    expect(order).toEqual(['b cancelled', 'a']);
+    expect(budget.tryAcquire()).toBe(false);
   });
 });

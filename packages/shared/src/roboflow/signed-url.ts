@@ -12,45 +12,11 @@ import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
-import { summariseBody } from './summarise-body.js';
+import { asDownloadError, describeSignedUrl, storeSaid, transferError } from './transfer-error.js';
+import { rangedDownload } from './ranged-download.js';
 import { inSpan, setSpanAttributes, SpanKind } from '../telemetry/spans.js';
 
-/** `https://host/path?<redacted>`: a signed URL as it may be shown. */
-export function describeSignedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}${u.search ? '?<redacted>' : ''}`;
-  } catch {
-    return '<an unreadable URL>';
-  }
-}
-
-/** What a storage service said in its (usually XML) error body: `<Code>` and `<Message>` when present. */
-function storeSaid(text: string, contentType: string): string | undefined {
-  const code = /<Code>([^<]{1,100})<\/Code>/i.exec(text)?.[1];
-  const message = /<Message>([^<]{1,300})<\/Message>/i.exec(text)?.[1];
-  if (code || message) return summariseBody([code, message].filter(Boolean).join(': '), 'text/plain');
-  return summariseBody(text, contentType);
-}
-
-function transferError(
-  code: ErrorCode,
-  what: string,
-  status: number,
-  said: string | undefined,
-  action: string,
-): ApiError {
-  const retryable = status === 408 || status === 429 || status >= 500;
-  const gone = status === 403 || status === 404 || status === 410;
-  return new ApiError(code, what, status, said, {
-    retryable,
-    hint: gone
-      ? `the signed URL expired or was revoked: ${action} with a fresh URL`
-      : retryable
-        ? 'the storage service is busy; it is safe to retry'
-        : `the storage service refused the ${code === ErrorCode.upload ? 'upload' : 'download'}`,
-  });
-}
+export { describeSignedUrl };
 
 function counter(onProgress: ((bytes: number) => void) | undefined, count: (n: number) => void): Transform {
   return new Transform({
@@ -236,17 +202,10 @@ export const downloadToFile: DownloadToFile = (url, dest, opts) =>
       attributes: { 'http.request.method': 'GET', 'url.full': describeSignedUrl(url) },
     },
     async () => {
-      const bytes = await downloadOnce(url, dest, opts);
+      const bytes = opts?.range
+        ? await rangedDownload(url, dest, opts, downloadOnce)
+        : await downloadOnce(url, dest, opts);
       setSpanAttributes({ 'http.response.body.size': bytes });
       return bytes;
     },
   );
-
-function asDownloadError(net: RfbatchError, cause: unknown): RfbatchError {
-  if (net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout) return net;
-  return new RfbatchError(ErrorCode.download, net.message, {
-    retryable: net.retryable,
-    cause,
-    hint: net.hint,
-  });
-}
