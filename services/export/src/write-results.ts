@@ -52,7 +52,7 @@ export interface JoinCounts {
 }
 
 export interface WriteResultsOptions {
-  /** Memory budget of each sort's buffer. @defaultValue 32 MiB */
+  /** Memory budget of each sort's buffer. @defaultValue 8 MiB */
   sortBufferBytes?: number;
 }
 
