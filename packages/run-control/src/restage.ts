@@ -1,5 +1,6 @@
 /**
  * Re-staging on retry: staged inputs and job outputs are deleted 7 days after upload (`expiryDate`),
+ * and a bucket's presigned references stop working at their expiry (`referencesExpireAt`),
  * so a run retried later than that would restart a job whose input is gone and fail obscurely.
  * Instead, a retry that finds the run's inputs expired (or its outputs, before they were downloaded)
  * stages the inputs again from the manifest — into a FRESH batch id, under a fresh job id — and
@@ -64,6 +65,14 @@ export async function expiredStagedData(
     if (!state.outputExpiresAt || Date.parse(state.outputExpiresAt) > now.getTime()) return undefined;
     return `outputs of job "${spec.jobId}" expired on ${state.outputExpiresAt} before they were downloaded`;
   }
+  // References presigned for the API to fetch: past their expiry, what was not indexed by then never
+  // will be, and resending the chunks under their ingest ids would be answered as duplicates.
+  if (
+    state.referencesExpireAt &&
+    Date.parse(state.referencesExpireAt) <= now.getTime() &&
+    at <= Stage.options.indexOf('verify')
+  )
+    return `the presigned URLs of the run's bucket objects expired on ${state.referencesExpireAt} before every object was indexed`;
   try {
     const batch = await ctx.client.getBatch(spec.batchId);
     return Date.parse(batch.expiryDate) <= now.getTime()
@@ -138,8 +147,9 @@ export async function restageRun(
     results: 0,
     missing: 0,
   });
-  // The old job and expiry dates describe data that is gone; verify and collect record the new ones.
-  await store.redis.hdel(store.key(runId), 'job', 'batchExpiresAt', 'outputExpiresAt');
+  // The old job and expiry dates describe data that is gone; verify, collect and the references
+  // sender record the new ones (the sender keeps the earliest expiry, so the old one must go).
+  await store.redis.hdel(store.key(runId), 'job', 'batchExpiresAt', 'outputExpiresAt', 'referencesExpireAt');
   await store.warn(
     runId,
     `${reason}: the retry stages the inputs again into batch "${next.batchId}" and runs them as job "${next.jobId}" (job "${spec.jobId}" is left as it is)`,

@@ -9,6 +9,7 @@ import {
   expiredStagedData,
   restagedBatchId,
   restagedSpec,
+  restageRun,
 } from '@rfbatch/run-control';
 
 let bed: Testbed;
@@ -132,5 +133,25 @@ describe('re-staging decisions', () => {
         'collect',
       ),
     ).toMatch(/outputs of job .* expired on 2020-01-01/);
+  });
+
+  it('re-stages a bucket run whose presigned references expired before the job started', async () => {
+    const { spec } = await bed.stageRun(2, { mode: 'single', enqueue: false });
+    const state = await bed.ctx.store.require(spec.runId);
+    const sent = { ...state, counters: { ...state.counters, filesUploaded: 2 } };
+    const past = { ...sent, referencesExpireAt: '2020-01-01T00:00:00.000Z' };
+    const future = { ...sent, referencesExpireAt: '2999-01-01T00:00:00.000Z' };
+    for (const stage of ['upload', 'verify'] as const)
+      expect(await expiredStagedData(bed.ctx, spec, past, stage)).toMatch(
+        /presigned URLs of the run's bucket objects expired on 2020-01-01.*before every object was indexed/,
+      );
+    expect(await expiredStagedData(bed.ctx, spec, future, 'verify')).toBeUndefined();
+    // Once the job has started, every object was indexed: the URLs are no longer needed.
+    expect(await expiredStagedData(bed.ctx, spec, past, 'await')).toBeUndefined();
+    // The re-stage forgets the dead expiry: the sender keeps the earliest one it is given, so a kept
+    // one would make the next attempt re-stage again.
+    await bed.ctx.store.noteReferencesExpiry(spec.runId, new Date('2020-01-01T00:00:00.000Z'));
+    await restageRun(bed.ctx, spec, 2, 'references expired');
+    expect((await bed.ctx.store.require(spec.runId)).referencesExpireAt).toBeUndefined();
   });
 });
