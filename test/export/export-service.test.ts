@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadToFile, ErrorCode, RfbatchError, stageJobId, type DownloadToFile } from '@rfbatch/shared';
+import {
+  downloadToFile,
+  ErrorCode,
+  RfbatchError,
+  stageJobId,
+  streamDownload,
+  type DownloadToFile,
+  type StreamDownload,
+} from '@rfbatch/shared';
 import { startJobs } from '@rfbatch/jobs';
 import { startTestbed, type Testbed } from '@rfbatch/testkit/staged-runs';
 import { exportPaths, startExport, type ExportServiceOptions } from '@rfbatch/export';
@@ -166,15 +174,18 @@ describe('export service', () => {
 
   it('lists again for a fresh URL when a signed URL has expired', async () => {
     const refused: number[] = [];
-    const watched: DownloadToFile = async (url, dest, opts) => {
+    const watch = async <T>(transfer: () => Promise<T>): Promise<T> => {
       try {
-        return await downloadToFile(url, dest, opts);
+        return await transfer();
       } catch (error) {
         if (error instanceof RfbatchError && error.status !== undefined) refused.push(error.status);
         throw error;
       }
     };
-    await services({ downloadToFile: watched });
+    const watched: DownloadToFile = (url, dest, opts) => watch(() => downloadToFile(url, dest, opts));
+    const watchedStream: StreamDownload = (url, dest, opts, consume) =>
+      watch(() => streamDownload(url, dest, opts, consume));
+    await services({ downloadToFile: watched, streamDownload: watchedStream });
     const { spec } = await bed.stageRun(5, { mode: 'single', enqueue: false });
     // URLs listed from now on live 1 s; the first download waits 1.5 s before it is served.
     bed.emulator.setFaults({ signedUrlTtlS: 1, pathPrefix: '/_storage/', latencyMs: 1_500, firstN: 1 });
@@ -211,16 +222,16 @@ describe('export service', () => {
   it('a retry after a failed download fetches only what was not finished', async () => {
     const calls = new Map<string, number>();
     let failOnce = true;
-    const flaky: DownloadToFile = async (url, dest, opts) => {
+    const flaky: StreamDownload = async (url, dest, opts, consume) => {
       const name = dest.split('/').pop() as string;
       calls.set(name, (calls.get(name) ?? 0) + 1);
       if (name === 'export-00002.tar.gz' && failOnce) {
         failOnce = false;
         throw new RfbatchError(ErrorCode.download, 'injected: the disk said no', { retryable: false });
       }
-      return downloadToFile(url, dest, opts);
+      return streamDownload(url, dest, opts, consume);
     };
-    await services({ downloadToFile: flaky, filesPerJob: 1, concurrency: 1 });
+    await services({ streamDownload: flaky, filesPerJob: 1, concurrency: 1 });
     const { spec } = await bed.stageRun(12, { mode: 'shards', shardSize: 4 });
     const failed = await bed.waitFor(spec.runId, ['failed']);
     expect(failed.failedStage).toBe('download');

@@ -46,6 +46,7 @@ export * from './roboflow/job-state.js';
 export * from './roboflow/multipart.js';
 export * from './roboflow/signed-url.js';
 export { ConnectionBudget, RANGE_DEFAULTS } from './roboflow/ranged-download.js';
+export { streamDownload, type StreamDownload, type StreamedFile } from './roboflow/download-stream.js';
 export * from './context.js';
 export * from './lifecycle.js';
 export * from './service-main.js';

@@ -23,10 +23,15 @@ function tempPathFor(path: string): string {
  * Opens a fresh temp file for `path` (exclusive, no-follow), for writers that append through a file
  * handle; rename it over `path` when complete, remove it otherwise.
  */
-export async function openTempFor(path: string, mode = 0o644): Promise<{ tmp: string; handle: FileHandle }> {
+export async function openTempFor(
+  path: string,
+  mode = 0o644,
+  { readable = false }: { readable?: boolean } = {},
+): Promise<{ tmp: string; handle: FileHandle }> {
   const tmp = tempPathFor(path);
+  const flags = readable ? (CREATE_NEW & ~constants.O_WRONLY) | constants.O_RDWR : CREATE_NEW;
   try {
-    return { tmp, handle: await open(tmp, CREATE_NEW, mode) };
+    return { tmp, handle: await open(tmp, flags, mode) };
   } catch (error) {
     throw writeError(error, path);
   }

@@ -1,4 +1,4 @@
-import { access, rm } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import {
   ApiError,
   ConnectionBudget,
@@ -8,6 +8,7 @@ import {
   MetricName,
   readJsonLines,
   retryLoop,
+  streamDownload as defaultStreamDownload,
   type ServiceContext,
 } from '@rfbatch/shared';
 import { defineProcessor } from '@rfbatch/worker-kit';
@@ -16,7 +17,7 @@ import type { ExportDeps } from './deps.js';
 import type { Listings } from './listings.js';
 import type { ResolvedExportOptions } from './options.js';
 import { workMirrorOf, type WorkMirror } from '@rfbatch/object-store';
-import { safeExtract, UnsafeArchiveError } from './safe-extract.js';
+import { safeExtract } from './safe-extract.js';
 
 /** Statuses with which a storage service refuses a signed URL that expired or was revoked. */
 const REFUSED_URL = new Set([400, 401, 403, 404, 410]);
@@ -49,13 +50,29 @@ interface FileContext {
   runId: string;
 }
 
+/** How a file's transfers may use connections: several ranged GETs, within the service's budget. */
+function transferOptions(opts: ResolvedExportOptions) {
+  return {
+    timeoutMs: opts.transferTimeoutMs,
+    range: {
+      connections: opts.rangeConnections,
+      minBytes: opts.rangeMinBytes,
+      partBytes: opts.rangePartBytes,
+      limiter: budgetOf(opts),
+    },
+  };
+}
+
 /**
- * Downloads one file to its place (temp name, length check, rename: done by downloadToFile). A
- * refused URL (expired) gets a fresh one from a new listing; a transient failure (reset, 5xx, short
- * body) is tried again after a pause. Returns the bytes written.
+ * Tries one transfer of a file until it succeeds: a refused URL (expired) gets a fresh one from a
+ * new listing; a transient failure (reset, 5xx, short body, a damaged archive) is tried again after
+ * a pause. Resolves with the bytes received.
  */
-async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Promise<number> {
-  const download = f.opts.downloadToFile ?? defaultDownloadToFile;
+async function withFreshUrl(
+  f: FileContext,
+  entry: DownloadEntry,
+  transfer: (url: string) => Promise<number>,
+): Promise<number> {
   let relists = 0;
   let tries = 0;
   let fresh = false;
@@ -66,15 +83,7 @@ async function fetchFile(f: FileContext, entry: DownloadEntry, dest: string): Pr
       const url = await f.listings.urlFor(entry, fresh);
       fresh = false;
       listed = true;
-      return download(url, dest, {
-        timeoutMs: f.opts.transferTimeoutMs,
-        range: {
-          connections: f.opts.rangeConnections,
-          minBytes: f.opts.rangeMinBytes,
-          partBytes: f.opts.rangePartBytes,
-          limiter: budgetOf(f.opts),
-        },
-      });
+      return transfer(url);
     },
     {
       nextDelayMs: (error) => {
@@ -114,20 +123,25 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
   if (await ctx.store.isTerminal(runId)) return;
 
   const dest = paths.downloadPath(entry);
-  const bytes = await fetchFile(f, entry, dest);
-  ctx.metrics?.inc(MetricName.bytesDownloaded, {}, bytes);
-  if (entry.archive) {
-    try {
-      await safeExtract(dest, content, { label: entry.local, limits: f.opts.extractLimits });
-    } catch (error) {
-      // A damaged archive is fetched again by the retry; a refused one stays for inspection.
-      if (!(error instanceof UnsafeArchiveError)) await rm(dest, { force: true });
-      throw error;
-    }
-    // The packed copy in the work dir is no longer needed once its content is in place.
-    if (dest !== paths.contentPath(entry) && entry.archive && dest.startsWith(paths.raw))
-      await rm(dest, { force: true });
+  const extract = { label: entry.local, limits: f.opts.extractLimits };
+  const transfer = transferOptions(f.opts);
+  let bytes: number;
+  if (entry.archive && dest.startsWith(paths.raw)) {
+    // Extracted as it arrives: no packed copy on disk (parts fetched by extra connections on a slow
+    // link wait in a temp file beside `dest` until the stream reaches them). A damaged or truncated
+    // archive leaves nothing and is fetched again; a refused one fails the run.
+    bytes = await withFreshUrl(f, entry, async (url) => {
+      const stream = f.opts.streamDownload ?? defaultStreamDownload;
+      const done = await stream(url, dest, transfer, (file) => safeExtract(file, content, extract));
+      return done.bytes;
+    });
+  } else {
+    const download = f.opts.downloadToFile ?? defaultDownloadToFile;
+    bytes = await withFreshUrl(f, entry, (url) => download(url, dest, transfer));
+    // Kept packed in the output (extract: false): extracted privately, to join the results.
+    if (entry.archive) await safeExtract(dest, content, extract);
   }
+  ctx.metrics?.inc(MetricName.bytesDownloaded, {}, bytes);
   await countDone(bytes);
 }
 

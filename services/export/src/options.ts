@@ -6,6 +6,7 @@ import {
   wholeNumber,
   type Deprecation,
   type DownloadToFile,
+  type StreamDownload,
   type EnvSource,
   type OptionsOf,
 } from '@rfbatch/shared';
@@ -88,6 +89,8 @@ export type ExportServiceOptions = OptionsOf<typeof ExportOptionsSchema> & {
   extractLimits?: Partial<ExtractLimits>;
   /** The download helper (a test may wrap it). @defaultValue downloadToFile of @rfbatch/shared */
   downloadToFile?: DownloadToFile;
+  /** The streamed download archives are extracted from (a test may wrap it). @defaultValue streamDownload of @rfbatch/shared */
+  streamDownload?: StreamDownload;
 };
 
 export type ResolvedExportOptions = Required<
@@ -95,6 +98,7 @@ export type ResolvedExportOptions = Required<
 > & {
   extractLimits: ExtractLimits;
   downloadToFile: DownloadToFile | undefined;
+  streamDownload: StreamDownload | undefined;
 };
 
 export function resolveExportOptions(options: ExportServiceOptions = {}): ResolvedExportOptions {
@@ -109,6 +113,7 @@ export function resolveExportOptions(options: ExportServiceOptions = {}): Resolv
       ...options.extractLimits,
     },
     downloadToFile: options.downloadToFile,
+    streamDownload: options.streamDownload,
   };
 }
 

@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { execFile } from 'node:child_process';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
-import { ErrorCode, isNoSpace, RfbatchError, writeError } from '@rfbatch/shared';
+import { ErrorCode, isNoSpace, RfbatchError, writeError, type StreamedFile } from '@rfbatch/shared';
+
+const execFileAsync = promisify(execFile);
 
 /** Entry files are opened without following a link (the staging folder is fresh; belt and braces). */
 const WRITE_NO_FOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
@@ -76,15 +80,62 @@ class ByteCounter extends Transform {
   }
 }
 
-async function isGzip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
+/** The archive's bytes, and whether they are gzip (by their first two bytes, read ahead). */
+async function sniffed(body: Readable): Promise<{ gzip: boolean; source: Readable }> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const held: Buffer[] = [];
+  let seen = 0;
+  while (seen < 2) {
+    const next = await it.next();
+    if (next.done) break;
+    held.push(next.value);
+    seen += next.value.length;
+  }
+  const head = Buffer.concat(held);
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      yield* held;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    } finally {
+      await it.return?.();
+    }
+  }
+  return { gzip: head[0] === 0x1f && head[1] === 0x8b, source: Readable.from(all(), { objectMode: false }) };
+}
+
+/**
+ * Makes what was written into `staging` durable before it is renamed into place: one syncfs of its
+ * filesystem (`sync --file-system`) per archive rather than one fsync per extracted file; where that
+ * command is missing, each file is fsynced.
+ */
+async function syncStaging(staging: string): Promise<void> {
   try {
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await handle.close();
+    await execFileAsync('sync', ['--file-system', staging]);
+    return;
+  } catch {
+    // No coreutils `sync -f` here: fsync the files one by one.
+  }
+  const entries = await readdir(staging, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const handle = await open(join(entry.parentPath, entry.name), 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 }
+
+/** fsync of a folder, so a rename into it survives a crash (not supported everywhere: best effort). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  await handle?.sync().catch(() => {});
+  await handle?.close();
+}
+
+/** An archive as a file on disk, or as a stream being downloaded (`size` when the server told it). */
+export type ArchiveInput = string | StreamedFile;
 
 export interface ExtractResult {
   files: number;
@@ -101,23 +152,29 @@ export interface ExtractResult {
  *   clean. Files get mode 0644 whatever the archive says.
  */
 export async function safeExtract(
-  archive: string,
+  archive: ArchiveInput,
   destDir: string,
   options: { label?: string; limits?: Partial<ExtractLimits> } = {},
 ): Promise<ExtractResult> {
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
-  const label = options.label ?? archive;
+  const label = options.label ?? (typeof archive === 'string' ? archive : 'archive');
   const dest = resolve(destDir);
   const staging = `${dest}.partial-${randomBytes(4).toString('hex')}`;
-  const archiveBytes = (await stat(archive)).size;
-  const byteBudget = Math.min(
-    limits.maxTotalBytes,
-    Math.max(limits.ratioFloorBytes, archiveBytes * limits.maxRatio),
-  );
-  const gzip = await isGzip(archive);
+  const input =
+    typeof archive === 'string'
+      ? { body: createReadStream(archive), size: (await stat(archive)).size }
+      : archive;
+  let compressed = 0;
+  // The ratio is taken against the archive's size, or against the bytes read so far when unknown.
+  const budget = () =>
+    Math.min(
+      limits.maxTotalBytes,
+      Math.max(limits.ratioFloorBytes, (input.size ?? compressed) * limits.maxRatio),
+    );
   await mkdir(dirname(staging), { recursive: true });
   // Not recursive: the fresh staging folder must be ours, not one planted under its name.
   await mkdir(staging).catch((error: unknown) => {
+    input.body.destroy();
     throw writeError(error, staging);
   });
 
@@ -125,11 +182,17 @@ export async function safeExtract(
   let entries = 0;
   let total = 0;
   const extractor = tarExtract();
-  const source = createReadStream(archive);
-  const feeding = gzip ? pipeline(source, createGunzip(), extractor) : pipeline(source, extractor);
-  // Errors of the feeding side surface through the iterator; keep the promise from being unhandled.
-  feeding.catch(() => {});
+  let source: Readable = input.body;
+  let feeding: Promise<void> = Promise.resolve();
   try {
+    const { gzip, source: sniffedSource } = await sniffed(input.body);
+    source = sniffedSource;
+    const counted = new ByteCounter((n) => (compressed += n));
+    feeding = gzip
+      ? pipeline(source, counted, createGunzip(), extractor)
+      : pipeline(source, counted, extractor);
+    // Errors of the feeding side surface through the iterator; keep the promise from being unhandled.
+    feeding.catch(() => {});
     for await (const entry of extractor) {
       const { header } = entry;
       const type = header.type ?? 'file';
@@ -155,27 +218,29 @@ export async function safeExtract(
         entry.resume();
         continue;
       }
-      if (total + (header.size ?? 0) > byteBudget) {
+      if (total + (header.size ?? 0) > budget()) {
         throw new UnsafeArchiveError(
           label,
           header.name,
-          `it expands beyond ${byteBudget} bytes (${archiveBytes} bytes compressed; limits: ${limits.maxTotalBytes} bytes, ratio ${limits.maxRatio})`,
+          `it expands beyond ${budget()} bytes (${input.size ?? compressed} bytes compressed; limits: ${limits.maxTotalBytes} bytes, ratio ${limits.maxRatio})`,
         );
       }
       await mkdir(dirname(target), { recursive: true, mode: 0o755 });
       const counter = new ByteCounter((n) => {
         total += n;
-        if (total > byteBudget)
-          throw new UnsafeArchiveError(label, header.name, `it expands beyond ${byteBudget} bytes`);
+        if (total > budget())
+          throw new UnsafeArchiveError(label, header.name, `it expands beyond ${budget()} bytes`);
       });
       const handle = await open(target, WRITE_NO_FOLLOW, 0o644);
       await pipeline(entry, counter, handle.createWriteStream());
       files++;
     }
     await feeding;
+    await syncStaging(staging);
     await rm(dest, { recursive: true, force: true });
     await mkdir(dirname(dest), { recursive: true });
     await rename(staging, dest);
+    await syncDir(dirname(dest));
     return { files, bytes: total };
   } catch (error) {
     source.destroy();

@@ -10,7 +10,7 @@
  */
 import { mkdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { getGlobalDispatcher, request } from 'undici';
+import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
 import { ErrorCode, RfbatchError } from '../errors.js';
 import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions, DownloadToFile } from './client.types.js';
@@ -75,14 +75,16 @@ export class ConnectionBudget implements ConnectionLimiter {
   }
 }
 
-interface Part {
+export interface Part {
   start: number;
   /** Exclusive. */
   end: number;
 }
 
 /** `bytes 0-99/1234` → its numbers; `*` as the total is undefined. */
-function parseContentRange(value: unknown): { start: number; end: number; total?: number } | undefined {
+export function parseContentRange(
+  value: unknown,
+): { start: number; end: number; total?: number } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(value ?? '').trim());
   if (!m) return undefined;
   const total = m[3] === '*' ? undefined : Number(m[3]);
@@ -90,7 +92,7 @@ function parseContentRange(value: unknown): { start: number; end: number; total?
 }
 
 /** Parts of about `size / connections` bytes, within [minPartBytes, partBytes]. */
-function planParts(size: number, connections: number, partBytes: number): Part[] {
+export function planParts(size: number, connections: number, partBytes: number): Part[] {
   const each = Math.min(
     Math.max(partBytes, 1),
     Math.max(RANGE_DEFAULTS.minPartBytes, Math.ceil(size / connections)),
@@ -114,7 +116,7 @@ async function writeAt(
 }
 
 /** Gathers chunks and writes them at their offset about a MiB at a time. */
-class PositionalWriter {
+export class PositionalWriter {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private at: number;
@@ -143,12 +145,114 @@ class PositionalWriter {
   }
 }
 
-type Response = Awaited<ReturnType<typeof request>>;
+export type Response = Awaited<ReturnType<typeof request>>;
 
 /** A part's answer as it may be shown: its status, and its Content-Range only when well-formed. */
-function answerOf(res: Response): string {
+export function answerOf(res: Response): string {
   const range = String(res.headers['content-range'] ?? '');
   return /^bytes [\d*]+(-\d+)?\/[\d*]+$/.test(range) ? `Content-Range ${range}` : `status ${res.statusCode}`;
+}
+
+/** One GET with `Range`; an HTTP error answer (but 416) is thrown as the single stream throws it. */
+export async function rangeGet(
+  url: string,
+  rangeHeader: string,
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  dispatcher: Dispatcher | undefined,
+): Promise<Response> {
+  let res: Response;
+  try {
+    res = await request(url, {
+      dispatcher: dispatcher ?? getGlobalDispatcher(),
+      method: 'GET',
+      headers: { range: rangeHeader },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal,
+    });
+  } catch (error) {
+    throw asDownloadError(networkError(error, what, timeoutMs), error);
+  }
+  if ((res.statusCode < 200 || res.statusCode >= 300) && res.statusCode !== 416) {
+    const text = await res.body.text().catch(() => '');
+    throw transferError(
+      ErrorCode.download,
+      what,
+      res.statusCode,
+      storeSaid(text, String(res.headers['content-type'] ?? '')),
+      'list the batch again',
+    );
+  }
+  return res;
+}
+
+export interface Front {
+  /** The answer to `Range: bytes=0-`, its body unread. */
+  res: Response;
+  /** The file's size, when the answer tells it. */
+  total: number | undefined;
+  /** The parts to fetch: several when the server ranges and the file is large enough, else one. */
+  parts: Part[];
+}
+
+/**
+ * The first GET of a ranged download (`bytes=0-`), its answer checked: a range that does not start at
+ * 0, or a size other than `expectedBytes`, is a retryable error. Undefined for 416 (an empty object,
+ * nothing to range over: fetch it plainly).
+ */
+export async function openFront(
+  url: string,
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  opts: DownloadOptions,
+): Promise<Front | undefined> {
+  const first = await rangeGet(url, 'bytes=0-', what, timeoutMs, signal, opts.dispatcher);
+  if (first.statusCode === 416) {
+    await first.body.dump();
+    return undefined;
+  }
+  const announced = Number(first.headers['content-length'] ?? Number.NaN);
+  let total: number | undefined = Number.isFinite(announced) ? announced : undefined;
+  let ranged = false;
+  if (first.statusCode === 206) {
+    const got = parseContentRange(first.headers['content-range']);
+    if (!got || got.start !== 0) {
+      await first.body.dump();
+      throw new RfbatchError(ErrorCode.download, `${what} answered a range it was not asked for`, {
+        retryable: true,
+        hint: 'the storage service misbehaved; it is retried',
+      });
+    }
+    if (got.total !== undefined) {
+      total = got.total;
+      ranged = true;
+    }
+  }
+  const expected = opts.expectedBytes;
+  if (total !== undefined && expected !== undefined && total !== expected) {
+    await first.body.dump();
+    throw new RfbatchError(
+      ErrorCode.download,
+      `${what} announces ${total} bytes, but ${expected} were expected`,
+      {
+        retryable: true,
+        hint: 'the file changed on the server; list the batch again',
+      },
+    );
+  }
+  const range = opts.range;
+  const split =
+    range !== undefined &&
+    ranged &&
+    total !== undefined &&
+    total >= (range.minBytes ?? RANGE_DEFAULTS.minBytes);
+  const parts = split
+    ? planParts(total!, range.connections, range.partBytes ?? RANGE_DEFAULTS.partBytes)
+    : [{ start: 0, end: total ?? Number.POSITIVE_INFINITY }];
+  return { res: first, total, parts };
 }
 
 /** The ranged download; `plain` is the single-stream one (an empty file is fetched with it). */
@@ -197,32 +301,8 @@ class RangedTransfer {
     return new RfbatchError(ErrorCode.download, `${this.what} ${message}`, { retryable: true, hint });
   }
 
-  /** One GET with `Range`; an HTTP error answer (but 416) is thrown as the single stream throws it. */
-  private async get(rangeHeader: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await request(this.url, {
-        dispatcher: this.opts.dispatcher ?? getGlobalDispatcher(),
-        method: 'GET',
-        headers: { range: rangeHeader },
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: this.signal,
-      });
-    } catch (error) {
-      throw asDownloadError(networkError(error, this.what, this.timeoutMs), error);
-    }
-    if ((res.statusCode < 200 || res.statusCode >= 300) && res.statusCode !== 416) {
-      const text = await res.body.text().catch(() => '');
-      throw transferError(
-        ErrorCode.download,
-        this.what,
-        res.statusCode,
-        storeSaid(text, String(res.headers['content-type'] ?? '')),
-        'list the batch again',
-      );
-    }
-    return res;
+  private get(rangeHeader: string): Promise<Response> {
+    return rangeGet(this.url, rangeHeader, this.what, this.timeoutMs, this.signal, this.opts.dispatcher);
   }
 
   private fail(error: unknown): void {
@@ -239,45 +319,14 @@ class RangedTransfer {
 
   async run(plain: DownloadToFile): Promise<number> {
     await mkdir(dirname(this.dest), { recursive: true });
-    const first = await this.get('bytes=0-');
-    if (first.statusCode === 416) {
-      // Nothing to range over (an empty object): the plain GET gets it and checks it.
-      await first.body.dump();
-      return plain(this.url, this.dest, { ...this.opts, range: undefined });
-    }
-    const announced = Number(first.headers['content-length'] ?? Number.NaN);
-    let total: number | undefined = Number.isFinite(announced) ? announced : undefined;
-    let ranged = false;
-    if (first.statusCode === 206) {
-      const got = parseContentRange(first.headers['content-range']);
-      if (!got || got.start !== 0) {
-        await first.body.dump();
-        throw this.error(
-          'answered a range it was not asked for',
-          'the storage service misbehaved; it is retried',
-        );
-      }
-      if (got.total !== undefined) {
-        total = got.total;
-        ranged = true;
-      }
-    }
-    const expected = this.opts.expectedBytes;
-    if (total !== undefined && expected !== undefined && total !== expected) {
-      await first.body.dump();
-      throw new RfbatchError(
-        ErrorCode.download,
-        `${this.what} announces ${total} bytes, but ${expected} were expected`,
-        { retryable: true, hint: 'the file changed on the server; list the batch again' },
-      );
-    }
+    const opened = await openFront(this.url, this.what, this.timeoutMs, this.signal, this.opts);
+    // Nothing to range over (an empty object): the plain GET gets it and checks it.
+    if (!opened) return plain(this.url, this.dest, { ...this.opts, range: undefined });
+    const { res: first, total } = opened;
     const range = this.opts.range!;
-    const size = total ?? Number.POSITIVE_INFINITY;
-    const split = ranged && total !== undefined && total >= (range.minBytes ?? RANGE_DEFAULTS.minBytes);
-    this.parts = split
-      ? planParts(total!, this.connections, range.partBytes ?? RANGE_DEFAULTS.partBytes)
-      : [{ start: 0, end: size }];
+    this.parts = opened.parts;
     this.back = this.parts.length;
+    const expected = this.opts.expectedBytes;
 
     const { tmp, handle } = await openTempFor(this.dest).catch(async (error: unknown) => {
       first.body.destroy();

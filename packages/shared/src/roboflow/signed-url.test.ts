@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode } from '../errors.js';
 import { describeSignedUrl, downloadToFile, uploadToSignedUrl } from './signed-url.js';
+import { streamDownload, type StreamedFile } from './download-stream.js';
 import { ConnectionBudget } from './ranged-download.js';
 import { json, startTestServer, type RecordedRequest, type TestServer } from '@rfbatch/testkit/api-server';
 import { secretFreeRejection } from '@rfbatch/testkit/secret-checks';
@@ -453,5 +454,130 @@ describe('downloadToFile over ranged GETs', () => {
     await a;
     expect(order).toEqual(['b cancelled', 'a']);
     expect(budget.tryAcquire()).toBe(false);
+  });
+});
+
+/** Reads a streamed file to its end, slowly enough that extra connections join (like an extractor). */
+async function collect(file: StreamedFile): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of file.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('streamDownload', () => {
+  it('hands the bytes over in order while other connections fetch parts from the back', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 77);
+    const store = serveRanges(data);
+    server.handle(store.handler);
+    const spill = join(dir, 'stream', 'big.tar.gz');
+    let progress = 0;
+    const { value, bytes } = await streamDownload(
+      signed('/out/big.tar.gz'),
+      spill,
+      { range: RANGED, onProgress: (n) => (progress += n) },
+      collect,
+    );
+    expect(value.equals(data)).toBe(true);
+    expect(bytes).toBe(data.length);
+    expect(progress).toBe(data.length);
+    expect(rangesAsked().length).toBeGreaterThanOrEqual(3);
+    expect(store.most()).toBeLessThanOrEqual(4);
+    expect(store.most()).toBeGreaterThan(1);
+    // The parts the other connections fetched waited in a temp file, removed at the end.
+    expect(await readdir(join(dir, 'stream'))).toEqual([]);
+  });
+
+  it('a fast first stream is the only connection and nothing touches the disk', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    server.handle(serveRanges(data).handler);
+    const spill = join(dir, 'stream-fast', 'f.bin');
+    const { value } = await streamDownload(
+      signed('/out/f.bin'),
+      spill,
+      { range: { ...RANGED, probeMs: 5_000 } },
+      collect,
+    );
+    expect(value.equals(data)).toBe(true);
+    expect(server.requests).toHaveLength(1);
+    expect(existsSync(join(dir, 'stream-fast'))).toBe(false);
+  });
+
+  it('a part cut short fails the stream (the consumer sees the error), retryable, leaving nothing', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    let cut = false;
+    server.handle(
+      serveRanges(data, (res, start, end) => {
+        if (cut) return false;
+        cut = true;
+        res.writeHead(206, {
+          'content-length': String(end - start + 1),
+          'content-range': `bytes ${start}-${end}/${data.length}`,
+        });
+        res.write(data.subarray(start, start + 1000));
+        setTimeout(() => res.socket?.destroy(), 20);
+        return true;
+      }).handler,
+    );
+    let consumerFailed = false;
+    const error = await failure(
+      streamDownload(signed('/out/cut.bin'), join(dir, 'stream-cut', 'cut.bin'), { range: RANGED }, (f) =>
+        collect(f).catch((e: unknown) => {
+          consumerFailed = true;
+          throw e;
+        }),
+      ),
+    );
+    expect(cut).toBe(true);
+    expect(consumerFailed).toBe(true);
+    expect(error.code).toBe(ErrorCode.download);
+    expect(error.retryable).toBe(true);
+    expect(await readdir(join(dir, 'stream-cut'))).toEqual([]);
+  });
+
+  it('a body shorter than announced fails after its last byte, so a consumer never commits it', async () => {
+    const data = randomBytes(64 * 1024);
+    server.handle((_req, res) => {
+      res.writeHead(200, { 'content-length': String(data.length) });
+      res.write(data.subarray(0, 1000));
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    let committed = false;
+    const error = await failure(
+      streamDownload(signed('/out/short.bin'), join(dir, 'short.bin'), { range: RANGED }, async (f) => {
+        await collect(f);
+        committed = true;
+      }),
+    );
+    expect(committed).toBe(false);
+    expect(error.retryable).toBe(true);
+  });
+
+  it('a part refused with 403 is the ApiError the caller relists on', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    server.handle(
+      serveRanges(data, (res) => {
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+        return true;
+      }).handler,
+    );
+    const error = await failure(
+      streamDownload(signed('/out/x.bin'), join(dir, 'stream-403', 'x.bin'), { range: RANGED }, collect),
+    );
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(403);
+    expect(await readdir(join(dir, 'stream-403'))).toEqual([]);
+  });
+
+  it('an empty file (416 to bytes=0-) is an empty stream', async () => {
+    server.handle(serveRanges(Buffer.alloc(0)).handler);
+    const { value, bytes } = await streamDownload(
+      signed('/out/e.bin'),
+      join(dir, 'e.bin'),
+      { range: RANGED },
+      collect,
+    );
+    expect(value).toHaveLength(0);
+    expect(bytes).toBe(0);
   });
 });
