@@ -123,7 +123,7 @@ async function completeFile(f: FileContext, entry: DownloadEntry): Promise<void>
   if (await ctx.store.isTerminal(runId)) return;
 
   const dest = paths.downloadPath(entry);
-  const extract = { label: entry.local, limits: f.opts.extractLimits };
+  const extract = { label: entry.local, limits: f.opts.extractLimits, sync: f.opts.extractSync };
   const transfer = transferOptions(f.opts);
   let bytes: number;
   if (entry.archive && dest.startsWith(paths.raw)) {

@@ -18,11 +18,13 @@ describe('the export options schema', () => {
       retryDelayMs: 500,
       transferTimeoutMs: 120_000,
       extractLimits: DEFAULT_EXTRACT_LIMITS,
+      extractSync: 'filesystem',
       urlCacheMs: 300_000,
       notifyAttempts: 4,
       notifyTimeoutMs: 10_000,
       notifyFormat: 'auto',
       downloadToFile: undefined,
+      streamDownload: undefined,
       lockDurationMs: 30_000,
       stalledIntervalMs: 30_000,
     });

@@ -11,7 +11,7 @@ import {
   type OptionsOf,
 } from '@rfbatch/shared';
 import { NotifyFormat } from './notify-notice.js';
-import { DEFAULT_EXTRACT_LIMITS, type ExtractLimits } from './safe-extract.js';
+import { DEFAULT_EXTRACT_LIMITS, ExtractSync, type ExtractLimits } from './safe-extract.js';
 
 /**
  * Options of the export service (collect, download, finalize): defaults, descriptions and
@@ -59,6 +59,9 @@ export const ExportOptionsSchema = serviceOptions(
     extractMaxRatio: decimal(1)
       .default(DEFAULT_EXTRACT_LIMITS.maxRatio)
       .describe('most bytes per byte of archive (a decompression bomb expands far more)'),
+    extractSync: ExtractSync.default('filesystem').describe(
+      'how an extracted archive is made durable before its rename: `filesystem` (one syncfs per archive), `files` (one fsync per file), `none` (left to the OS)',
+    ),
     urlCacheMs: wholeNumber(0)
       .default(300_000)
       .describe("how long a listing's signed URLs are reused within this process before listing again"),

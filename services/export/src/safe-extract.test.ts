@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pack, type Header } from 'tar-stream';
@@ -146,6 +147,55 @@ describe('safeExtract', () => {
     await writeFile(c.archive, whole.subarray(0, whole.length - 40));
     const error = await safeExtract(c.archive, c.dest, { label: 'a.tar.gz' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'download.failed', retryable: true });
+    expect(await readdir(join(c.out, 'part'))).toEqual([]);
+  });
+
+  it('extracts from a stream as from a file, whatever the sync policy', async () => {
+    const members = [
+      { name: 'r/a.jsonl', body: 'a'.repeat(3000) },
+      { name: 'r/b.bin', body: Buffer.alloc(70_000, 7) },
+    ];
+    const c = await setup(members);
+    const bytes = await readFile(c.archive);
+    for (const sync of ['filesystem', 'files', 'none'] as const) {
+      // In small chunks and without a size, as a download without Content-Length arrives.
+      const chunks = Array.from({ length: Math.ceil(bytes.length / 1000) }, (_, i) =>
+        bytes.subarray(i * 1000, (i + 1) * 1000),
+      );
+      const dest = join(c.out, sync);
+      expect(await safeExtract({ body: Readable.from(chunks), size: undefined }, dest, { sync })).toEqual({
+        files: 2,
+        bytes: 73_000,
+      });
+      expect((await readFile(join(dest, 'r', 'b.bin'))).equals(members[1]!.body as Buffer)).toBe(true);
+    }
+    expect((await readdir(c.out)).sort()).toEqual(['files', 'filesystem', 'none']);
+  });
+
+  it('a stream of unknown size is held to the ratio of the bytes read so far', async () => {
+    const c = await setup([{ name: 'x.txt', body: Buffer.alloc(4 * 1024 * 1024) }]);
+    const body = Readable.from([await readFile(c.archive)]);
+    const error = await safeExtract({ body, size: undefined }, c.dest, {
+      label: 'a.tar.gz',
+      limits: { ratioFloorBytes: 1024 * 1024, maxRatio: 50 },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsafeArchiveError);
+    expect((error as Error).message).toMatch(/expands beyond/);
+    expect(await readdir(join(c.out, 'part'))).toEqual([]);
+  });
+
+  it('a stream that fails midway leaves nothing', async () => {
+    const c = await setup([{ name: 'r.jsonl', body: 'x'.repeat(50_000) }], false);
+    const bytes = await readFile(c.archive);
+    async function* broken() {
+      yield bytes.subarray(0, 20_000);
+      throw new Error('the connection broke');
+    }
+    const error = await safeExtract({ body: Readable.from(broken()), size: bytes.length }, c.dest, {
+      label: 'a.tar',
+    }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'download.failed', retryable: true });
+    expect((error as Error).message).toContain('the connection broke');
     expect(await readdir(join(c.out, 'part'))).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
+import { z } from 'zod';
 import { ErrorCode, isNoSpace, RfbatchError, writeError, type StreamedFile } from '@rfbatch/shared';
 
 const execFileAsync = promisify(execFile);
@@ -103,17 +104,25 @@ async function sniffed(body: Readable): Promise<{ gzip: boolean; source: Readabl
   return { gzip: head[0] === 0x1f && head[1] === 0x8b, source: Readable.from(all(), { objectMode: false }) };
 }
 
+/** How an extracted archive is made durable before it is renamed into place. */
+export const ExtractSync = z.enum(['filesystem', 'files', 'none']);
+export type ExtractSync = z.infer<typeof ExtractSync>;
+
 /**
- * Makes what was written into `staging` durable before it is renamed into place: one syncfs of its
- * filesystem (`sync --file-system`) per archive rather than one fsync per extracted file; where that
- * command is missing, each file is fsynced.
+ * Makes what was written into `staging` durable before it is renamed into place: by default one
+ * syncfs of its filesystem (`sync --file-system`) per archive rather than one fsync per extracted
+ * file (where that command is missing, or with `files`, each file is fsynced); `none` leaves it to
+ * the OS (a crash may then leave a finished archive's files short).
  */
-async function syncStaging(staging: string): Promise<void> {
-  try {
-    await execFileAsync('sync', ['--file-system', staging]);
-    return;
-  } catch {
-    // No coreutils `sync -f` here: fsync the files one by one.
+async function syncStaging(staging: string, how: ExtractSync): Promise<void> {
+  if (how === 'none') return;
+  if (how === 'filesystem') {
+    try {
+      await execFileAsync('sync', ['--file-system', staging]);
+      return;
+    } catch {
+      // No coreutils `sync -f` here: fsync the files one by one.
+    }
   }
   const entries = await readdir(staging, { recursive: true, withFileTypes: true });
   for (const entry of entries) {
@@ -154,7 +163,7 @@ export interface ExtractResult {
 export async function safeExtract(
   archive: ArchiveInput,
   destDir: string,
-  options: { label?: string; limits?: Partial<ExtractLimits> } = {},
+  options: { label?: string; limits?: Partial<ExtractLimits>; sync?: ExtractSync } = {},
 ): Promise<ExtractResult> {
   const limits = { ...DEFAULT_EXTRACT_LIMITS, ...options.limits };
   const label = options.label ?? (typeof archive === 'string' ? archive : 'archive');
@@ -191,8 +200,10 @@ export async function safeExtract(
     feeding = gzip
       ? pipeline(source, counted, createGunzip(), extractor)
       : pipeline(source, counted, extractor);
-    // Errors of the feeding side surface through the iterator; keep the promise from being unhandled.
-    feeding.catch(() => {});
+    // The feeding side's error, to stop waiting on an entry whose bytes will never come (tar-stream
+    // leaves the entry open when its input fails midway).
+    const fed = new Promise<never>((_resolve, reject) => feeding.catch(reject));
+    fed.catch(() => {});
     for await (const entry of extractor) {
       const { header } = entry;
       const type = header.type ?? 'file';
@@ -232,11 +243,18 @@ export async function safeExtract(
           throw new UnsafeArchiveError(label, header.name, `it expands beyond ${budget()} bytes`);
       });
       const handle = await open(target, WRITE_NO_FOLLOW, 0o644);
-      await pipeline(entry, counter, handle.createWriteStream());
+      const out = handle.createWriteStream();
+      try {
+        await Promise.race([pipeline(entry, counter, out), fed]);
+      } catch (error) {
+        entry.destroy();
+        out.destroy();
+        throw error;
+      }
       files++;
     }
     await feeding;
-    await syncStaging(staging);
+    await syncStaging(staging, options.sync ?? 'filesystem');
     await rm(dest, { recursive: true, force: true });
     await mkdir(dirname(dest), { recursive: true });
     await rename(staging, dest);
