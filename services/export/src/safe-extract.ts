@@ -202,7 +202,7 @@ export async function safeExtract(
       : pipeline(source, counted, extractor);
     // The feeding side's error, to stop waiting on an entry whose bytes will never come (tar-stream
     // leaves the entry open when its input fails midway).
-    const fed = new Promise<never>((_resolve, reject) => feeding.catch(reject));
+    const fed = feeding.then(() => new Promise<never>(() => {}));
     fed.catch(() => {});
     for await (const entry of extractor) {
       const { header } = entry;

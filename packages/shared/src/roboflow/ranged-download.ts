@@ -92,7 +92,7 @@ export function parseContentRange(
 }
 
 /** Parts of about `size / connections` bytes, within [minPartBytes, partBytes]. */
-export function planParts(size: number, connections: number, partBytes: number): Part[] {
+function planParts(size: number, connections: number, partBytes: number): Part[] {
   const each = Math.min(
     Math.max(partBytes, 1),
     Math.max(RANGE_DEFAULTS.minPartBytes, Math.ceil(size / connections)),
