@@ -21,7 +21,7 @@ export interface ObjectServer {
 }
 
 /**
- * s3rver as a child process, with fixed test credentials (it accepts any) and buckets created on demand.
+ * s3rver as a child process, with its fixed test credentials (`S3RVER` / `S3RVER`; it refuses any other key id) and buckets created on demand.
  * A child, because its continuation tokens use DES, which Node's OpenSSL 3 offers only with the legacy
  * provider: that flag is the server's own business, not the test process's.
  */
