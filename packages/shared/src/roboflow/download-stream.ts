@@ -169,6 +169,11 @@ class StreamTransfer {
         if (this.failure) break;
         let chunk = data as Buffer;
         while (chunk.length > 0) {
+          if (at === end)
+            throw this.error(
+              `sent more than the ${end} bytes it announced`,
+              'the storage service misbehaved; it is retried',
+            );
           const take = Math.min(chunk.length, end - at);
           const piece = take === chunk.length ? chunk : chunk.subarray(0, take);
           this.frontReceived += take;

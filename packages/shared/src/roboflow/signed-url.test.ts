@@ -552,6 +552,20 @@ describe('streamDownload', () => {
     expect(error.retryable).toBe(true);
   });
 
+  it('a body longer than the size it announced is a retryable error', async () => {
+    const data = randomBytes(10_000);
+    server.handle((_req, res) => {
+      // No Content-Length (chunked): only the Content-Range total says how long the file is.
+      res.writeHead(206, { 'content-range': `bytes 0-4999/5000` });
+      res.end(data);
+    });
+    const error = await failure(
+      streamDownload(signed('/out/long.bin'), join(dir, 'long.bin'), { range: RANGED }, collect),
+    );
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('sent more than the 5000 bytes it announced');
+  });
+
   it('a part refused with 403 is the ApiError the caller relists on', async () => {
     const data = randomBytes(3 * 1024 * 1024);
     server.handle(
