@@ -31,6 +31,7 @@ import {
   type Response,
 } from './ranged-download.js';
 import { asDownloadError, describeSignedUrl } from './transfer-error.js';
+import { inSpan, setSpanAttributes, SpanKind } from '../telemetry/spans.js';
 
 /** Bytes read back from the spill file at a time. */
 const READ_BACK_BYTES = 1024 * 1024;
@@ -48,7 +49,7 @@ export interface StreamedFile {
  * connections are kept until the stream reaches them (a temp file beside it). Holds one connection
  * of `range.limiter` for the whole transfer, and the extra ones only while they are free.
  */
-export async function streamDownload<T>(
+async function streamOnce<T>(
   url: string,
   spillTo: string,
   opts: DownloadOptions,
@@ -70,6 +71,21 @@ export async function streamDownload<T>(
     await transfer.close();
     limiter?.release();
   }
+}
+
+/** streamOnce in a client span (the URL without its query), with the bytes received. */
+export function streamDownload<T>(
+  url: string,
+  spillTo: string,
+  opts: DownloadOptions,
+  consume: (file: StreamedFile) => Promise<T>,
+): Promise<{ value: T; bytes: number }> {
+  const attributes = { 'http.request.method': 'GET', 'url.full': describeSignedUrl(url) };
+  return inSpan('signed-url GET', { kind: SpanKind.CLIENT, attributes }, async () => {
+    const done = await streamOnce(url, spillTo, opts, consume);
+    setSpanAttributes({ 'http.response.body.size': done.bytes });
+    return done;
+  });
 }
 
 class StreamTransfer {
