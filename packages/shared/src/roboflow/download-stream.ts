@@ -21,10 +21,8 @@ import type { ConnectionLimiter, DownloadOptions } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
 import {
-  answerOf,
+  fetchPartInto,
   openFront,
-  parseContentRange,
-  PositionalWriter,
   RANGE_DEFAULTS,
   rangeGet,
   type Part,
@@ -268,37 +266,17 @@ class StreamTransfer {
       openTempFor(this.spillTo, 0o600, { readable: true }),
     );
     const { handle } = await this.spill;
-    const length = part.end - part.start;
-    const range = `bytes=${part.start}-${part.end - 1}`;
-    const res = await rangeGet(this.url, range, this.what, this.timeoutMs, this.signal, this.opts.dispatcher);
-    const got = res.statusCode === 206 ? parseContentRange(res.headers['content-range']) : undefined;
-    if (!got || got.start !== part.start || got.end !== part.end - 1) {
-      await res.body.dump();
-      throw this.error(
-        `answered ${answerOf(res)} to Range ${range}`,
-        'the storage service did not serve the part asked for; it is retried',
-      );
-    }
-    const writer = new PositionalWriter(handle, part.start);
-    let seen = 0;
-    for await (const data of res.body) {
-      if (this.failure) return;
-      const chunk = data as Buffer;
-      if (seen + chunk.length > length)
-        throw this.error(
-          `sent more than the ${length} bytes of a part`,
-          'the storage service misbehaved; it is retried',
-        );
-      await writer.push(chunk);
-      this.count(chunk.length);
-      seen += chunk.length;
-    }
-    await writer.flush();
-    if (seen !== length)
-      throw this.error(
-        `ended a part after ${seen} of ${length} bytes`,
-        'the connection broke mid-file; it is downloaded again',
-      );
+    await fetchPartInto(
+      {
+        get: (range) =>
+          rangeGet(this.url, range, this.what, this.timeoutMs, this.signal, this.opts.dispatcher),
+        what: () => this.what,
+        stopped: () => this.failure !== undefined,
+        count: (bytes) => this.count(bytes),
+      },
+      part,
+      handle,
+    );
   }
 
   /** After the consumer is done: the whole file went through it, no more and no less. */

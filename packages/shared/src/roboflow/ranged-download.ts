@@ -82,9 +82,7 @@ export interface Part {
 }
 
 /** `bytes 0-99/1234` → its numbers; `*` as the total is undefined. */
-export function parseContentRange(
-  value: unknown,
-): { start: number; end: number; total?: number } | undefined {
+function parseContentRange(value: unknown): { start: number; end: number; total?: number } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(value ?? '').trim());
   if (!m) return undefined;
   const total = m[3] === '*' ? undefined : Number(m[3]);
@@ -116,7 +114,7 @@ async function writeAt(
 }
 
 /** Gathers chunks and writes them at their offset about a MiB at a time. */
-export class PositionalWriter {
+class PositionalWriter {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private at: number;
@@ -148,7 +146,7 @@ export class PositionalWriter {
 export type Response = Awaited<ReturnType<typeof request>>;
 
 /** A part's answer as it may be shown: its status, and its Content-Range only when well-formed. */
-export function answerOf(res: Response): string {
+function answerOf(res: Response): string {
   const range = String(res.headers['content-range'] ?? '');
   return /^bytes [\d*]+(-\d+)?\/[\d*]+$/.test(range) ? `Content-Range ${range}` : `status ${res.statusCode}`;
 }
@@ -186,6 +184,55 @@ export async function rangeGet(
     );
   }
   return res;
+}
+
+/** What fetching one part needs of the transfer it belongs to. */
+export interface PartTransfer {
+  get(rangeHeader: string): Promise<Response>;
+  what(): string;
+  /** True once the transfer failed elsewhere: the part stops reading. */
+  stopped(): boolean;
+  count(bytes: number): void;
+}
+
+/**
+ * One part over its own ranged GET, written at its offset into `handle`: the answer must be that
+ * exact range, and its body exactly the part's length (else a retryable error).
+ */
+export async function fetchPartInto(t: PartTransfer, part: Part, handle: FileHandle): Promise<void> {
+  const error = (message: string, hint: string) =>
+    new RfbatchError(ErrorCode.download, `${t.what()} ${message}`, { retryable: true, hint });
+  const length = part.end - part.start;
+  const range = `bytes=${part.start}-${part.end - 1}`;
+  const res = await t.get(range);
+  const got = res.statusCode === 206 ? parseContentRange(res.headers['content-range']) : undefined;
+  if (!got || got.start !== part.start || got.end !== part.end - 1) {
+    await res.body.dump();
+    throw error(
+      `answered ${answerOf(res)} to Range ${range}`,
+      'the storage service did not serve the part asked for; it is retried',
+    );
+  }
+  const writer = new PositionalWriter(handle, part.start);
+  let seen = 0;
+  for await (const data of res.body) {
+    if (t.stopped()) return;
+    const chunk = data as Buffer;
+    if (seen + chunk.length > length)
+      throw error(
+        `sent more than the ${length} bytes of a part`,
+        'the storage service misbehaved; it is retried',
+      );
+    await writer.push(chunk);
+    t.count(chunk.length);
+    seen += chunk.length;
+  }
+  await writer.flush();
+  if (seen !== length)
+    throw error(
+      `ended a part after ${seen} of ${length} bytes`,
+      'the connection broke mid-file; it is downloaded again',
+    );
 }
 
 export interface Front {
@@ -427,36 +474,15 @@ class RangedTransfer {
     }
   }
 
-  private async fetchPart(part: Part, handle: FileHandle): Promise<void> {
-    const length = part.end - part.start;
-    const res = await this.get(`bytes=${part.start}-${part.end - 1}`);
-    const got = res.statusCode === 206 ? parseContentRange(res.headers['content-range']) : undefined;
-    if (!got || got.start !== part.start || got.end !== part.end - 1) {
-      await res.body.dump();
-      throw this.error(
-        `answered ${answerOf(res)} to Range bytes=${part.start}-${part.end - 1}`,
-        'the storage service did not serve the part asked for; it is retried',
-      );
-    }
-    const writer = new PositionalWriter(handle, part.start);
-    let seen = 0;
-    for await (const data of res.body) {
-      if (this.failure) return;
-      const chunk = data as Buffer;
-      if (seen + chunk.length > length)
-        throw this.error(
-          `sent more than the ${length} bytes of a part`,
-          'the storage service misbehaved; it is retried',
-        );
-      await writer.push(chunk);
-      this.count(chunk.length);
-      seen += chunk.length;
-    }
-    await writer.flush();
-    if (seen !== length)
-      throw this.error(
-        `ended a part after ${seen} of ${length} bytes`,
-        'the connection broke mid-file; it is downloaded again',
-      );
+  private fetchPart(part: Part, handle: FileHandle): Promise<void> {
+    return fetchPartInto(this.part, part, handle);
   }
+
+  /** What a part's GET needs of this transfer. */
+  private readonly part: PartTransfer = {
+    get: (range) => this.get(range),
+    what: () => this.what,
+    stopped: () => this.failure !== undefined,
+    count: (bytes) => this.count(bytes),
+  };
 }
