@@ -37,7 +37,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '@rfbatch/emulator';
 import { forgetObjectStores, openObjectStore, type ObjectStore } from '@rfbatch/object-store';
 import { pngBytes } from '@rfbatch/testkit/images';
-import { startAzurite, type ObjectServer } from '@rfbatch/testkit/object-servers';
+import { startAzurite, startS3Server, type ObjectServer } from '@rfbatch/testkit/object-servers';
 import { eachLimited, freePort, QUEUE_NAMES, spawnRedis } from '@rfbatch/shared';
 import { cliProcess, repoRoot } from '../cli/cli-harness.js';
 
@@ -52,7 +52,7 @@ const N = 36;
 
 let redis: Awaited<ReturnType<typeof spawnRedis>>;
 let emulator: Emulator;
-let s3: { endpoint: string; env: Record<string, string>; child: ChildProcess; directory: string };
+let s3: ObjectServer;
 let azure: ObjectServer;
 let dir: string;
 let gateway: string;
@@ -224,52 +224,6 @@ function receivedReferences(): { urls: string[]; signatures: Set<string> } {
 }
 
 /**
- * s3rver in a child (its listings need Node's legacy OpenSSL provider), accepting only our key pair:
- * testkit's startS3Server uses s3rver's public built-in `S3RVER` pair, which is no secret to look for.
- */
-async function startS3WithOwnKeys(): Promise<typeof s3> {
-  const directory = await mkdtemp(join(tmpdir(), 'rfb-bucket-secrets-s3-'));
-  const root = join(createRequire(import.meta.url).resolve('s3rver/package.json'), '..');
-  const script = `
-    const [root, directory] = process.argv.slice(1);
-    const S3rver = require(root);
-    const { DUMMY_ACCOUNT } = require(root + '/lib/models/account.js');
-    DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-    DUMMY_ACCOUNT.createKeyPair(process.env.KEY_ID, process.env.SECRET);
-    new S3rver({ directory, address: '127.0.0.1', port: 0, silent: true })
-      .run()
-      .then(({ port }) => console.log('listening on 127.0.0.1:' + port));`;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script, root, directory], {
-    env: { PATH: process.env.PATH ?? '', KEY_ID: AWS_ACCESS_KEY_ID, SECRET: AWS_SECRET_ACCESS_KEY },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${out}`)), 30_000);
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${out}`)));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const env = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY,
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-  return { endpoint, env, child, directory };
-}
-
-/**
  * An account SAS (blob service; read, write, delete, list, add, create; 1 h) signed by Azure's SDK, in
  * a child: the SDK is the test kit's dependency, not this workspace's.
  */
@@ -295,16 +249,14 @@ function accountSas(account: string, key: string): string {
   });
 }
 
-async function createS3Bucket(name: string): Promise<void> {
-  const res = await fetch(`${s3.endpoint}/${name}`, { method: 'PUT' });
-  if (!res.ok && res.status !== 409)
-    throw new Error(`s3rver: creating bucket ${name} answered ${res.status}`);
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rfb-bucket-secrets-'));
   redis = await spawnRedis();
-  [s3, azure] = await Promise.all([startS3WithOwnKeys(), startAzurite()]);
+  // Our own key pair, not s3rver's public built-in one: a leaked credential must be one to look for.
+  [s3, azure] = await Promise.all([
+    startS3Server({ keys: { id: AWS_ACCESS_KEY_ID, secret: AWS_SECRET_ACCESS_KEY } }),
+    startAzurite(),
+  ]);
   storageEnv = { ...s3.env, ...azure.env };
   const connection = azure.env.AZURE_STORAGE_CONNECTION_STRING!;
   AZURE_KEY = /AccountKey=([^;]+)/.exec(connection)![1]!;
@@ -313,7 +265,7 @@ beforeAll(async () => {
   // The test process fills the buckets with the same variables (the stores read the environment only).
   Object.assign(process.env, storageEnv);
   forgetObjectStores();
-  for (const bucket of ['media', 'work', 'results']) await createS3Bucket(bucket);
+  for (const bucket of ['media', 'work', 'results']) await s3.createBucket(bucket);
   for (const container of ['media', 'results']) await azure.createBucket(container);
   const objects = Object.entries({ ...objectTree(N), 'photos/notes.txt': Buffer.from('not an image') });
   for (const url of ['s3://media/', 'az://media/']) {
@@ -357,11 +309,7 @@ afterAll(async () => {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
   await emulator?.close();
   await redis?.stop();
-  if (s3 && s3.child.exitCode === null) {
-    s3.child.kill('SIGTERM');
-    await new Promise((r) => s3.child.once('exit', r));
-  }
-  if (s3) await rm(s3.directory, { recursive: true, force: true });
+  await s3?.close();
   await azure?.close();
   process.env = saved;
   forgetObjectStores();

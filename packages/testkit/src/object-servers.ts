@@ -21,26 +21,43 @@ export interface ObjectServer {
 }
 
 /**
- * s3rver as a child process, with its fixed test credentials (`S3RVER` / `S3RVER`; it refuses any other key id) and buckets created on demand.
+ * s3rver as a child process, buckets created on demand. Its credentials are its built-in public pair
+ * (`S3RVER` / `S3RVER`), or `keys` in their place (the built-in one revoked): a test that hunts for
+ * leaked credentials needs ones that appear nowhere else. s3rver refuses any other key id.
  * A child, because its continuation tokens use DES, which Node's OpenSSL 3 offers only with the legacy
  * provider: that flag is the server's own business, not the test process's.
  */
-export async function startS3Server(): Promise<ObjectServer> {
+export async function startS3Server(
+  options: { keys?: { id: string; secret: string } } = {},
+): Promise<ObjectServer> {
   const directory = await mkdtemp(join(tmpdir(), 'rfbatch-s3-'));
-  const bin = join(createRequire(import.meta.url).resolve('s3rver/package.json'), '..', 'bin/s3rver.js');
-  const child = spawn(
-    process.execPath,
-    ['--openssl-legacy-provider', bin, '-d', directory, '-a', '127.0.0.1', '-p', '0', '--silent'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const root = join(createRequire(import.meta.url).resolve('s3rver/package.json'), '..');
+  const keys = options.keys ?? { id: 'S3RVER', secret: 'S3RVER' };
+  const script = `
+    const [root, directory] = process.argv.slice(1);
+    const { S3_KEY_ID: id, S3_SECRET: secret } = process.env;
+    const S3rver = require(root);
+    const { DUMMY_ACCOUNT } = require(root + '/lib/models/account.js');
+    if (id !== 'S3RVER') {
+      DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+      DUMMY_ACCOUNT.createKeyPair(id, secret);
+    }
+    new S3rver({ directory, address: '127.0.0.1', port: 0, silent: true })
+      .run()
+      .then(({ port }) => console.log('listening on 127.0.0.1:' + port));`;
+  // The keys reach the child through its environment, never its command line (seen in process lists).
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script, root, directory], {
+    env: { PATH: process.env.PATH ?? '', S3_KEY_ID: keys.id, S3_SECRET: keys.secret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const port = await listeningPort(child, 's3rver', /listening on 127\.0\.0\.1:(\d+)/);
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     env: {
       AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ACCESS_KEY_ID: keys.id,
+      AWS_SECRET_ACCESS_KEY: keys.secret,
       AWS_REGION: 'us-east-1',
       AWS_EC2_METADATA_DISABLED: 'true',
     },
