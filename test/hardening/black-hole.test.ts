@@ -46,7 +46,10 @@ afterAll(async () => {
   await new Promise<void>((r) => hole.close(() => r()));
 });
 
-const retry = { maxAttempts: 5, baseDelayMs: 50, deadlineMs: DEADLINE_MS };
+// Attempts far beyond what fits in the deadline: the deadline, not the attempt count, must end each
+// call (with 5 attempts and jittered backoff, a call could run out of attempts inside the deadline and
+// fail with its last timeout instead; CI saw it once).
+const retry = { maxAttempts: 1_000, baseDelayMs: 50, deadlineMs: DEADLINE_MS };
 
 describe('a black-hole API', () => {
   it('bounds a step of many calls by one deadline, then every call fails at once', async () => {
@@ -119,6 +122,7 @@ describe('a stage against a black-hole API', () => {
       RFBATCH_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
       RFBATCH_RETRY_DEADLINE_MS: String(DEADLINE_MS),
       RFBATCH_RETRY_BASE_DELAY_MS: '50',
+      RFBATCH_RETRY_MAX_ATTEMPTS: String(retry.maxAttempts),
     });
     ctx = createServiceContext(config, createLogger({ level: 'silent' }));
   });
