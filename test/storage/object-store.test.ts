@@ -7,15 +7,8 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AzureStore,
-  azureAccessFromEnv,
-  ObjectStoreError,
-  S3Store,
-  s3ClientFromEnv,
-  listLocation,
-  type ObjectStore,
-} from '@rfbatch/object-store';
+import { ObjectStoreError, listLocation, type ObjectStore } from '@rfbatch/object-store';
+import { AzureStore, azureAccessFromEnv, S3Store, s3ClientFromEnv } from '@rfbatch/object-store/stores';
 import { parseBucketUrl } from '@rfbatch/shared';
 import { startAzurite, startS3Server, type ObjectServer } from '@rfbatch/testkit/object-servers';
 

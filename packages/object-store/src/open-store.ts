@@ -1,8 +1,13 @@
 import { keyMatcher, parseBucketUrl, type BucketLocation } from '@rfbatch/shared';
-import { AzureStore } from './azure-store.js';
-import { GcsStore } from './gcs-store.js';
+import { LazyStore } from './lazy-store.js';
 import type { ObjectStore, StoredObject } from './object-store.js';
-import { S3Store } from './s3-store.js';
+
+/** Each vendor's store, its SDK imported on first use (lazy-store.ts). */
+const LOAD: Record<BucketLocation['scheme'], (bucket: string) => Promise<ObjectStore>> = {
+  s3: async (bucket) => new (await import('./s3-store.js')).S3Store(bucket),
+  az: async (bucket) => new (await import('./azure-store.js')).AzureStore(bucket),
+  gs: async (bucket) => new (await import('./gcs-store.js')).GcsStore(bucket),
+};
 
 const opened = new Map<string, ObjectStore>();
 
@@ -15,12 +20,8 @@ export function openObjectStore(where: BucketLocation | string): ObjectStore {
   const id = `${location.scheme}://${location.bucket}`;
   let store = opened.get(id);
   if (!store) {
-    store =
-      location.scheme === 's3'
-        ? new S3Store(location.bucket)
-        : location.scheme === 'az'
-          ? new AzureStore(location.bucket)
-          : new GcsStore(location.bucket);
+    const { scheme, bucket } = location;
+    store = new LazyStore(scheme, bucket, () => LOAD[scheme](bucket));
     opened.set(id, store);
   }
   return store;

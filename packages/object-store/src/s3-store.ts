@@ -9,7 +9,6 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   setting,
   type ObjectStore,
@@ -17,12 +16,13 @@ import {
   type PutBody,
   type StoredObject,
 } from './object-store.js';
+import { s3KeyPresigner } from './s3-presign.js';
 import { networkCodeOf, ObjectStoreError, sdkSummary, type StoreProblem } from './store-error.js';
 
 /** Part size of multipart uploads (S3's minimum is 5 MiB). */
 const PART_BYTES = 8 * 1024 * 1024;
 /** SigV4 presigned URLs live at most 7 days. */
-export const MAX_S3_PRESIGN_SECONDS = 7 * 24 * 3600;
+const MAX_S3_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 /**
  * The S3 client the SDK's own way: credentials and region from its default chain (AWS_ACCESS_KEY_ID,
@@ -84,10 +84,13 @@ function problemOf(error: unknown): StoreProblem {
 
 export class S3Store implements ObjectStore {
   readonly scheme = 's3' as const;
+  private readonly presignKey;
   constructor(
     readonly bucket: string,
     private readonly client: S3Client = s3ClientFromEnv(),
-  ) {}
+  ) {
+    this.presignKey = s3KeyPresigner(client, bucket);
+  }
 
   describe(key = ''): string {
     return `s3://${this.bucket}/${key}`;
@@ -212,9 +215,7 @@ export class S3Store implements ObjectStore {
   async presignGet(key: string, ttlSeconds: number): Promise<PresignedGet> {
     const expiresIn = Math.min(ttlSeconds, MAX_S3_PRESIGN_SECONDS);
     try {
-      const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-        expiresIn,
-      });
+      const url = await this.presignKey(key, expiresIn);
       return { url, expiresAt: Date.now() + expiresIn * 1000 };
     } catch (error) {
       this.fail(error, 'presigning', key);

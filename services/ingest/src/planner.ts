@@ -18,6 +18,13 @@ import { writePlanFile, type PlanFile } from '@rfbatch/shared';
 
 /** Video references per ingest request (the API suggests at most 5,000). */
 const MAX_VIDEO_REFERENCES_PER_REQUEST = 5_000;
+/**
+ * A bucket's chunks are presigned by the worker that sends them: each entry then holds a presigned URL
+ * (about 1 KB for S3) three times over while the chunk is sent (the references, their JSON body and
+ * the request's bytes). At 20,000 per chunk, two chunks in flight took the ingest process past 400 MB;
+ * at 5,000 they stay near 40 MB, for four times as many (still few) ingest requests.
+ */
+const BUCKET_REFERENCES_PER_REQUEST = 5_000;
 
 const ReferenceLine = z.object({
   name: z.string().trim().min(1, 'needs a non-empty "name"'),
@@ -210,7 +217,11 @@ function limitsFor(mode: UploadMode, spec: ResolvedRunSpec): UnitLimits {
     case 'references':
       return {
         maxItems:
-          spec.source.media === 'images' ? MAX_REFERENCES_PER_REQUEST : MAX_VIDEO_REFERENCES_PER_REQUEST,
+          spec.source.kind === 'bucket'
+            ? BUCKET_REFERENCES_PER_REQUEST
+            : spec.source.media === 'images'
+              ? MAX_REFERENCES_PER_REQUEST
+              : MAX_VIDEO_REFERENCES_PER_REQUEST,
         maxBytes: Number.POSITIVE_INFINITY,
       };
   }

@@ -7,15 +7,15 @@ import { readUnit, requirePlan } from './unit.js';
 import { ConnectionBudget, displayNameOpts, webhookUrl } from '@rfbatch/shared';
 
 /**
- * Reference chunks one process works on at once: each holds up to 20,000 manifest entries, as many
- * presigned URLs and their JSON body, so a run of 100,000 objects (5 chunks, all taken at once by the
- * ingest slots) held every URL of the run at the same time. Two keep one request in flight while the
+ * Reference chunks one process works on at once: each holds up to 20,000 manifest entries (5,000 for a
+ * bucket), as many presigned URLs and their JSON body; unbounded, a run of 100,000 objects had every
+ * chunk taken at once by the ingest slots and held every URL of the run at the same time. Two keep one request in flight while the
  * next is presigned.
  */
 const CHUNKS_AT_ONCE = new ConnectionBudget(2);
 
 /**
- * Sends one chunk (≤20,000 images, ≤5,000 videos) of a references source as one ingest request. Its
+ * Sends one chunk (≤20,000 images, ≤5,000 videos or bucket objects) of a references source as one ingest request. Its
  * ingestId is derived from the run and the chunk, so a retry after a lost answer is recognised by the
  * API as a duplicate. The urls (credentials) go only into the request body, never into the result.
  */
