@@ -60,7 +60,7 @@ const { values: args } = parseArgs({
      * Node flags of the ingest process. The default is the setting recommended for ingest processes
      * (services/ingest/README.md): a small young generation, which V8 otherwise grows to 32 MB.
      */
-    'node-flags': { type: 'string', default: '--max-semi-space-size=2' },
+    'node-flags': { type: 'string', default: '--max-old-space-size=512 --max-semi-space-size=2' },
     /** How the ingest process runs: `tsx` (as in this repo), `node` (an esbuild bundle), or `both`. */
     runner: { type: 'string', default: 'both' },
   },

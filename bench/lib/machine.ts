@@ -1,5 +1,6 @@
 /** What the benchmark ran on: the numbers are meaningless without it. */
 import { spawnSync } from 'node:child_process';
+import { SERVICE_RUNTIME } from './proc.js';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 
 export interface Machine {
@@ -11,6 +12,8 @@ export interface Machine {
   kernel: string;
   redis: string;
   curl: string;
+  /** How the service processes ran (lib/proc.ts): `dist` as the image, or `tsx`. */
+  serviceRuntime: string;
 }
 
 function firstLine(cmd: string, args: string[]): string {
@@ -28,5 +31,6 @@ export function describeMachine(): Machine {
     kernel: release(),
     redis: /v=(\S+)/.exec(firstLine('redis-server', ['--version']))?.[1] ?? 'not found',
     curl: firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' '),
+    serviceRuntime: SERVICE_RUNTIME,
   };
 }

@@ -40,6 +40,9 @@ interface Producer {
   close(): Promise<void>;
 }
 
+/** The V8 heap cap docker-compose.yml sets for every service (see its comment). */
+const SERVICE_NODE_OPTIONS = '--max-old-space-size=512';
+
 export interface BenchStack {
   redisUrl: string;
   /** True when the Redis is the benchmark's own (figures are clean). */
@@ -105,6 +108,8 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
     ROBOFLOW_API_KEY: BENCH_API_KEY,
     LOG_LEVEL: 'warn',
     ...extra,
+    // What docker-compose.yml gives every service, before the bench's own flags.
+    NODE_OPTIONS: [SERVICE_NODE_OPTIONS, extra.NODE_OPTIONS].filter(Boolean).join(' '),
   });
 
   return {

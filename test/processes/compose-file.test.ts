@@ -85,8 +85,10 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(services.emulator?.healthcheck)).toContain('9000');
   });
 
-  it('runs ingest with the memory settings its RSS goal needs', () => {
-    expect(services.ingest?.environment?.NODE_OPTIONS).toBe('--max-semi-space-size=2');
+  it('runs the services with the memory settings their RSS goal needs', () => {
+    for (const name of ['ingest', 'jobs', 'export', 'gateway'])
+      expect(services[name]?.environment?.NODE_OPTIONS, name).toContain('--max-old-space-size=512');
+    expect(services.ingest?.environment?.NODE_OPTIONS).toContain('--max-semi-space-size=2');
     expect(services.ingest?.environment?.MALLOC_ARENA_MAX).toBe('2');
   });
 
