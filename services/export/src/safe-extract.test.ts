@@ -172,6 +172,24 @@ describe('safeExtract', () => {
     expect((await readdir(c.out)).sort()).toEqual(['files', 'filesystem', 'none']);
   });
 
+  it('archives finishing together share filesystem syncs, small and large entries alike', async () => {
+    const big = Buffer.alloc(1_500_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
+    const members = [
+      { name: 'r/small.json', body: '{"a":1}' },
+      { name: 'r/large.bin', body: big },
+    ];
+    const c = await setup(members);
+    const dests = Array.from({ length: 8 }, (_, i) => join(c.out, `p${i}`));
+    const results = await Promise.all(dests.map((d) => safeExtract(c.archive, d, { sync: 'filesystem' })));
+    for (const [i, r] of results.entries()) {
+      expect(r).toEqual({ files: 2, bytes: 7 + big.length });
+      expect((await readFile(join(dests[i]!, 'r', 'large.bin'))).equals(big)).toBe(true);
+      expect(await readFile(join(dests[i]!, 'r', 'small.json'), 'utf8')).toBe('{"a":1}');
+    }
+    expect((await readdir(c.out)).sort()).toEqual(dests.map((d) => d.slice(c.out.length + 1)).sort());
+  });
+
   it('a stream of unknown size is held to the ratio of the bytes read so far', async () => {
     const c = await setup([{ name: 'x.txt', body: Buffer.alloc(4 * 1024 * 1024) }]);
     const body = Readable.from([await readFile(c.archive)]);
