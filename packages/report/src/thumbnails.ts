@@ -37,13 +37,29 @@ export interface Thumbnail {
 }
 
 /** A WebP thumbnail of the image at `path`, or the reason there is none (never throws). */
+let loaded: Promise<typeof import('sharp').default> | undefined;
+
+/**
+ * sharp, loaded on first use (a machine where its binary cannot load still writes the report, with no
+ * images), without libvips' operation cache and with one libvips thread per image: each source is read
+ * once, two at a time, so the cache (50 MB by default) and a thread pool per core only held memory in
+ * the export process long after the report was written.
+ */
+function loadSharp(): Promise<typeof import('sharp').default> {
+  loaded ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    sharp.concurrency(1);
+    return sharp;
+  });
+  return loaded;
+}
+
 export async function makeThumbnail(
   path: string,
   limits: ThumbnailLimits = DEFAULT_THUMBNAIL_LIMITS,
 ): Promise<Thumbnail | { error: string }> {
   try {
-    // Loaded on first use: a machine where sharp's binary cannot load still writes the report (no images).
-    const { default: sharp } = await import('sharp');
+    const sharp = await loadSharp();
     const size = (await stat(path)).size;
     if (size > limits.maxInputBytes) return { error: `file too large for a thumbnail (${size} bytes)` };
     const image = sharp(path, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).autoOrient();
