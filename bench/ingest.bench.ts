@@ -3,7 +3,7 @@
  * (default ≥1 GB in 10,000 images; `--size-mb`, `--images`, or `--quick` for 1,000 images of 100 MB),
  * starts a private Redis and, per variant, an emulator, and measures in the same run against the same
  * emulator, `--reps` times each (default 3), alternating, medians reported:
- *  (a) raw baseline: the shards rfbatch plans (128 images by default), packed to tar files beforehand, each PUT
+ *  (a) raw baseline: the shards rfbatch plans (64 images by default), packed to tar files beforehand, each PUT
  *      with `curl -T` to a fresh signed URL (requested through the client), `--concurrency` at once;
  *  (b) official-client baseline (lib/official-client.ts): 256-image tar files built beforehand, 8 lanes
  *      of `curl -T` processes (fresh signed URL per tar), then the batch count polled until complete;
@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
     'capped-size-mb': { type: 'string' },
     'capped-images': { type: 'string' },
     reps: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '32' },
     /** `both` (default), `uncapped` or `capped`. */
     variants: { type: 'string', default: 'both' },
     'throttle-bytes-per-second': { type: 'string', default: '2000000' },

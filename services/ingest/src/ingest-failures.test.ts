@@ -127,7 +127,8 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     });
     src.dir = join(h.dir, 'src');
     const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 99; i++) files[`a-${String(i).padStart(2, '0')}.png`] = pngBytes(i);
+    // 50 files: one shard (64 images by default), whose last file grows.
+    for (let i = 0; i < 49; i++) files[`a-${String(i).padStart(2, '0')}.png`] = pngBytes(i);
     files['z-last.png'] = pngBytes('last');
     await writeTree(src.dir, files);
     const runId = await h.submit(h.spec({ kind: 'directory', path: src.dir }));

@@ -5,7 +5,7 @@ import { IngestOptionsSchema, ingestOptionsFromEnv, resolveIngestOptions } from 
 describe('the ingest options schema', () => {
   it('has the defaults of the ingest service', () => {
     expect(resolveIngestOptions()).toEqual({
-      concurrency: 16,
+      concurrency: 32,
       runsConcurrency: 2,
       filesConcurrency: undefined,
       uploadTries: 3,

@@ -16,7 +16,7 @@ export const IngestOptionsSchema = serviceOptions(
   'ingest',
   z.object({
     concurrency: wholeNumber(1, 256)
-      .default(16)
+      .default(32)
       .describe(
         'jobs of the `ingest` queue (plan, shards, file groups, reference chunks) at once per process: each shard is one streamed PUT, so this is the number of upload streams in flight',
       ),
