@@ -3,6 +3,7 @@
  * data URIs, each bounded in input pixels and time, two at a time, and all together in bytes.
  */
 import { stat } from 'node:fs/promises';
+import type SharpModule from 'sharp';
 
 export interface ThumbnailLimits {
   /** Longest side of a thumbnail, in pixels. */
@@ -37,7 +38,7 @@ export interface Thumbnail {
 }
 
 /** A WebP thumbnail of the image at `path`, or the reason there is none (never throws). */
-let loaded: Promise<typeof import('sharp').default> | undefined;
+let loaded: Promise<typeof SharpModule> | undefined;
 
 /**
  * sharp, loaded on first use (a machine where its binary cannot load still writes the report, with no
@@ -45,7 +46,7 @@ let loaded: Promise<typeof import('sharp').default> | undefined;
  * once, two at a time, so the cache (50 MB by default) and a thread pool per core only held memory in
  * the export process long after the report was written.
  */
-function loadSharp(): Promise<typeof import('sharp').default> {
+function loadSharp(): Promise<typeof SharpModule> {
   loaded ??= import('sharp').then(({ default: sharp }) => {
     sharp.cache(false);
     sharp.concurrency(1);
