@@ -261,7 +261,15 @@ function serveRanges(
     handler(req, res) {
       open++;
       most = Math.max(most, open);
-      res.once('close', () => open--);
+      // Counted out when this side has sent its last byte (or the response closed early): 'close'
+      // alone can come after the client, which has every byte, already opened its next request.
+      let counted = true;
+      const done = () => {
+        if (counted) open--;
+        counted = false;
+      };
+      res.once('close', done);
+      res.once('finish', done);
       const m = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
       if (!m) {
         res.writeHead(200, { 'content-length': String(data.length) });
