@@ -16,7 +16,7 @@ import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions, DownloadToFile } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
-import { asDownloadError, describeSignedUrl, storeSaid, transferError } from './transfer-error.js';
+import { asDownloadError, describeSignedUrl, refusedDownload } from './transfer-error.js';
 
 export const RANGE_DEFAULTS = {
   minBytes: 1024 * 1024,
@@ -173,16 +173,8 @@ export async function rangeGet(
   } catch (error) {
     throw asDownloadError(networkError(error, what, timeoutMs), error);
   }
-  if ((res.statusCode < 200 || res.statusCode >= 300) && res.statusCode !== 416) {
-    const text = await res.body.text().catch(() => '');
-    throw transferError(
-      ErrorCode.download,
-      what,
-      res.statusCode,
-      storeSaid(text, String(res.headers['content-type'] ?? '')),
-      'list the batch again',
-    );
-  }
+  if ((res.statusCode < 200 || res.statusCode >= 300) && res.statusCode !== 416)
+    throw await refusedDownload(res, what);
   return res;
 }
 

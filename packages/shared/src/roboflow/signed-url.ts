@@ -12,7 +12,13 @@ import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { DownloadToFile, UploadToSignedUrl } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
-import { asDownloadError, describeSignedUrl, storeSaid, transferError } from './transfer-error.js';
+import {
+  asDownloadError,
+  describeSignedUrl,
+  refusedDownload,
+  storeSaid,
+  transferError,
+} from './transfer-error.js';
 import { rangedDownload } from './ranged-download.js';
 import { inSpan, setSpanAttributes, SpanKind } from '../telemetry/spans.js';
 
@@ -118,16 +124,7 @@ const downloadOnce: DownloadToFile = async (url, dest, opts = {}) => {
   } catch (error) {
     throw asDownloadError(networkError(error, what, timeoutMs), error);
   }
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    const text = await res.body.text().catch(() => '');
-    throw transferError(
-      ErrorCode.download,
-      what,
-      res.statusCode,
-      storeSaid(text, String(res.headers['content-type'] ?? '')),
-      'list the batch again',
-    );
-  }
+  if (res.statusCode < 200 || res.statusCode >= 300) throw await refusedDownload(res, what);
   const announced = Number(res.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(announced) && opts.expectedBytes !== undefined && announced !== opts.expectedBytes) {
     await res.body.dump();

@@ -43,6 +43,25 @@ export function transferError(
   });
 }
 
+/** What a download needs of an HTTP answer to report it refused. */
+interface DownloadAnswer {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: { text(): Promise<string> };
+}
+
+/** A download answer that is not 2xx, as a transfer error in the storage service's own words. */
+export async function refusedDownload(res: DownloadAnswer, what: string): Promise<ApiError> {
+  const text = await res.body.text().catch(() => '');
+  return transferError(
+    ErrorCode.download,
+    what,
+    res.statusCode,
+    storeSaid(text, String(res.headers['content-type'] ?? '')),
+    'list the batch again',
+  );
+}
+
 /** A transport failure of a download, under the download code (cancel and timeout keep theirs). */
 export function asDownloadError(net: RfbatchError, cause: unknown): RfbatchError {
   if (net.code === ErrorCode.cancelled || net.code === ErrorCode.timeout) return net;
