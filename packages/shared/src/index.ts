@@ -52,6 +52,7 @@ export * from './lifecycle.js';
 export * from './service-main.js';
 export * from './format.js';
 export * from './pool.js';
+export * from './shared-slots.js';
 export * from './retry-loop.js';
 export * from './expiry.js';
 export * from './notify-target.js';

@@ -134,7 +134,11 @@ async function uploadOne(
       throw new Error(`internal: single image upload of bucket object "${entry.source}"`);
     const path = from.path;
     // The client retries transient failures itself, re-reading the file each time.
-    await client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size }, jc.naming);
+    await deps.uploadSlot(
+      () =>
+        client.uploadImage(batchId, entry.name, { stream: () => createReadStream(path), size }, jc.naming),
+      jc.signal,
+    );
     await store.incr(runId, 'bytesUploaded', size);
     metrics?.inc(MetricName.bytesUploaded, {}, size);
     return;
@@ -144,23 +148,24 @@ async function uploadOne(
     deps.options.uploadTries,
     jc.log,
     `video ${entry.i}`,
-    async () => {
-      const details = await client.requestVideoUploadUrl(batchId, entry.name, jc.naming);
-      const body =
-        'path' in from
-          ? createReadStream(from.path, { start: 0, end: Math.max(0, size - 1) })
-          : await from.store.get(from.key);
-      try {
-        await deps.upload(details, body, size, {
-          onProgress: (n) => progress.add(n),
-          ...(jc.signal ? { signal: jc.signal } : {}),
-        });
-      } catch (error) {
-        body.destroy();
-        await progress.rollback();
-        throw error;
-      }
-    },
+    () =>
+      deps.uploadSlot(async () => {
+        const details = await client.requestVideoUploadUrl(batchId, entry.name, jc.naming);
+        const body =
+          'path' in from
+            ? createReadStream(from.path, { start: 0, end: Math.max(0, size - 1) })
+            : await from.store.get(from.key);
+        try {
+          await deps.upload(details, body, size, {
+            onProgress: (n) => progress.add(n),
+            ...(jc.signal ? { signal: jc.signal } : {}),
+          });
+        } catch (error) {
+          body.destroy();
+          await progress.rollback();
+          throw error;
+        }
+      }, jc.signal),
     jc.signal,
   );
   await progress.commit(size);

@@ -20,6 +20,11 @@ export const IngestOptionsSchema = serviceOptions(
       .describe(
         'jobs of the `ingest` queue (plan, shards, file groups, reference chunks) at once per process: each shard is one streamed PUT, so this is the number of upload streams in flight',
       ),
+    sharedUploads: wholeNumber(1, 100_000)
+      .optional()
+      .describe(
+        'upload streams in flight across every ingest process sharing this Redis and prefix (each stream holds a Redis lease while it sends); unset: each process is bounded by its own concurrency only',
+      ),
     runsConcurrency: wholeNumber(1, 64).default(2).describe('jobs of the `runs` queue (intake) at once'),
     filesConcurrency: wholeNumber(1, 64).optional().meta({
       description: 'files uploaded at once inside one `files` job',
@@ -47,14 +52,15 @@ export type IngestOptions = OptionsOf<typeof IngestOptionsSchema> & {
 };
 export type ResolvedIngestOptions = Omit<
   Required<OptionsOf<typeof IngestOptionsSchema>>,
-  'filesConcurrency'
+  'filesConcurrency' | 'sharedUploads'
 > & {
   filesConcurrency: number | undefined;
+  sharedUploads: number | undefined;
 };
 
 export function resolveIngestOptions(options: IngestOptions = {}): ResolvedIngestOptions {
   const resolved = IngestOptionsSchema.withDefaults(options);
-  return { ...resolved, filesConcurrency: resolved.filesConcurrency };
+  return { ...resolved, filesConcurrency: resolved.filesConcurrency, sharedUploads: resolved.sharedUploads };
 }
 
 /** The ingest options the environment sets; every bad variable is listed in one error. */

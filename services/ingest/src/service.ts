@@ -1,4 +1,4 @@
-import { uploadToSignedUrl, type ServiceContext, type StartService } from '@rfbatch/shared';
+import { SharedSlots, uploadToSignedUrl, type ServiceContext, type StartService } from '@rfbatch/shared';
 import {
   createStageWorker,
   queueRateLimiter,
@@ -31,7 +31,12 @@ export const ingestProcessors = {
  */
 export const startIngest: StartService = async (ctx: ServiceContext, options: IngestOptions = {}) => {
   const resolved = resolveIngestOptions(options);
-  const deps: IngestDeps = { ctx, options: resolved, upload: options.upload ?? uploadToSignedUrl };
+  const deps: IngestDeps = {
+    ctx,
+    options: resolved,
+    upload: options.upload ?? uploadToSignedUrl,
+    uploadSlot: uploadSlots(ctx, resolved.sharedUploads),
+  };
   const common = {
     deps,
     lockDurationMs: resolved.lockDurationMs,
@@ -53,9 +58,29 @@ export const startIngest: StartService = async (ctx: ServiceContext, options: In
       concurrency: resolved.concurrency,
     }),
   ]);
-  ctx.logger.info({ concurrency: resolved.concurrency }, 'ingest service started');
+  ctx.logger.info(
+    { concurrency: resolved.concurrency, sharedUploads: resolved.sharedUploads ?? null },
+    'ingest service started',
+  );
   return running;
 };
+
+/** The upload slots of every ingest process on this Redis and prefix, when a shared cap is set. */
+function uploadSlots(ctx: ServiceContext, limit: number | undefined): IngestDeps['uploadSlot'] {
+  if (limit === undefined) return (send) => send();
+  const slots = new SharedSlots(ctx.store.redis, {
+    key: `${ctx.store.prefix}:slots:uploads`,
+    limit,
+    what: 'upload streams',
+    setting: 'RFBATCH_INGEST_SHARED_UPLOADS',
+    onLeaseLost: () =>
+      ctx.logger.warn(
+        { sharedUploads: limit },
+        'an upload slot lease ran out before it was renewed (the process stalled); it is held again, and for a moment more streams than the shared cap may run',
+      ),
+  });
+  return (send, signal) => slots.hold(send, signal);
+}
 
 /**
  * For `onRateLimited` of the client: when the API says "slow down" to any request, every ingest

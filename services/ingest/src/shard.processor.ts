@@ -17,7 +17,10 @@ import { notificationConfig, NOTIFICATION_CONFIG_NAME } from './webhook.js';
 export const shardProcessor = defineProcessor(
   'ingest',
   'shard',
-  async ({ data: { runId, shard, range }, job, log, signal, spec }, { ctx, options, upload }: IngestDeps) => {
+  async (
+    { data: { runId, shard, range }, job, log, signal, spec },
+    { ctx, options, upload, uploadSlot }: IngestDeps,
+  ) => {
     const { store, client, config } = ctx;
     if (await store.isDone(runId, doneKey.shard(shard))) return { shard, skipped: 'already uploaded' };
 
@@ -42,22 +45,24 @@ export const shardProcessor = defineProcessor(
       options.uploadTries,
       log,
       `shard ${shard}`,
-      async () => {
-        // A fresh URL per try: an expired or half-used one is never reused.
-        const details = await client.requestShardUploadUrl(spec.batchId, displayNameOpts(spec));
-        const packed = packShard(members, (n) => progress.add(n));
-        let packError: unknown;
-        packed.stream.once('error', (error) => (packError = error));
-        try {
-          await upload(details, packed.stream, packed.size, signal ? { signal: signal } : {});
-        } catch (error) {
-          packed.stream.destroy();
-          await progress.rollback();
-          // The tar's own failure (a file changed) says more than the aborted PUT it caused.
-          throw packError ?? error;
-        }
-        return packed.size;
-      },
+      // Each try holds a shared upload slot (when a cap is set) only while it requests its URL and sends.
+      () =>
+        uploadSlot(async () => {
+          // A fresh URL per try: an expired or half-used one is never reused.
+          const details = await client.requestShardUploadUrl(spec.batchId, displayNameOpts(spec));
+          const packed = packShard(members, (n) => progress.add(n));
+          let packError: unknown;
+          packed.stream.once('error', (error) => (packError = error));
+          try {
+            await upload(details, packed.stream, packed.size, signal ? { signal: signal } : {});
+          } catch (error) {
+            packed.stream.destroy();
+            await progress.rollback();
+            // The tar's own failure (a file changed) says more than the aborted PUT it caused.
+            throw packError ?? error;
+          }
+          return packed.size;
+        }, signal),
       signal,
     );
 
