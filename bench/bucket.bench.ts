@@ -50,7 +50,7 @@ import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
 import { until } from './lib/proc.js';
 import { emit, fmt, goalText, log as logger, row, type TableRow } from './lib/report.js';
-import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.js';
+import { BENCH_API_KEY, SERVICE_RUNTIME_ENV, startBenchStack, type BenchStack } from './lib/stack.js';
 import { goal, median, round, speedRatio, summarize, type Goal } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -98,8 +98,6 @@ const log = logger('bucket');
 const SOURCE = 's3://bench-media/photos/';
 const SCALE_SOURCE = 's3://bench-media/scale/';
 const STREAM_SOURCE = 's3://bench-media/stream/';
-/** Service processes run as `npm start` runs them (services/ingest/README.md, Memory). */
-const SERVICE_ENV = { NODE_OPTIONS: '--max-semi-space-size=2', MALLOC_ARENA_MAX: '2' };
 /**
  * The emulator keeps a started job pending this long: what is measured ends with verify, so nothing
  * after it (processing, export) runs on in the background of the next measurement.
@@ -196,7 +194,7 @@ async function serviceRun(
   env: Record<string, string>,
 ): Promise<ServiceRun> {
   const prefix = `bbucket-${tag}`;
-  const procs = await stack.startServices(prefix, ['ingest', 'jobs'], { ...SERVICE_ENV, ...env });
+  const procs = await stack.startServices(prefix, ['ingest', 'jobs'], env);
   const rss = (read: (p: (typeof procs)[number]) => number) =>
     Object.fromEntries(procs.map((p) => [p.name.replace(/-\d+$/, ''), round(read(p), 1)]));
   const idleRssMb = rss((p) => p.peakRssMb());
@@ -566,7 +564,7 @@ emit({
     streamSizeMb,
     streamReps,
     streamVariants,
-    serviceEnv: SERVICE_ENV,
+    serviceEnv: SERVICE_RUNTIME_ENV,
   },
   goals,
   rows,

@@ -12,14 +12,12 @@
  * commands counted from INFO commandstats, including those run inside BullMQ's Lua scripts).
  * Goal: Redis commands per image well under 1 (work is per shard). `--quick`: 1,000 images.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   createRoboflowClient,
   eachLimited,
-  freePort,
   resolveRunSpec,
   RunSpecSchema,
   Stage,
@@ -27,7 +25,8 @@ import {
 } from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
-import { curlGet, curlPut, run, startService, until } from './lib/proc.js';
+import { fullRun, remoteJobSeconds, type FullRun } from './lib/full-run.js';
+import { curlGet, curlPut, run, until } from './lib/proc.js';
 import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib/report.js';
 import { prebuildShards } from './lib/shards.js';
 import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.js';
@@ -56,14 +55,6 @@ const webhooks = args.webhooks && !args['no-webhooks'];
 const POLL_MS = 100;
 const log = logger('e2e');
 const seconds = (from: number) => (performance.now() - from) / 1000;
-
-/** The remote job's own time on the emulator: created → its last stage's last event. */
-async function remoteJobSeconds(client: RoboflowClient, jobId: string): Promise<number> {
-  const { job } = await client.getJob(jobId);
-  const stages = await client.listStages(jobId);
-  const end = Math.max(...stages.map((s) => Date.parse(s.lastEventTimestamp)));
-  return (end - Date.parse(job!.createdAt)) / 1000;
-}
 
 interface BaselineRep {
   total: number;
@@ -146,105 +137,6 @@ async function baselineRep(
   return { total, put, indexWait, job, remoteJob, get, extract };
 }
 
-interface RfbatchRep {
-  total: number;
-  remoteJob: number;
-  stages: Record<string, number>;
-  commands: number;
-  scripts: number;
-  topCommands: Record<string, number>;
-  runKeysBytes: number;
-  runKeys: number;
-  usedPeakDelta: number;
-  peakRssMb: Record<string, number>;
-}
-
-async function rfbatchRep(
-  stack: BenchStack,
-  client: RoboflowClient,
-  src: string,
-  rep: number,
-): Promise<RfbatchRep> {
-  const prefix = `be2e${rep}`;
-  const extra: Record<string, string> = {};
-  if (args['poll-min-ms']) extra.RFBATCH_POLL_MIN_MS = args['poll-min-ms'];
-  if (args['poll-max-ms']) extra.RFBATCH_POLL_MAX_MS = args['poll-max-ms'];
-  const gatewayPort = await freePort();
-  if (webhooks) {
-    Object.assign(extra, {
-      RFBATCH_GATEWAY_HOST: '127.0.0.1',
-      RFBATCH_GATEWAY_PORT: String(gatewayPort),
-      RFBATCH_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
-      RFBATCH_WEBHOOK_SECRET: randomBytes(16).toString('hex'),
-    });
-  }
-  const procs = await stack.startServices(prefix, ['ingest', 'jobs', 'export'], extra);
-  if (webhooks) {
-    const gateway = startService('gateway', stack.serviceEnv(prefix, extra));
-    procs.push(gateway);
-    await until(
-      'the gateway',
-      async () =>
-        (await fetch(`http://127.0.0.1:${gatewayPort}/healthz`)
-          .then((r) => r.ok)
-          .catch(() => false)) || undefined,
-      60_000,
-      100,
-    );
-  }
-  const producer = stack.producer(prefix);
-  const out = join(stack.workDir, 'out', `rf-${rep}`);
-  const before = await stack.probe.usedMemory();
-  let peak = before;
-  let lastSample = 0;
-  await stack.probe.resetStats();
-  const t0 = performance.now();
-  const runId = await producer.submit({
-    runId: `e2e-${rep}`,
-    source: { kind: 'directory', path: src },
-    workflow: { workflowId: 'bench-e2e' },
-    output: { dir: out },
-  });
-  const state = await stack.waitForRun(prefix, runId, 1_800_000, () => {
-    if (Date.now() - lastSample < 500) return;
-    lastSample = Date.now();
-    void stack.probe.usedMemory().then((m) => (peak = Math.max(peak, m)));
-  });
-  const total = seconds(t0);
-  const commands = await stack.probe.commands();
-  if (state.status !== 'completed')
-    throw new Error(`rfbatch run ${runId} ended ${state.status}: ${JSON.stringify(state.error)}`);
-  const lines = (await readdir(out)).includes('results.jsonl');
-  if (!lines || state.counters.results !== images)
-    throw new Error(`run ${runId} joined ${state.counters.results} results, not ${images}`);
-  const mem = await stack.probe.prefixMemory(prefix);
-  const spec = await producer.store.spec(runId);
-  const remoteJob = await remoteJobSeconds(client, spec.jobId);
-  const stages: Record<string, number> = {};
-  for (const [stage, timing] of Object.entries(state.timings)) {
-    if (timing?.endedAt) stages[stage] = (Date.parse(timing.endedAt) - Date.parse(timing.startedAt)) / 1000;
-  }
-  const peakRssMb = Object.fromEntries(procs.map((p) => [p.name, round(p.peakRssMb(), 1)]));
-  await Promise.all(procs.map((p) => p.stop('SIGTERM')));
-  await producer.close();
-  await stack.probe.dropPrefix(prefix);
-  await rm(out, { recursive: true, force: true });
-  await rm(join(stack.workDir, 'work', 'runs', runId), { recursive: true, force: true });
-  const scripts = (commands.byCommand.evalsha ?? 0) + (commands.byCommand.eval ?? 0);
-  return {
-    total,
-    remoteJob,
-    stages,
-    commands: commands.total,
-    scripts,
-    topCommands: Object.fromEntries(Object.entries(commands.byCommand).slice(0, 12)),
-    runKeysBytes: mem.bytes,
-    runKeys: mem.keys,
-    usedPeakDelta: peak - before,
-    peakRssMb,
-  };
-}
-
 async function main(): Promise<void> {
   const data = await imageSet(
     { name: `e2e-${images}x${imageBytes}`, images, bytesPerImage: imageBytes },
@@ -256,10 +148,21 @@ async function main(): Promise<void> {
     log('packing the baseline tars');
     const shards = await prebuildShards(data.dir, join(stack.workDir, 'tars'));
     const base: BaselineRep[] = [];
-    const ours: RfbatchRep[] = [];
+    const ours: FullRun[] = [];
     for (let rep = 0; rep < reps; rep++) {
       base.push(await baselineRep(stack, client, shards.tars, rep));
-      ours.push(await rfbatchRep(stack, client, data.dir, rep));
+      ours.push(
+        await fullRun(stack, client, {
+          src: data.dir,
+          expected: images,
+          label: `e2e${rep}`,
+          webhooks,
+          env: {
+            ...(args['poll-min-ms'] ? { RFBATCH_POLL_MIN_MS: args['poll-min-ms'] } : {}),
+            ...(args['poll-max-ms'] ? { RFBATCH_POLL_MAX_MS: args['poll-max-ms'] } : {}),
+          },
+        }),
+      );
       const b = base.at(-1)!;
       const o = ours.at(-1)!;
       log(

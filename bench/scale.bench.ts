@@ -1,5 +1,5 @@
 /**
- * Scale benchmark (`npm run bench:scale`, prints JSON + a table), two parts:
+ * Scale benchmark (`npm run bench:scale`, prints JSON + a table), three parts:
  *
  * 1. Planning a folder of many small files (default 200,000 tiny PNGs in 200 folders): the ingest
  *    service (its own process) from submit until the plan is written and every upload job is added —
@@ -9,19 +9,23 @@
  * 2. Spreading uploads over ingest worker processes: with the emulator capping every connection's
  *    bandwidth (`throttleBytesPerSecond`), the same folder ingested by 1, 2 and 4 ingest processes
  *    (submit → hand-off to verification). Goal: 4 processes ≥ 3× as fast as one.
+ * 3. A whole run of 10^6 files of 1 KiB (`--full-files`, `--full-file-kb`) through every stage, beside
+ *    the same run of 1,000 files: peak RSS of each service process (goal ≤ 150 MB for ingest and
+ *    export), stage times, Redis commands per file. One rep of each (10^6 takes tens of minutes).
  * Each measurement is repeated `--reps` times (default 3); medians and ratios are reported.
- * `--quick`: 20,000 files to plan; 800 images (8 shards) to spread. Default: 6,400 images of 20 KiB in
+ * `--quick`: 20,000 files to plan; 800 images (8 shards) to spread; 20,000 files in the full run. Default: 6,400 images of 20 KiB in
  * 64 shards, 1 MiB/s per connection, 2 upload jobs at once per ingest process.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunStore } from '@rfbatch/shared';
+import { createRoboflowClient, RunStore } from '@rfbatch/shared';
 import { imageSet } from './lib/data.js';
 import { describeMachine } from './lib/machine.js';
 import { run, until, type ServiceProcess } from './lib/proc.js';
 import { emit, fmt, goalText, log as logger, row, type BenchResult } from './lib/report.js';
-import { startBenchStack, type BenchStack } from './lib/stack.js';
+import { fullRun } from './lib/full-run.js';
+import { BENCH_API_KEY, startBenchStack, type BenchStack } from './lib/stack.js';
 import { goal, median, round, speedRatio, summarize } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -37,6 +41,9 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1,2,4' },
     'skip-plan': { type: 'boolean', default: false },
     'skip-spread': { type: 'boolean', default: false },
+    'full-files': { type: 'string' },
+    'full-file-kb': { type: 'string', default: '1' },
+    'skip-full': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -48,6 +55,9 @@ const perShard = Number(args['images-per-shard']);
 const throttleBps = Number(args['throttle-kbps'] ?? 1024) * 1024;
 const workerConcurrency = Number(args['worker-concurrency']);
 const workerCounts = args.workers.split(',').map(Number);
+const fullFiles = Number(args['full-files'] ?? (quick ? 20_000 : 1_000_000));
+const fullFileBytes = Number(args['full-file-kb']) * 1024;
+const FULL_SMALL_FILES = 1_000;
 const log = logger('scale');
 
 async function planPart(stack: BenchStack) {
@@ -205,61 +215,153 @@ async function spreadPart(stack: BenchStack) {
   };
 }
 
-async function main(): Promise<void> {
+/**
+ * 3. A whole run (plan, upload, verify, job, export, finalize; services as processes, no bandwidth
+ * cap) of `--full-files` files of 1 KiB (default 10^6), beside the same run of 1,000 files: the
+ * processes' peak RSS must not grow with the run (goal ≤ 150 MB for ingest and export at 10^6).
+ */
+async function fullPart() {
+  const big = await imageSet(
+    { name: `scale-full-${fullFiles}x${fullFileBytes}`, images: fullFiles, bytesPerImage: fullFileBytes },
+    log,
+  );
+  const small = await imageSet(
+    {
+      name: `scale-full-${FULL_SMALL_FILES}x${fullFileBytes}`,
+      images: FULL_SMALL_FILES,
+      bytesPerImage: fullFileBytes,
+    },
+    log,
+  );
+  const stack = await startBenchStack({ webhooks: true, jobStartDelayMs: 0 });
+  const client = createRoboflowClient({ apiUrl: stack.emulator.url, apiKey: BENCH_API_KEY });
+  try {
+    await mkdir(join(stack.workDir, 'out'), { recursive: true });
+    const runOf = (src: string, expected: number, label: string) =>
+      fullRun(stack, client, {
+        src,
+        expected,
+        label,
+        webhooks: true,
+        timeoutMs: 2 * 3600_000,
+        onProgress: (line) => log(`full run of ${expected}: ${line}`),
+      });
+    log(`full run of ${FULL_SMALL_FILES} files`);
+    const few = await runOf(small.dir, FULL_SMALL_FILES, 'full-small');
+    log(`full run of ${fullFiles} files`);
+    const many = await runOf(big.dir, fullFiles, 'full-big');
+    const shape = (r: typeof few, files: number) => ({
+      files,
+      totalSeconds: round(r.total, 2),
+      filesPerSecond: round(files / r.total, 0),
+      stageSeconds: Object.fromEntries(Object.entries(r.stages).map(([k, v]) => [k, round(v, 2)])),
+      peakRssMb: r.peakRssMb,
+      redisCommandsPerFile: round(r.commands / files, 4),
+      redisRunBytes: r.runKeysBytes,
+    });
+    return { fileBytes: fullFileBytes, small: shape(few, FULL_SMALL_FILES), big: shape(many, fullFiles) };
+  } finally {
+    await client.close();
+    await stack.close();
+  }
+}
+
+/** The peak RSS of a service's process (named `ingest-0`, `export-2`, …) in a full run's figures. */
+function rssOf(peakRssMb: Record<string, number>, service: string): number {
+  return Object.entries(peakRssMb).find(([name]) => name.replace(/-\d+$/, '') === service)?.[1] ?? Number.NaN;
+}
+
+/** Parts 1 and 2, on a stack whose emulator caps every connection's bandwidth. */
+async function throttledParts() {
   const stack = await startBenchStack({ throttleBytesPerSecond: throttleBps });
   try {
     await mkdir(join(stack.workDir, 'out'), { recursive: true });
     const plan = args['skip-plan'] ? undefined : await planPart(stack);
     const spread = args['skip-spread'] ? undefined : await spreadPart(stack);
-    const most = workerCounts.at(-1)!;
-    const speedup = spread?.speedup[`${most}`];
-    const goals =
-      speedup === undefined
-        ? []
-        : [goal(`${most} ingest processes vs ${workerCounts[0]}`, speedup, '>=', 3, '×')];
-    const rows = [];
-    if (plan) {
-      rows.push(
-        row('scale', `plan ${plan.files} files (${plan.shards} shards)`, {
-          rfbatch: fmt.s(plan.rfbatchSeconds.median),
-          baseline: `${fmt.s(plan.baselineFindSeconds.median)} find`,
-          ratio: fmt.n(plan.ratio),
-        }),
-        row('scale', 'plan: ingest peak RSS (idle)', {
-          rfbatch: `${fmt.mb(plan.ingestPeakRssMb.median)} (${fmt.mb(plan.ingestIdleRssMb.median)})`,
-        }),
-        row('scale', 'plan: Redis memory of the run', {
-          rfbatch: `${(plan.runRedisBytes.median / 1e6).toFixed(2)} MB (${plan.redisBytesPerFile} B/file)`,
-        }),
-      );
-    }
-    if (spread) {
-      for (const n of workerCounts) {
-        rows.push(
-          row('scale', `ingest ${spread.shards} shards, ${n} process(es)`, {
-            rfbatch: fmt.s(spread.seconds[`${n}`]!.median),
-            baseline:
-              n === workerCounts[0] ? '' : `${fmt.s(spread.seconds[`${workerCounts[0]}`]!.median)} (1)`,
-            ratio: fmt.x(spread.speedup[`${n}`]!),
-            goal: n === most ? goalText(goals[0]) : '',
-          }),
-        );
-      }
-    }
-    const result: BenchResult = {
-      benchmark: 'scale',
-      quick,
-      machine: describeMachine(),
-      setup: { reps, privateRedis: stack.privateRedis },
-      plan,
-      spread,
-      goals,
-      rows,
-    };
-    emit(result);
+    return { plan, spread, privateRedis: stack.privateRedis };
   } finally {
     await stack.close();
   }
+}
+
+async function main(): Promise<void> {
+  const { plan, spread, privateRedis } = await throttledParts();
+  const full = args['skip-full'] ? undefined : await fullPart();
+  const most = workerCounts.at(-1)!;
+  const speedup = spread?.speedup[`${most}`];
+  const goals =
+    speedup === undefined
+      ? []
+      : [goal(`${most} ingest processes vs ${workerCounts[0]}`, speedup, '>=', 3, '×')];
+  if (full) {
+    for (const service of ['ingest', 'export'])
+      goals.push(
+        goal(
+          `peak RSS of ${service}, ${full.big.files} files`,
+          rssOf(full.big.peakRssMb, service),
+          '<=',
+          150,
+          ' MB',
+        ),
+      );
+  }
+  const rows = [];
+  if (plan) {
+    rows.push(
+      row('scale', `plan ${plan.files} files (${plan.shards} shards)`, {
+        rfbatch: fmt.s(plan.rfbatchSeconds.median),
+        baseline: `${fmt.s(plan.baselineFindSeconds.median)} find`,
+        ratio: fmt.n(plan.ratio),
+      }),
+      row('scale', 'plan: ingest peak RSS (idle)', {
+        rfbatch: `${fmt.mb(plan.ingestPeakRssMb.median)} (${fmt.mb(plan.ingestIdleRssMb.median)})`,
+      }),
+      row('scale', 'plan: Redis memory of the run', {
+        rfbatch: `${(plan.runRedisBytes.median / 1e6).toFixed(2)} MB (${plan.redisBytesPerFile} B/file)`,
+      }),
+    );
+  }
+  if (spread) {
+    for (const n of workerCounts) {
+      rows.push(
+        row('scale', `ingest ${spread.shards} shards, ${n} process(es)`, {
+          rfbatch: fmt.s(spread.seconds[`${n}`]!.median),
+          baseline: n === workerCounts[0] ? '' : `${fmt.s(spread.seconds[`${workerCounts[0]}`]!.median)} (1)`,
+          ratio: fmt.x(spread.speedup[`${n}`]!),
+          goal: n === most ? goalText(goals[0]) : '',
+        }),
+      );
+    }
+  }
+  if (full) {
+    for (const service of ['ingest', 'jobs', 'export']) {
+      rows.push(
+        row('scale', `full run, ${full.big.files} files: ${service} peak RSS`, {
+          rfbatch: fmt.mb(rssOf(full.big.peakRssMb, service)),
+          baseline: `${fmt.mb(rssOf(full.small.peakRssMb, service))} (${full.small.files} files)`,
+          goal: service === 'jobs' ? '' : goalText(goals.find((g) => g.name.includes(service))),
+        }),
+      );
+    }
+    rows.push(
+      row('scale', `full run, ${full.big.files} files: total`, {
+        rfbatch: `${fmt.s(full.big.totalSeconds)} (${full.big.filesPerSecond} files/s)`,
+        baseline: `${fmt.s(full.small.totalSeconds)} (${full.small.files} files)`,
+      }),
+    );
+  }
+  const result: BenchResult = {
+    benchmark: 'scale',
+    quick,
+    machine: describeMachine(),
+    setup: { reps, privateRedis, full: { files: fullFiles, fileBytes: fullFileBytes, throttle: 'none' } },
+    plan,
+    spread,
+    full,
+    goals,
+    rows,
+  };
+  emit(result);
 }
 
 await main();

@@ -1,6 +1,6 @@
 /** What the benchmark ran on: the numbers are meaningless without it. */
 import { spawnSync } from 'node:child_process';
-import { SERVICE_RUNTIME } from './proc.js';
+import { SERVICE_EXTRA_NODE_OPTIONS, SERVICE_RUNTIME } from './proc.js';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 
 export interface Machine {
@@ -14,6 +14,8 @@ export interface Machine {
   curl: string;
   /** How the service processes ran (lib/proc.ts): `dist` as the image, or `tsx`. */
   serviceRuntime: string;
+  /** `RFBATCH_BENCH_NODE_OPTIONS`, added to every service's flags. */
+  serviceExtraNodeOptions: string;
 }
 
 function firstLine(cmd: string, args: string[]): string {
@@ -32,5 +34,6 @@ export function describeMachine(): Machine {
     redis: /v=(\S+)/.exec(firstLine('redis-server', ['--version']))?.[1] ?? 'not found',
     curl: firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' '),
     serviceRuntime: SERVICE_RUNTIME,
+    serviceExtraNodeOptions: SERVICE_EXTRA_NODE_OPTIONS,
   };
 }

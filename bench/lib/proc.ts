@@ -46,6 +46,8 @@ export interface ServiceProcess {
 export type ServiceScript = 'ingest' | 'jobs' | 'export' | 'gateway';
 
 /** `dist` (default: what the image runs) or `tsx` (the sources, as `npm start`). */
+/** `RFBATCH_BENCH_NODE_OPTIONS`: flags added to every service's own (to try one; recorded in `machine`). */
+export const SERVICE_EXTRA_NODE_OPTIONS = process.env.RFBATCH_BENCH_NODE_OPTIONS ?? '';
 export const SERVICE_RUNTIME: 'dist' | 'tsx' = process.env.RFBATCH_BENCH_RUNTIME === 'tsx' ? 'tsx' : 'dist';
 
 let built = false;

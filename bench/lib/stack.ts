@@ -18,7 +18,13 @@ import {
   type Queues,
   type RunState,
 } from '@rfbatch/shared';
-import { startService, until, type ServiceProcess, type ServiceScript } from './proc.js';
+import {
+  SERVICE_EXTRA_NODE_OPTIONS,
+  startService,
+  until,
+  type ServiceProcess,
+  type ServiceScript,
+} from './proc.js';
 import { RedisProbe } from './redis-probe.js';
 import { submitRun } from '@rfbatch/run-control';
 import { startStack } from '@rfbatch/testkit/stack';
@@ -40,8 +46,18 @@ interface Producer {
   close(): Promise<void>;
 }
 
-/** The V8 heap cap docker-compose.yml sets for every service (see its comment). */
-const SERVICE_NODE_OPTIONS = '--max-old-space-size=512';
+/**
+ * The runtime flags docker-compose.yml gives each service (see its comments; test/processes/
+ * compose-file.test.ts checks the file has them): a V8 heap cap for all, and for ingest a 2 MB young
+ * generation and two malloc arenas.
+ */
+export const SERVICE_RUNTIME_ENV: Record<ServiceScript, { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string }> =
+  {
+    ingest: { NODE_OPTIONS: '--max-old-space-size=512 --max-semi-space-size=2', MALLOC_ARENA_MAX: '2' },
+    jobs: { NODE_OPTIONS: '--max-old-space-size=512' },
+    export: { NODE_OPTIONS: '--max-old-space-size=512' },
+    gateway: { NODE_OPTIONS: '--max-old-space-size=512' },
+  };
 
 export interface BenchStack {
   redisUrl: string;
@@ -51,7 +67,7 @@ export interface BenchStack {
   workDir: string;
   probe: RedisProbe;
   /** Environment of a service process for runs under `prefix`. */
-  serviceEnv(prefix: string, extra?: Record<string, string>): Record<string, string>;
+  serviceEnv(service: ServiceScript, prefix: string, extra?: Record<string, string>): Record<string, string>;
   /** Starts service processes and waits until their workers listen. */
   startServices(
     prefix: string,
@@ -60,7 +76,12 @@ export interface BenchStack {
   ): Promise<ServiceProcess[]>;
   producer(prefix: string): Producer;
   /** Waits (polling on the probe connection, not counted) until the run is terminal. */
-  waitForRun(prefix: string, runId: string, timeoutMs: number, onPoll?: () => void): Promise<RunState>;
+  waitForRun(
+    prefix: string,
+    runId: string,
+    timeoutMs: number,
+    onPoll?: (state: RunState | null) => void,
+  ): Promise<RunState>;
   close(): Promise<void>;
 }
 
@@ -100,7 +121,8 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const serviceEnv = (prefix: string, extra: Record<string, string> = {}) => ({
+  const serviceEnv = (service: ServiceScript, prefix: string, extra: Record<string, string> = {}) => ({
+    ...SERVICE_RUNTIME_ENV[service],
     REDIS_URL: redisHandle.url,
     RFBATCH_PREFIX: prefix,
     RFBATCH_WORK_DIR: join(workDir, 'work'),
@@ -108,8 +130,10 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
     ROBOFLOW_API_KEY: BENCH_API_KEY,
     LOG_LEVEL: 'warn',
     ...extra,
-    // What docker-compose.yml gives every service, before the bench's own flags.
-    NODE_OPTIONS: [SERVICE_NODE_OPTIONS, extra.NODE_OPTIONS].filter(Boolean).join(' '),
+    // What docker-compose.yml gives the service, before the bench's own flags.
+    NODE_OPTIONS: [SERVICE_RUNTIME_ENV[service].NODE_OPTIONS, SERVICE_EXTRA_NODE_OPTIONS, extra.NODE_OPTIONS]
+      .filter(Boolean)
+      .join(' '),
   });
 
   return {
@@ -121,7 +145,7 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
     serviceEnv,
     async startServices(prefix, services, extra = {}) {
       const started = services.map((name, i) =>
-        startService(name, serviceEnv(prefix, extra), `${name}-${i}`),
+        startService(name, serviceEnv(name, prefix, extra), `${name}-${i}`),
       );
       processes.push(...started);
       const queues = createQueues(probe.redis, prefix);
@@ -168,8 +192,8 @@ export async function startBenchStack(emulatorOptions: EmulatorOptions = {}): Pr
       return until(
         `run ${runId} to end`,
         async () => {
-          onPoll?.();
           const state = await store.get(runId);
+          onPoll?.(state);
           return state && TERMINAL_STATUSES.includes(state.status) ? state : undefined;
         },
         timeoutMs,
