@@ -6,12 +6,14 @@
  * begin. Every part is written at its offset into
  * one exclusive temp file, its length checked, then one fsync and a rename, as a single-stream download.
  * A server that ignores Range (200) is read as one stream; an empty file (416) is fetched plainly.
- * Any failed part fails the whole try (nothing at `dest`); the caller's loop tries again.
+ * A part whose GET breaks (reset, cut short, 5xx) is fetched again on its own, up to `PART_TRIES`
+ * times, over the same offsets; the bytes it already reported are not reported twice. What still fails
+ * fails the whole try (nothing at `dest`); the caller's loop tries again.
  */
 import { mkdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
-import { ErrorCode, RfbatchError } from '../errors.js';
+import { ErrorCode, isRetryable, RfbatchError } from '../errors.js';
 import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions, DownloadToFile } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
@@ -26,6 +28,11 @@ export const RANGE_DEFAULTS = {
   /** How long the first stream runs alone before more connections may join it. */
   probeMs: 100,
 } as const;
+
+/** GETs of one part (its first and its retries) before the part fails the transfer. */
+export const PART_TRIES = 3;
+/** Pause before a part's next GET, times the tries so far. */
+const PART_RETRY_MS = 100;
 
 /** Bytes gathered before one positional writev. */
 const FLUSH_BYTES = 1024 * 1024;
@@ -188,10 +195,39 @@ export interface PartTransfer {
 }
 
 /**
- * One part over its own ranged GET, written at its offset into `handle`: the answer must be that
- * exact range, and its body exactly the part's length (else a retryable error).
+ * One part over its own ranged GETs, written at its offset into `handle`: a retryable failure (the
+ * GET broke, the body was short, a 5xx) is tried again for this part alone, `PART_TRIES` in all. Each
+ * retry rewrites the same offsets; only bytes beyond what an earlier try reported are counted.
  */
 export async function fetchPartInto(t: PartTransfer, part: Part, handle: FileHandle): Promise<void> {
+  let reported = 0;
+  for (let attempt = 1; ; attempt++) {
+    let seen = 0;
+    const once: PartTransfer = {
+      ...t,
+      count: (bytes) => {
+        seen += bytes;
+        if (seen > reported) {
+          t.count(seen - reported);
+          reported = seen;
+        }
+      },
+    };
+    try {
+      return await fetchPartOnce(once, part, handle);
+    } catch (error) {
+      if (t.stopped() || attempt >= PART_TRIES || !isRetryable(error)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, PART_RETRY_MS * attempt));
+    if (t.stopped()) return;
+  }
+}
+
+/**
+ * One part over one ranged GET: the answer must be that exact range, and its body exactly the part's
+ * length (else a retryable error).
+ */
+async function fetchPartOnce(t: PartTransfer, part: Part, handle: FileHandle): Promise<void> {
   const error = (message: string, hint: string) =>
     new RfbatchError(ErrorCode.download, `${t.what()} ${message}`, { retryable: true, hint });
   const length = part.end - part.start;

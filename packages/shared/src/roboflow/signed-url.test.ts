@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, ErrorCode } from '../errors.js';
 import { describeSignedUrl, downloadToFile, uploadToSignedUrl } from './signed-url.js';
 import { streamDownload, type StreamedFile } from './download-stream.js';
-import { ConnectionBudget } from './ranged-download.js';
+import { ConnectionBudget, PART_TRIES } from './ranged-download.js';
 import { json, startTestServer, type RecordedRequest, type TestServer } from '@rfbatch/testkit/api-server';
 import { secretFreeRejection } from '@rfbatch/testkit/secret-checks';
 
@@ -300,6 +300,34 @@ function serveRanges(
   };
 }
 
+/** A store whose first `times` GETs of the first part other connections ask for are cut after 1,000 bytes. */
+function cutPart(data: Buffer, times: number) {
+  let victim: number | undefined;
+  let cuts = 0;
+  const store = serveRanges(data, (res, start, end) => {
+    victim ??= start;
+    if (start !== victim || cuts >= times) return false;
+    cuts++;
+    res.writeHead(206, {
+      'content-length': String(end - start + 1),
+      'content-range': `bytes ${start}-${end}/${data.length}`,
+    });
+    res.write(data.subarray(start, start + 1000));
+    setTimeout(() => res.socket?.destroy(), 20);
+    return true;
+  });
+  /** How many times each range was asked for (the first stream's `bytes=0-` included). */
+  const asked = () => {
+    const n = new Map<string, number>();
+    for (const r of server.requests) {
+      const range = String(r.headers.range ?? '');
+      n.set(range, (n.get(range) ?? 0) + 1);
+    }
+    return n;
+  };
+  return { handler: store.handler, cuts: () => cuts, victim: () => victim, asked };
+}
+
 const RANGED = { connections: 4, minBytes: 1024 * 1024, partBytes: 512 * 1024, probeMs: 0 };
 const rangesAsked = () =>
   server.requests.map((r) => String(r.headers.range ?? '')).filter((r) => r && r !== 'bytes=0-');
@@ -381,25 +409,33 @@ describe('downloadToFile over ranged GETs', () => {
     expect(server.requests.map((r) => r.headers.range)).toEqual(['bytes=0-', undefined]);
   });
 
-  it('a part cut short is a retryable download error and leaves no file', async () => {
+  it('a part cut short is fetched again on its own: the file is whole, nothing else is fetched twice', async () => {
     const data = randomBytes(3 * 1024 * 1024);
-    let cut = false;
-    server.handle(
-      serveRanges(data, (res, start, end) => {
-        if (cut) return false;
-        cut = true;
-        res.writeHead(206, {
-          'content-length': String(end - start + 1),
-          'content-range': `bytes ${start}-${end}/${data.length}`,
-        });
-        res.write(data.subarray(start, start + 1000));
-        setTimeout(() => res.socket?.destroy(), 20);
-        return true;
-      }).handler,
-    );
+    const store = cutPart(data, 1);
+    server.handle(store.handler);
+    const dest = join(dir, 'ranged-cut-once', 'cut.bin');
+    let progress = 0;
+    const bytes = await downloadToFile(signed('/out/cut.bin'), dest, {
+      range: RANGED,
+      onProgress: (n) => (progress += n),
+    });
+    expect(store.cuts()).toBe(1);
+    expect(bytes).toBe(data.length);
+    expect(progress).toBe(data.length);
+    expect((await readFile(dest)).equals(data)).toBe(true);
+    const asked = store.asked();
+    const victim = [...asked.keys()].find((r) => r.startsWith(`bytes=${store.victim()}-`))!;
+    expect(asked.get(victim)).toBe(2);
+    for (const [range, n] of asked) if (range !== victim) expect(n, range).toBe(1);
+  });
+
+  it('a part cut short on every try is a retryable download error after PART_TRIES GETs, and leaves no file', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const store = cutPart(data, 1_000);
+    server.handle(store.handler);
     const dest = join(dir, 'ranged-cut', 'cut.bin');
     const error = await failure(downloadToFile(signed('/out/cut.bin'), dest, { range: RANGED }));
-    expect(cut).toBe(true);
+    expect(store.cuts()).toBe(PART_TRIES);
     expect(error.code).toBe(ErrorCode.download);
     expect(error.retryable).toBe(true);
     expect(await readdir(join(dir, 'ranged-cut'))).toEqual([]);
@@ -510,22 +546,29 @@ describe('streamDownload', () => {
     expect(existsSync(join(dir, 'stream-fast'))).toBe(false);
   });
 
-  it('a part cut short fails the stream (the consumer sees the error), retryable, leaving nothing', async () => {
+  it('a part cut short is fetched again on its own, and the consumer gets the whole file in order', async () => {
     const data = randomBytes(3 * 1024 * 1024);
-    let cut = false;
-    server.handle(
-      serveRanges(data, (res, start, end) => {
-        if (cut) return false;
-        cut = true;
-        res.writeHead(206, {
-          'content-length': String(end - start + 1),
-          'content-range': `bytes ${start}-${end}/${data.length}`,
-        });
-        res.write(data.subarray(start, start + 1000));
-        setTimeout(() => res.socket?.destroy(), 20);
-        return true;
-      }).handler,
+    const store = cutPart(data, 1);
+    server.handle(store.handler);
+    const done = await streamDownload(
+      signed('/out/cut.bin'),
+      join(dir, 'stream-cut-once', 'cut.bin'),
+      { range: RANGED },
+      collect,
     );
+    expect(store.cuts()).toBe(1);
+    expect(done.value.equals(data)).toBe(true);
+    expect(done.bytes).toBe(data.length);
+    const asked = store.asked();
+    expect(asked.get('bytes=0-')).toBe(1);
+    expect([...asked.values()].filter((n) => n === 2)).toHaveLength(1);
+    expect(await readdir(join(dir, 'stream-cut-once'))).toEqual([]);
+  });
+
+  it('a part cut short on every try fails the stream (the consumer sees the error), retryable, leaving nothing', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const store = cutPart(data, 1_000);
+    server.handle(store.handler);
     let consumerFailed = false;
     const error = await failure(
       streamDownload(signed('/out/cut.bin'), join(dir, 'stream-cut', 'cut.bin'), { range: RANGED }, (f) =>
@@ -535,7 +578,7 @@ describe('streamDownload', () => {
         }),
       ),
     );
-    expect(cut).toBe(true);
+    expect(store.cuts()).toBe(PART_TRIES);
     expect(consumerFailed).toBe(true);
     expect(error.code).toBe(ErrorCode.download);
     expect(error.retryable).toBe(true);
