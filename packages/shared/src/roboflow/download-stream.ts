@@ -15,16 +15,15 @@
 import { Readable } from 'node:stream';
 import { mkdir, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ErrorCode, RfbatchError } from '../errors.js';
+import { RfbatchError } from '../errors.js';
 import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions } from './client.types.js';
-import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
 import {
   fetchPartInto,
+  MultiConnectionTransfer,
   openFront,
   RANGE_DEFAULTS,
-  rangeGet,
   type Part,
   type Response,
 } from './ranged-download.js';
@@ -86,12 +85,7 @@ export function streamDownload<T>(
   });
 }
 
-class StreamTransfer {
-  private readonly what: string;
-  private readonly timeoutMs: number;
-  private readonly abort = new AbortController();
-  private readonly signal: AbortSignal;
-  failure: { error: unknown } | undefined;
+class StreamTransfer extends MultiConnectionTransfer {
   private parts: Part[] = [];
   private size: number | undefined;
   /** The part the first stream is in; parts from `back` on are taken by the other connections. */
@@ -110,30 +104,18 @@ class StreamTransfer {
   private frontReceived = 0;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly spillTo: string,
-    private readonly opts: DownloadOptions,
+    opts: DownloadOptions,
     private readonly limiter: ConnectionLimiter | undefined,
   ) {
-    this.what = `GET ${describeSignedUrl(url)}`;
-    this.timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
-    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.abort.signal]) : this.abort.signal;
-  }
-
-  private error(message: string, hint: string): RfbatchError {
-    return new RfbatchError(ErrorCode.download, `${this.what} ${message}`, { retryable: true, hint });
+    super(url, opts);
   }
 
   normalise(error: unknown): unknown {
     if (error instanceof RfbatchError) return error;
     if (isNoSpace(error)) return writeError(error, this.spillTo);
     return asDownloadError(networkError(error, this.what, this.timeoutMs), error);
-  }
-
-  private fail(error: unknown): void {
-    if (this.failure) return;
-    this.failure = { error };
-    this.abort.abort();
   }
 
   async open(): Promise<StreamedFile> {
@@ -169,7 +151,7 @@ class StreamTransfer {
     }
   }
 
-  private count(bytes: number): void {
+  protected count(bytes: number): void {
     this.opts.onProgress?.(bytes);
   }
 
@@ -266,17 +248,7 @@ class StreamTransfer {
       openTempFor(this.spillTo, 0o600, { readable: true }),
     );
     const { handle } = await this.spill;
-    await fetchPartInto(
-      {
-        get: (range) =>
-          rangeGet(this.url, range, this.what, this.timeoutMs, this.signal, this.opts.dispatcher),
-        what: () => this.what,
-        stopped: () => this.failure !== undefined,
-        count: (bytes) => this.count(bytes),
-      },
-      part,
-      handle,
-    );
+    await fetchPartInto(this.part, part, handle);
   }
 
   /** After the consumer is done: the whole file went through it, no more and no less. */

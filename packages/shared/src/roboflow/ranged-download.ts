@@ -348,12 +348,48 @@ export async function rangedDownload(
   }
 }
 
-class RangedTransfer {
-  private readonly what: string;
-  private readonly timeoutMs: number;
-  private readonly abort = new AbortController();
-  private readonly signal: AbortSignal;
-  private failure: { error: unknown } | undefined;
+/**
+ * What a transfer of one URL over several connections keeps: how it is named in errors (no query),
+ * its timeout, one abort for all its GETs, and the first failure (which aborts the others).
+ */
+export abstract class MultiConnectionTransfer {
+  protected readonly what: string;
+  protected readonly timeoutMs: number;
+  protected readonly abort = new AbortController();
+  protected readonly signal: AbortSignal;
+  failure: { error: unknown } | undefined;
+
+  constructor(
+    protected readonly url: string,
+    protected readonly opts: DownloadOptions,
+  ) {
+    this.what = `GET ${describeSignedUrl(url)}`;
+    this.timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
+    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.abort.signal]) : this.abort.signal;
+  }
+
+  protected error(message: string, hint: string): RfbatchError {
+    return new RfbatchError(ErrorCode.download, `${this.what} ${message}`, { retryable: true, hint });
+  }
+
+  protected fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = { error };
+    this.abort.abort();
+  }
+
+  protected abstract count(bytes: number): void;
+
+  /** What a part's GET needs of this transfer. */
+  protected readonly part: PartTransfer = {
+    get: (range) => rangeGet(this.url, range, this.what, this.timeoutMs, this.signal, this.opts.dispatcher),
+    what: () => this.what,
+    stopped: () => this.failure !== undefined,
+    count: (bytes) => this.count(bytes),
+  };
+}
+
+class RangedTransfer extends MultiConnectionTransfer {
   private parts: Part[] = [];
   /** The part the first stream is in; parts from `back` on are taken by the other connections. */
   private front = 0;
@@ -361,29 +397,13 @@ class RangedTransfer {
   private received = 0;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly dest: string,
-    private readonly opts: DownloadOptions,
+    opts: DownloadOptions,
     private readonly connections: number,
     private readonly limiter: ConnectionLimiter | undefined,
   ) {
-    this.what = `GET ${describeSignedUrl(url)}`;
-    this.timeoutMs = opts.timeoutMs ?? ROBOFLOW_API_DEFAULTS.transferTimeoutMs;
-    this.signal = opts.signal ? AbortSignal.any([opts.signal, this.abort.signal]) : this.abort.signal;
-  }
-
-  private error(message: string, hint: string): RfbatchError {
-    return new RfbatchError(ErrorCode.download, `${this.what} ${message}`, { retryable: true, hint });
-  }
-
-  private get(rangeHeader: string): Promise<Response> {
-    return rangeGet(this.url, rangeHeader, this.what, this.timeoutMs, this.signal, this.opts.dispatcher);
-  }
-
-  private fail(error: unknown): void {
-    if (this.failure) return;
-    this.failure = { error };
-    this.abort.abort();
+    super(url, opts);
   }
 
   /** The next part from the back for another connection, never the one the first stream is in. */
@@ -457,7 +477,7 @@ class RangedTransfer {
     return rate === 0 || left / rate > probeMs;
   }
 
-  private count(bytes: number): void {
+  protected count(bytes: number): void {
     this.received += bytes;
     this.opts.onProgress?.(bytes);
   }
@@ -505,12 +525,4 @@ class RangedTransfer {
   private fetchPart(part: Part, handle: FileHandle): Promise<void> {
     return fetchPartInto(this.part, part, handle);
   }
-
-  /** What a part's GET needs of this transfer. */
-  private readonly part: PartTransfer = {
-    get: (range) => this.get(range),
-    what: () => this.what,
-    stopped: () => this.failure !== undefined,
-    count: (bytes) => this.count(bytes),
-  };
 }
