@@ -2,7 +2,7 @@
  * Workers killed with SIGKILL — while verify waits, while await waits, and mid-download — and
  * replaced by new processes: every run still completes, with one result per source file.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pngBytes } from '@rfbatch/testkit/images';
@@ -54,7 +54,16 @@ async function expectComplete(runId: string, n: number): Promise<void> {
   expect(state.counters.downloadsDone).toBe(state.counters.downloadsTotal);
   const lines = (await readFile(join(stack.outputDir, runId, 'results.jsonl'), 'utf8')).trim().split('\n');
   expect(lines).toHaveLength(n);
-  expect(lines.every((l) => (JSON.parse(l) as { status: string }).status === 'ok')).toBe(true);
+  const results = lines.map((l) => JSON.parse(l) as { status: string; source: string });
+  expect(results.every((r) => r.status === 'ok')).toBe(true);
+  // Nothing duplicated: one line per source.
+  expect(new Set(results.map((r) => r.source)).size).toBe(n);
+}
+
+/** Every path under `dir` that is a temp file or a staging folder (a partial file left visible). */
+async function partials(dir: string): Promise<string[]> {
+  const all = await readdir(dir, { recursive: true });
+  return all.filter((p) => /(^|\/)\.[^/]*\.tmp$|\.partial-[0-9a-f]+(\/|$)/.test(p));
 }
 
 describe('SIGKILL', () => {
@@ -102,5 +111,15 @@ describe('SIGKILL', () => {
     stack.emulator.setFaults({ latencyMs: 0 });
     await spawn('export');
     await expectComplete(runId, 40);
+    const out = join(stack.outputDir, runId);
+    expect(await partials(out)).toEqual([]);
+    // Each archive's content is there once: its prediction lines, 40 in all, none twice.
+    const outputs = (await readdir(out, { recursive: true })).filter(
+      (p) => p.endsWith('.jsonl') && p.startsWith('outputs/'),
+    );
+    const predictions: string[] = [];
+    for (const p of outputs) predictions.push(...(await readFile(join(out, p), 'utf8')).trim().split('\n'));
+    expect(predictions).toHaveLength(40);
+    expect(new Set(predictions).size).toBe(40);
   });
 });
