@@ -7,14 +7,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { packShard, planRun } from '@rfbatch/ingest';
-import {
-  DEFAULT_SHARD_IMAGES,
-  ManifestEntry,
-  readJsonLines,
-  resolveRunSpec,
-  RunSpecSchema,
-  runPaths,
-} from '@rfbatch/shared';
+import { ManifestEntry, readJsonLines, resolveRunSpec, RunSpecSchema, runPaths } from '@rfbatch/shared';
 
 export interface PrebuiltShards {
   tars: string[];
@@ -22,10 +15,11 @@ export interface PrebuiltShards {
   images: number;
 }
 
+/** `shardMaxImages` fixes the shard size (the official client's 256); unset, rfbatch's planner chooses it. */
 export async function prebuildShards(
   src: string,
   work: string,
-  shardMaxImages = DEFAULT_SHARD_IMAGES,
+  shardMaxImages?: number,
 ): Promise<PrebuiltShards> {
   const runId = 'baseline';
   const spec = resolveRunSpec(
@@ -34,7 +28,7 @@ export async function prebuildShards(
       source: { kind: 'directory', path: src },
       workflow: { workflowId: 'w' },
       output: { dir: work },
-      upload: { shardMaxImages, singleUploadMaxImages: 0 },
+      upload: { ...(shardMaxImages === undefined ? {} : { shardMaxImages }), singleUploadMaxImages: 0 },
     }),
   );
   const plan = await planRun(spec, work);

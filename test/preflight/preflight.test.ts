@@ -68,7 +68,7 @@ describe('rfbatch preflight and run --dry-run', () => {
     expect(out).toMatch(/^ {2}files {5}36 images, .* \(38 seen, 2 skipped: 2 not-media\)$/m);
     expect(out).toMatch(/^ {2}skipped {3}cats\/broken\.jpg — not-media \(content is not JPEG data/m);
     expect(out).toMatch(
-      /^ {2}upload {4}shards: 1 tar shard of up to 36 images → sharded-batch "rfb-r-dry"$/m,
+      /^ {2}upload {4}shards: 3 tar shards of up to 16 images → sharded-batch "rfb-r-dry"$/m,
     );
     expect(out).toMatch(/^ {2}webhooks {2}none \(no RFBATCH_PUBLIC_URL\): progress is polled$/m);
     expect(out).toMatch(/^ {2}timeout {3}not set; estimated budget 600 s/m);

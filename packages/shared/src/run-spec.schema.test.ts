@@ -90,7 +90,7 @@ describe('RunSpec', () => {
     expect(spec.output).toEqual({ dir: '/out', extract: true });
     expect(spec.upload).toEqual({
       singleUploadMaxImages: 32,
-      shardMaxImages: 64,
+      targetShards: 32,
       shardMaxBytes: 512 * 1024 * 1024,
       filesPerJob: 200,
     });

@@ -13,13 +13,14 @@ export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** Most images the API takes in one tar shard. */
 export const MAX_SHARD_IMAGES = 500;
 /**
- * Images per tar shard by default: small enough that a run of 2,000 images is 32 shards, all in flight
- * at once (the ingest concurrency), so the upload fills a link whose connections are each capped (a
- * signed-URL PUT rarely gets a whole link); large enough that the per-shard cost (one signed URL, one
- * job) stays negligible. bench:ingest, 2,000 images at 2 MB/s per connection: 4.4 s against the
- * official client's 15.0 s (128-image shards, 16 at once: 8.1 s).
+ * Shards a run is split into by default when it is small enough: the ingest concurrency, so every
+ * shard is in flight at once and the upload fills a link whose connections are each capped (a
+ * signed-URL PUT rarely gets a whole link). bench:ingest, 2,000 images at 2 MB/s per connection: 32
+ * shards took 4.4 s against the official client's 15.0 s (8 streams of 256-image shards).
  */
-export const DEFAULT_SHARD_IMAGES = 64;
+export const DEFAULT_TARGET_SHARDS = 32;
+/** The fewest images a shard is cut to for parallelism (below it, a shard's fixed cost dominates). */
+export const MIN_SPREAD_SHARD_IMAGES = 16;
 /** Most references the official client sends in one ingest request. */
 export const MAX_REFERENCES_PER_REQUEST = 20_000;
 /** Longest batch display name we send (the API documents no limit; the job name's limit). */
@@ -124,8 +125,14 @@ export const ComputeSchema = z.strictObject({
 export const UploadOptionsSchema = z.strictObject({
   /** Folders with at most this many images go by single-image upload (a simple batch). */
   singleUploadMaxImages: z.number().int().min(0).max(5_000).default(32),
-  /** Images per tar shard (at most the API's 500). */
-  shardMaxImages: z.number().int().min(1).max(MAX_SHARD_IMAGES).default(DEFAULT_SHARD_IMAGES),
+  /**
+   * Images per tar shard (at most the API's 500). Unset: chosen for parallelism — a run is cut into
+   * `targetShards` even shards of at least 16 images, or into 500-image shards when that already
+   * makes more (see shardImagesFor).
+   */
+  shardMaxImages: z.number().int().min(1).max(MAX_SHARD_IMAGES).optional(),
+  /** With `shardMaxImages` unset: how many shards a small run is cut into (upload streams at once). */
+  targetShards: z.number().int().min(1).max(10_000).default(DEFAULT_TARGET_SHARDS),
   /** Bytes per tar shard (payload), so one PUT stays a sensible size. */
   shardMaxBytes: z
     .number()
@@ -135,6 +142,28 @@ export const UploadOptionsSchema = z.strictObject({
   /** Files per single-upload job. */
   filesPerJob: z.number().int().min(1).max(10_000).default(200),
 });
+
+/**
+ * Images per shard for a run of `images` images (undefined: more than the planner looked ahead at,
+ * `targetShards × 500`): the user's `shardMaxImages` when set; else `images / targetShards` rounded
+ * up, within [16, 500]. 2,000 images → 32 shards of 63; 10,000 → 32 of 313; 10^6 → 2,000 of 500.
+ */
+export function shardImagesFor(
+  upload: Pick<z.output<typeof UploadOptionsSchema>, 'shardMaxImages' | 'targetShards'>,
+  images: number | undefined,
+): number {
+  if (upload.shardMaxImages !== undefined) return upload.shardMaxImages;
+  if (images === undefined) return MAX_SHARD_IMAGES;
+  const even = Math.ceil(images / upload.targetShards);
+  return Math.min(MAX_SHARD_IMAGES, Math.max(MIN_SPREAD_SHARD_IMAGES, even));
+}
+
+/** How many images the planner holds back to learn a run's size before it cuts shards. */
+export function shardLookahead(
+  upload: Pick<z.output<typeof UploadOptionsSchema>, 'shardMaxImages' | 'targetShards'>,
+): number {
+  return upload.shardMaxImages !== undefined ? 0 : upload.targetShards * MAX_SHARD_IMAGES;
+}
 
 /**
  * The public contract of a run: "process this source with this Workflow and put the results here".

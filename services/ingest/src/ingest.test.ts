@@ -37,8 +37,8 @@ describe('ingest against the emulator', () => {
       planned: 1234,
       expected: 1234,
       filesUploaded: 1234,
-      shardsTotal: 20, // 1,234 images in shards of 64 (the default)
-      shardsUploaded: 20,
+      shardsTotal: 32, // 1,234 images in shards of 64 (the default)
+      shardsUploaded: 32,
       skipped: 0,
     });
     const bytes = Object.values(files).reduce((s, b) => s + b.length, 0);

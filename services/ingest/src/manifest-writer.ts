@@ -145,6 +145,47 @@ export class ManifestWriter {
   }
 }
 
+/**
+ * A manifest whose unit size depends on how many items there are: the first `lookahead` items wait
+ * in memory (a few MB at most), and the writer is opened with `limitsFor(n)` once the count is known
+ * (`n`: the run ended within the look-ahead) or known to be larger (`n` undefined).
+ */
+export class LookaheadWriter {
+  private readonly head: ManifestItem[] = [];
+  private writer: ManifestWriter | undefined;
+
+  constructor(
+    private readonly manifestPath: string,
+    private readonly lookahead: number,
+    private readonly limitsFor: (items: number | undefined) => UnitLimits,
+  ) {}
+
+  async add(item: ManifestItem): Promise<void> {
+    if (this.writer) {
+      await this.writer.add(item);
+      return;
+    }
+    this.head.push(item);
+    if (this.head.length > this.lookahead) await this.open(undefined);
+  }
+
+  /** The manifest with every item added (open, not yet committed). */
+  async finish(): Promise<ManifestWriter> {
+    return this.writer ?? (await this.open(this.head.length));
+  }
+
+  async discard(): Promise<void> {
+    await this.writer?.discard();
+  }
+
+  private async open(items: number | undefined): Promise<ManifestWriter> {
+    const writer = await ManifestWriter.create(this.manifestPath, this.limitsFor(items));
+    this.writer = writer;
+    for (const item of this.head.splice(0)) await writer.add(item);
+    return writer;
+  }
+}
+
 /** Writes `skipped.jsonl` and counts the reasons. */
 export class SkippedWriter {
   readonly byReason: Record<string, number> = {};

@@ -59,6 +59,35 @@ describe('planRun', () => {
     expect(await readPlanFile(runPaths(work, 'plan-test').plan)).toEqual(plan);
   });
 
+  it('without shardMaxImages, cuts a run into 32 even shards of 16 to 500 images', async () => {
+    const tiny = pngBytes(0);
+    const sizes = async (n: number, upload: RunSpecInput['upload'] = {}) => {
+      await rm(src, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true });
+      await writeTree(src, Object.fromEntries(Array.from({ length: n }, (_, i) => [`s/${i}.png`, tiny])));
+      const plan = await planRun(spec({ upload }), work);
+      expect(plan.mode).toBe('shards');
+      expect(plan.files).toBe(n);
+      // Every unit holds whole manifest lines of its own unit number, in order.
+      const all = await manifest();
+      expect(all.map((e) => e.unit)).toEqual(plan.units.flatMap((u) => Array<number>(u.count).fill(u.n)));
+      return plan.units.map((u) => u.count);
+    };
+    // 2,000 images: 32 shards (of 63, the last smaller), all of them in flight at once.
+    const two = await sizes(2_000);
+    expect(two).toHaveLength(32);
+    expect(new Set(two.slice(0, -1))).toEqual(new Set([63]));
+    // Few images: shards of 16, not of 2.
+    expect(await sizes(100)).toEqual([16, 16, 16, 16, 16, 16, 4]);
+    // More than the look-ahead (targetShards × 500; 2 here, to keep the tree small): 500-image shards,
+    // already more than the target; exactly at it, the look-ahead saw the end.
+    expect(await sizes(1_001, { targetShards: 2 })).toEqual([500, 500, 1]);
+    expect(await sizes(1_000, { targetShards: 2 })).toEqual([500, 500]);
+    // Another target, and a fixed size when the user gives one.
+    expect(await sizes(2_000, { targetShards: 8 })).toEqual(Array<number>(8).fill(250));
+    expect(await sizes(100, { shardMaxImages: 40 })).toEqual([40, 40, 20]);
+  });
+
   it('cuts shards by count and bytes, with byte ranges that read back exactly', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 75; i++) files[`a/${i}.png`] = pngBytes(i);

@@ -6,14 +6,16 @@ import {
   MAX_REFERENCES_PER_REQUEST,
   RfbatchError,
   runPaths,
+  shardImagesFor,
+  shardLookahead,
   type ResolvedRunSpec,
   type RunPaths,
   type UploadMode,
 } from '@rfbatch/shared';
-import { ManifestWriter, SkippedWriter, type ManifestItem, type UnitLimits } from './manifest-writer.js';
+import { LookaheadWriter, ManifestWriter, SkippedWriter, type UnitLimits } from './manifest-writer.js';
 import { bucketRoot, openBucketSource, scanBucket, type BucketSource } from './bucket-source.js';
 import { referenceLines } from './references-source.js';
-import { scanDirectory, type ScannedFile } from './scan.js';
+import { scanDirectory } from './scan.js';
 import { writePlanFile, type PlanFile } from '@rfbatch/shared';
 
 /** Video references per ingest request (the API suggests at most 5,000). */
@@ -74,20 +76,17 @@ async function planDirectory(
   const source = spec.source as Extract<ResolvedRunSpec['source'], { kind: 'directory' }>;
   const kind = source.media === 'images' ? 'image' : 'video';
   const upload = spec.upload;
-  // Like the official client: a small folder goes by single uploads, a bigger one by tar shards.
+  // Like the official client: a small folder goes by single uploads, a bigger one by tar shards, whose
+  // size may depend on how many images there are (the look-ahead learns it).
   const threshold = source.media === 'images' ? upload.singleUploadMaxImages : -1;
-  const head: ScannedFile[] = [];
-  let writer: ManifestWriter | undefined;
   let mode: UploadMode = source.media === 'images' ? 'single' : 'videos';
-  let seen = 0;
-  const item = (f: ScannedFile): ManifestItem => ({
-    source: f.source,
-    ...(f.sourceBytes === undefined ? {} : { sourceBytes: f.sourceBytes }),
-    kind,
-    size: f.size,
-    mtimeMs: f.mtimeMs,
+  const lookahead = source.media === 'images' ? Math.max(threshold, shardLookahead(upload)) : 0;
+  const pending = new LookaheadWriter(paths.manifest, lookahead, (images) => {
+    if (source.media === 'images' && (images === undefined || images > threshold)) mode = 'shards';
+    return limitsFor(mode, spec, images);
   });
-
+  let seen = 0;
+  let writer: ManifestWriter;
   try {
     for await (const found of scanDirectory(source.path, {
       media: source.media,
@@ -95,24 +94,19 @@ async function planDirectory(
       include: source.include,
     })) {
       seen++;
-      if (found.type === 'skipped') {
-        await skipped.add(found.entry);
-        continue;
-      }
-      if (!writer) {
-        head.push(found);
-        if (head.length <= threshold) continue;
-        if (source.media === 'images') mode = 'shards';
-        writer = await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
-        for (const f of head.splice(0)) await writer.add(item(f));
-        continue;
-      }
-      await writer.add(item(found));
+      if (found.type === 'skipped') await skipped.add(found.entry);
+      else
+        await pending.add({
+          source: found.source,
+          ...(found.sourceBytes === undefined ? {} : { sourceBytes: found.sourceBytes }),
+          kind,
+          size: found.size,
+          mtimeMs: found.mtimeMs,
+        });
     }
-    writer ??= await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
-    for (const f of head.splice(0)) await writer.add(item(f));
+    writer = await pending.finish();
   } catch (error) {
-    await writer?.discard();
+    await pending.discard();
     throw error;
   }
   const units = await writer.commit();
@@ -139,22 +133,25 @@ async function planBucket(spec: ResolvedRunSpec, paths: RunPaths, skipped: Skipp
   const mode: UploadMode =
     source.mode === 'references' ? 'references' : source.media === 'images' ? 'shards' : 'videos';
   const { location, store } = openBucketSource(source);
-  const writer = await ManifestWriter.create(paths.manifest, limitsFor(mode, spec));
+  const lookahead = mode === 'shards' ? shardLookahead(spec.upload) : 0;
+  const pending = new LookaheadWriter(paths.manifest, lookahead, (images) => limitsFor(mode, spec, images));
   let seen = 0;
+  let writer: ManifestWriter;
   try {
     for await (const found of scanBucket(store, location, { media: source.media, include: source.include })) {
       seen++;
       if (found.type === 'skipped') await skipped.add(found.entry);
       else
-        await writer.add({
+        await pending.add({
           source: found.object.key,
           kind,
           size: found.object.size,
           ...(found.object.lastModified === undefined ? {} : { mtimeMs: found.object.lastModified }),
         });
     }
+    writer = await pending.finish();
   } catch (error) {
-    await writer.discard();
+    await pending.discard();
     throw error;
   }
   const units = await writer.commit();
@@ -206,11 +203,12 @@ async function addReference(
   return undefined;
 }
 
-function limitsFor(mode: UploadMode, spec: ResolvedRunSpec): UnitLimits {
+/** How units are cut; for shards, `images` is the run's image count when the look-ahead saw its end. */
+function limitsFor(mode: UploadMode, spec: ResolvedRunSpec, images?: number): UnitLimits {
   const u = spec.upload;
   switch (mode) {
     case 'shards':
-      return { maxItems: u.shardMaxImages, maxBytes: u.shardMaxBytes };
+      return { maxItems: shardImagesFor(u, images), maxBytes: u.shardMaxBytes };
     case 'single':
     case 'videos':
       return { maxItems: u.filesPerJob, maxBytes: u.shardMaxBytes };
