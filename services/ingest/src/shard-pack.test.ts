@@ -91,6 +91,23 @@ describe('tarSize + packShard', () => {
     );
   });
 
+  it('fails naming the file, with its size now, when it shrank or grew since planning', async () => {
+    const planned = pngBytes(1, 5_000);
+    await writeTree(dir, {
+      'short.png': planned.subarray(0, 4_000),
+      'long.png': Buffer.concat([planned, planned]),
+    });
+    for (const [rel, now] of [
+      ['short.png', 4_000],
+      ['long.png', 2 * planned.length],
+    ] as const) {
+      const packed = packShard([{ name: 'x.png', path: join(dir, rel), source: rel, size: planned.length }]);
+      await expect(drain(packed.stream)).rejects.toThrow(
+        `"${rel}" changed size since planning (planned ${planned.length} bytes, now ${now})`,
+      );
+    }
+  });
+
   it('fails when a file disappeared', async () => {
     const packed = packShard([{ name: 'x.png', path: join(dir, 'gone.png'), source: 'gone.png', size: 10 }]);
     await expect(drain(packed.stream)).rejects.toThrow('cannot read "gone.png" (ENOENT)');
