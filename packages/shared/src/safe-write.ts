@@ -200,3 +200,16 @@ export function writeError(error: unknown, path: string): Error {
   if (err?.code) (wrapped as NodeJS.ErrnoException).code = err.code;
   return wrapped;
 }
+
+/** Writes `chunks` at `position`, all of them (one writev; a short one is finished with write). */
+export async function writeAt(
+  handle: FileHandle,
+  chunks: Buffer[],
+  position: number,
+  length: number,
+): Promise<void> {
+  let done = (await handle.writev(chunks, position)).bytesWritten;
+  if (done === length) return;
+  const all = Buffer.concat(chunks);
+  while (done < length) done += (await handle.write(all, done, length - done, position + done)).bytesWritten;
+}

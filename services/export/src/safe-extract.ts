@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { z } from 'zod';
-import { ErrorCode, isNoSpace, RfbatchError, writeError, type StreamedFile } from '@rfbatch/shared';
+import { ErrorCode, isNoSpace, RfbatchError, writeAt, writeError, type StreamedFile } from '@rfbatch/shared';
 
 const execFileAsync = promisify(execFile);
 
@@ -69,19 +69,22 @@ const WHOLE_ENTRY_BYTES = 1024 * 1024;
 /** gunzip's output pieces: its 16 KiB default cost a callback, a tar parse and a write per 16 KiB. */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
-/** Writes an entry's bytes with one write, counting them as they arrive (the expansion budget). */
+/** Writes an entry's bytes in one call, counting them as they arrive (the expansion budget). */
 async function writeWhole(
   entry: AsyncIterable<unknown>,
   handle: Awaited<ReturnType<typeof open>>,
   count: (n: number) => void,
 ): Promise<void> {
   const chunks: Buffer[] = [];
+  let length = 0;
   for await (const piece of entry) {
     const chunk = piece as Buffer;
     count(chunk.length);
     chunks.push(chunk);
+    length += chunk.length;
   }
-  await handle.writeFile(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  // One writev of the pieces as they came: no copy of the entry into one more buffer.
+  if (length > 0) await writeAt(handle, chunks, 0, length);
 }
 
 class ByteCounter extends Transform {

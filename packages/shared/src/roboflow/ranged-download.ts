@@ -14,7 +14,7 @@ import { mkdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
 import { ErrorCode, isRetryable, RfbatchError } from '../errors.js';
-import { isNoSpace, openTempFor, writeError } from '../safe-write.js';
+import { isNoSpace, openTempFor, writeAt, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions, DownloadToFile } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
 import { networkError } from './network-error.js';
@@ -105,19 +105,6 @@ function planParts(size: number, connections: number, partBytes: number): Part[]
   const parts: Part[] = [];
   for (let start = 0; start < size; start += each) parts.push({ start, end: Math.min(size, start + each) });
   return parts;
-}
-
-/** Writes `chunks` at `position`, all of them (one writev; a short one is finished with write). */
-async function writeAt(
-  handle: FileHandle,
-  chunks: Buffer[],
-  position: number,
-  length: number,
-): Promise<void> {
-  let done = (await handle.writev(chunks, position)).bytesWritten;
-  if (done === length) return;
-  const all = Buffer.concat(chunks);
-  while (done < length) done += (await handle.write(all, done, length - done, position + done)).bytesWritten;
 }
 
 /** Gathers chunks and writes them at their offset about a MiB at a time. */
