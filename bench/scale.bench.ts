@@ -339,7 +339,10 @@ async function main(): Promise<void> {
         row('scale', `full run, ${full.big.files} files: ${service} peak RSS`, {
           rfbatch: fmt.mb(rssOf(full.big.peakRssMb, service)),
           baseline: `${fmt.mb(rssOf(full.small.peakRssMb, service))} (${full.small.files} files)`,
-          goal: service === 'jobs' ? '' : goalText(goals.find((g) => g.name.includes(service))),
+          goal:
+            service === 'jobs'
+              ? ''
+              : goalText(goals.find((g) => g.name.startsWith(`peak RSS of ${service},`))),
         }),
       );
     }
