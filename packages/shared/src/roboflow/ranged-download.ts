@@ -146,7 +146,7 @@ function answerOf(res: Response): string {
 }
 
 /** One GET with `Range`; an HTTP error answer (but 416) is thrown as the single stream throws it. */
-export async function rangeGet(
+async function rangeGet(
   url: string,
   rangeHeader: string,
   what: string,
