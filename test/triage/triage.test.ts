@@ -53,7 +53,8 @@ async function results(runId: string): Promise<{ status: string; source: string;
 }
 
 async function failedRun(spec: Record<string, unknown>): Promise<{ runId: string; state: RunState }> {
-  const runId = await stack.submit(spec);
+  // One shard, so the job has one chunk (the evidence and the budget split below count on it).
+  const runId = await stack.submit({ upload: { shardMaxImages: 64 }, ...spec });
   const state = await stack.waitForRun(runId);
   expect(state.status, JSON.stringify(state.error)).toBe('failed');
   expect(state.failedStage).toBe('await');

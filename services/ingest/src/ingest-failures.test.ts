@@ -127,11 +127,13 @@ describe('bad input: a clear error or report line, and nothing else lost', () =>
     });
     src.dir = join(h.dir, 'src');
     const files: Record<string, Buffer> = {};
-    // 50 files: one shard (64 images by default), whose last file grows.
+    // 50 files: one shard (its size fixed at 64), whose last file grows.
     for (let i = 0; i < 49; i++) files[`a-${String(i).padStart(2, '0')}.png`] = pngBytes(i);
     files['z-last.png'] = pngBytes('last');
     await writeTree(src.dir, files);
-    const runId = await h.submit(h.spec({ kind: 'directory', path: src.dir }));
+    const runId = await h.submit(
+      h.spec({ kind: 'directory', path: src.dir }, { upload: { shardMaxImages: 64 } }),
+    );
     const state = await h.waitFor(runId, ['failed']);
     expect(state.failedStage).toBe('upload');
     expect(state.error?.message).toMatch(

@@ -84,8 +84,9 @@ describe('preflight report', () => {
       skippedByReason: { empty: 1, 'not-media': 1 },
       uploadMode: 'shards',
       batchType: 'sharded-batch',
-      shards: 1,
-      largestUnitItems: 40,
+      // 40 images: shards of 16 (the fewest a run is cut to for parallelism).
+      shards: 3,
+      largestUnitItems: 16,
       webhooks: { configured: false, ingest: false, job: false },
       timeoutBudget: { estimatedSeconds: 600, configuredSeconds: null },
     });
@@ -256,7 +257,11 @@ describe('preflight report', () => {
 
   it('a processing timeout below the estimated need is a warning with the budget to use; one above it is not', async () => {
     const report = await preflight(
-      specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 60 }),
+      // One shard of 40 (a fixed size), so the estimate counts exactly the 40 images.
+      specOf(
+        { kind: 'directory', path: images40 },
+        { processingTimeoutSeconds: 60, upload: { shardMaxImages: 64 } },
+      ),
       { client, config, planRun },
     );
     expect(report.ok).toBe(true);
@@ -271,7 +276,10 @@ describe('preflight report', () => {
     expect(w?.fix).toMatch(/--timeout 600/);
     expect(check(report, 'timeout')?.status).toBe('warning');
     const enough = await preflight(
-      specOf({ kind: 'directory', path: images40 }, { processingTimeoutSeconds: 120 }),
+      specOf(
+        { kind: 'directory', path: images40 },
+        { processingTimeoutSeconds: 120, upload: { shardMaxImages: 64 } },
+      ),
       { client, config, planRun },
     );
     expect(enough.warnings.map((x) => x.code)).not.toContain('timeout.short');
