@@ -145,7 +145,7 @@ export const UploadOptionsSchema = z.strictObject({
 
 /**
  * Images per shard for a run of `images` images (undefined: more than the planner looked ahead at,
- * `targetShards × 500`): the user's `shardMaxImages` when set; else `images / targetShards` rounded
+ * `targetShards × 500` up to 32,000): the user's `shardMaxImages` when set; else `images / targetShards` rounded
  * up, within [16, 500]. 2,000 images → 32 shards of 63; 10,000 → 32 of 313; 10^6 → 2,000 of 500.
  */
 export function shardImagesFor(
@@ -158,11 +158,19 @@ export function shardImagesFor(
   return Math.min(MAX_SHARD_IMAGES, Math.max(MIN_SPREAD_SHARD_IMAGES, even));
 }
 
-/** How many images the planner holds back to learn a run's size before it cuts shards. */
+/** The most items the planner holds in memory to learn a run's size (about 10 MB of paths). */
+const MAX_SHARD_LOOKAHEAD = 32_000;
+
+/**
+ * How many images the planner holds back to learn a run's size before it cuts shards: enough to know
+ * whether `targetShards` shards of 500 are reached, at most 32,000 (beyond 64 target shards a larger
+ * run simply gets 500-image shards).
+ */
 export function shardLookahead(
   upload: Pick<z.output<typeof UploadOptionsSchema>, 'shardMaxImages' | 'targetShards'>,
 ): number {
-  return upload.shardMaxImages !== undefined ? 0 : upload.targetShards * MAX_SHARD_IMAGES;
+  if (upload.shardMaxImages !== undefined) return 0;
+  return Math.min(MAX_SHARD_LOOKAHEAD, upload.targetShards * MAX_SHARD_IMAGES);
 }
 
 /**

@@ -90,6 +90,27 @@ describe('slots shared through Redis', () => {
     expect(await b.hold(() => Promise.resolve('b'))).toBe('b');
   });
 
+  it('a holder whose lease was lost takes it back only while a slot is free, and says so when none is', async () => {
+    const key = freshKey();
+    let lost = 0;
+    const a = slotsOn(connect(), { key, limit: 1, leaseMs: 300, onLeaseLost: () => lost++ });
+    const b = slotsOn(connect(), { key, limit: 1, leaseMs: 300 });
+    let releaseA!: () => void;
+    const heldA = a.hold(() => new Promise<void>((r) => (releaseA = r)));
+    await sleep(50);
+    await connections[0]!.del(key); // Redis lost the set: a's slot is gone
+    let releaseB!: () => void;
+    const heldB = b.hold(() => new Promise<void>((r) => (releaseB = r)));
+    await sleep(350); // a renews at least once meanwhile
+    expect(await b.held()).toBe(1);
+    expect(lost).toBeGreaterThan(0);
+    releaseA();
+    releaseB();
+    await Promise.all([heldA, heldB]);
+    await sleep(20);
+    expect(await b.held()).toBe(0);
+  });
+
   it('ends a wait at its bound with a retryable error naming the setting', async () => {
     const key = freshKey();
     const holder = slotsOn(connections[0]!, { key, limit: 2 });

@@ -17,15 +17,21 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
 return 1`;
 
-/** Extends a held slot's lease; 0 when it was lost (the lease ran out first), and then it is held again. */
+/**
+ * Extends a held slot's lease (1). A lease that ran out first (a stalled process, a Redis that lost the
+ * set) is taken again only while a slot is free (1), else left out (0): the cap stays the cap.
+ */
 const RENEW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not (held and tonumber(held) > now) then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
-if held and tonumber(held) > now then return 1 end
-return 0`;
+return 1`;
 
 export interface SharedSlotsOptions {
   /** The sorted set of holders (`<prefix>:slots:<name>`). */
@@ -42,7 +48,10 @@ export interface SharedSlotsOptions {
   maxWaitMs?: number;
   /** Between two tries of this process's first waiter. @defaultValue 100 ms (±50 %) */
   pollMs?: number;
-  /** Told once when a slot lease was lost (the process stalled longer than the lease). */
+  /**
+   * Told at a renewal that found its lease run out (a stall longer than the lease, or a Redis that lost
+   * the set) with no slot free to take again: that holder's work goes on beyond the cap until it ends.
+   */
   onLeaseLost?: () => void;
 }
 
@@ -73,14 +82,22 @@ export class SharedSlots {
   /** Runs `fn` while holding one slot; waits (bounded, abortable) for one first. */
   async hold<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const holder = `${this.self}:${++this.serial}`;
-    await this.take(holder, signal);
+    // Given back without waiting for the answer (commands of one connection run in order), so a job
+    // whose upload is done never waits on Redis; a TAKE whose answer was lost is given back too.
+    const giveBack = () => void this.redis.zrem(this.options.key, holder).catch(() => {});
+    try {
+      await this.take(holder, signal);
+    } catch (error) {
+      giveBack();
+      throw error;
+    }
     const renew = setInterval(() => void this.renew(holder), Math.max(50, Math.floor(this.leaseMs / 3)));
     renew.unref();
     try {
       return await fn();
     } finally {
       clearInterval(renew);
-      await this.redis.zrem(this.options.key, holder).catch(() => {});
+      giveBack();
       this.wake();
     }
   }
@@ -133,13 +150,21 @@ export class SharedSlots {
     });
   }
 
-  /** Lets the next waiter of this process ask (after a release, or when the asker got its slot). */
+  /**
+   * Hands the asking to the next waiter of this process (after a release, or when the asker is done):
+   * the role passes at once, so no second asker starts before the woken one runs.
+   */
   private wake(): void {
-    if (!this.polling) this.waiters[0]?.();
+    const next = this.waiters[0];
+    if (this.polling || !next) return;
+    this.polling = true;
+    next();
   }
 
   private async renew(holder: string): Promise<void> {
-    const kept = await this.redis.eval(RENEW, 1, this.options.key, holder, this.leaseMs).catch(() => 1);
+    const kept = await this.redis
+      .eval(RENEW, 1, this.options.key, holder, this.leaseMs, this.options.limit)
+      .catch(() => 1);
     if (kept === 0) this.options.onLeaseLost?.();
   }
 

@@ -76,7 +76,7 @@ function uploadSlots(ctx: ServiceContext, limit: number | undefined): IngestDeps
     onLeaseLost: () =>
       ctx.logger.warn(
         { sharedUploads: limit },
-        'an upload slot lease ran out before it was renewed (the process stalled); it is held again, and for a moment more streams than the shared cap may run',
+        'an upload slot lease ran out before it was renewed (the process stalled, or Redis lost the slots) and every slot is taken: this upload finishes beyond the shared cap',
       ),
   });
   return (send, signal) => slots.hold(send, signal);

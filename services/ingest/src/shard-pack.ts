@@ -131,10 +131,10 @@ async function openChecked(member: FileMember): Promise<number> {
 }
 
 /**
- * A small file read whole in three calls (open, read, close), the cost that matters when a shard is
- * hundreds of tiny files: asking for one byte more than planned and getting exactly the planned count
- * (a short read of a regular file is its end) proves the file still ends there, with no fstat before
- * or after. Any other count is a change of size, reported with the size the file has now.
+ * A small file read whole in four calls (open, a read of one byte more than planned, a read that must
+ * find the end, close), the cost that matters when a shard is hundreds of tiny files: no fstat before
+ * or after. A short read is not taken for the end (NFS and FUSE may return one), so the second read
+ * proves it. Any other count is a change of size, reported with the size the file has now.
  */
 async function readWhole(member: FileMember): Promise<Buffer> {
   const fd = await openFile(member);
@@ -146,7 +146,7 @@ async function readWhole(member: FileMember): Promise<Buffer> {
       const bytesRead = await readFd(fd, buffer, position, want, position);
       position += bytesRead;
       if (position > member.size) break;
-      if (bytesRead === 0 || (bytesRead < want && position === member.size)) break;
+      if (bytesRead === 0) break;
     }
     if (position !== member.size) {
       const { size } = await fstatFd(fd);

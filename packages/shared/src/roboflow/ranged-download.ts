@@ -13,7 +13,7 @@
 import { mkdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { getGlobalDispatcher, request, type Dispatcher } from 'undici';
-import { ErrorCode, isRetryable, RfbatchError } from '../errors.js';
+import { ErrorCode, RfbatchError } from '../errors.js';
 import { isNoSpace, openTempFor, writeAt, writeError } from '../safe-write.js';
 import type { ConnectionLimiter, DownloadOptions, DownloadToFile } from './client.types.js';
 import { ROBOFLOW_API_DEFAULTS } from './defaults.js';
@@ -203,11 +203,25 @@ export async function fetchPartInto(t: PartTransfer, part: Part, handle: FileHan
     try {
       return await fetchPartOnce(once, part, handle);
     } catch (error) {
-      if (t.stopped() || attempt >= PART_TRIES || !isRetryable(error)) throw error;
+      // Only a broken transfer is worth another GET: never a full disk, a write error or a cancel.
+      if (t.stopped() || attempt >= PART_TRIES || !transferRetryable(error)) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, PART_RETRY_MS * attempt));
-    if (t.stopped()) return;
+    if (t.stopped()) throw stoppedError(t);
   }
+}
+
+function transferRetryable(error: unknown): boolean {
+  if (isNoSpace(error)) return false;
+  if (error instanceof RfbatchError) return error.retryable;
+  return networkError(error, 'GET').retryable;
+}
+
+/** A part cut off because its transfer ended elsewhere (failed or cancelled): never a success. */
+function stoppedError(t: PartTransfer): RfbatchError {
+  return new RfbatchError(ErrorCode.cancelled, `${t.what()} was stopped before a part was complete`, {
+    retryable: false,
+  });
 }
 
 /**
@@ -231,7 +245,7 @@ async function fetchPartOnce(t: PartTransfer, part: Part, handle: FileHandle): P
   const writer = new PositionalWriter(handle, part.start);
   let seen = 0;
   for await (const data of res.body) {
-    if (t.stopped()) return;
+    if (t.stopped()) throw stoppedError(t);
     const chunk = data as Buffer;
     if (seen + chunk.length > length)
       throw error(
@@ -371,7 +385,7 @@ export abstract class MultiConnectionTransfer {
   protected readonly part: PartTransfer = {
     get: (range) => rangeGet(this.url, range, this.what, this.timeoutMs, this.signal, this.opts.dispatcher),
     what: () => this.what,
-    stopped: () => this.failure !== undefined,
+    stopped: () => this.failure !== undefined || this.signal.aborted,
     count: (bytes) => this.count(bytes),
   };
 }
