@@ -17,6 +17,11 @@ const slotsOn = (redis: Redis, options: Partial<SharedSlotsOptions> & { key: str
 const freshKey = () => `${prefix}:slots:k${n++}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const never = () => new Promise<never>(() => {});
+/** Waits (bounded) until `n` slots of `slots`' set are held: a holder has really taken its slot. */
+async function untilHeld(slots: SharedSlots, n: number): Promise<void> {
+  for (const deadline = Date.now() + 5_000; (await slots.held()) !== n; await sleep(10))
+    if (Date.now() > deadline) throw new Error(`${n} slots were not held within 5 s`);
+}
 
 beforeAll(() => {
   connect();
@@ -64,8 +69,7 @@ describe('slots shared through Redis', () => {
     const dead = slotsOn(dying, { key, limit: 1, leaseMs: 400 });
     void dead.hold(never).catch(() => {});
     const live = slotsOn(connections[0]!, { key, limit: 1, leaseMs: 400 });
-    await sleep(100);
-    expect(await live.held()).toBe(1);
+    await untilHeld(live, 1);
     dying.disconnect(); // the process is gone: nothing renews its lease
     const started = Date.now();
     expect(await live.hold(() => Promise.resolve('mine'))).toBe('mine');
@@ -76,11 +80,12 @@ describe('slots shared through Redis', () => {
 
   it('keeps a live holder past its lease by renewing it', async () => {
     const key = freshKey();
-    const a = slotsOn(connect(), { key, limit: 1, leaseMs: 300 });
-    const b = slotsOn(connect(), { key, limit: 1, leaseMs: 300, maxWaitMs: 900 });
+    // Renewed every 200 ms, a lease of 600 ms has 400 ms of slack for a loaded machine.
+    const a = slotsOn(connect(), { key, limit: 1, leaseMs: 600 });
+    const b = slotsOn(connect(), { key, limit: 1, leaseMs: 600, maxWaitMs: 1_800 });
     let release!: () => void;
     const held = a.hold(() => new Promise<void>((r) => (release = r)));
-    await sleep(50);
+    await untilHeld(a, 1);
     // b waits three leases' time and never gets in while a renews.
     await expect(b.hold(() => Promise.resolve())).rejects.toThrow(
       /no free slot among the 1 shared test slots/,
@@ -97,11 +102,13 @@ describe('slots shared through Redis', () => {
     const b = slotsOn(connect(), { key, limit: 1, leaseMs: 300 });
     let releaseA!: () => void;
     const heldA = a.hold(() => new Promise<void>((r) => (releaseA = r)));
-    await sleep(50);
+    await untilHeld(a, 1);
     await connections[0]!.del(key); // Redis lost the set: a's slot is gone
     let releaseB!: () => void;
     const heldB = b.hold(() => new Promise<void>((r) => (releaseB = r)));
-    await sleep(350); // a renews at least once meanwhile
+    await untilHeld(b, 1);
+    // a renews (every 100 ms), finds its lease gone and the set full, and says so.
+    for (const deadline = Date.now() + 5_000; lost === 0 && Date.now() < deadline;) await sleep(20);
     expect(await b.held()).toBe(1);
     expect(lost).toBeGreaterThan(0);
     releaseA();
@@ -117,7 +124,7 @@ describe('slots shared through Redis', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const held = [holder.hold(() => gate), holder.hold(() => gate)];
-    await sleep(50);
+    await untilHeld(holder, 2);
     const waiter = slotsOn(connect(), { key, limit: 2, maxWaitMs: 250 });
     // The second of this process's waiters queues behind the first: both end at their own bound.
     const outcomes = await Promise.allSettled([
@@ -141,7 +148,7 @@ describe('slots shared through Redis', () => {
     const holder = slotsOn(connections[0]!, { key, limit: 1 });
     let release!: () => void;
     const held = holder.hold(() => new Promise<void>((r) => (release = r)));
-    await sleep(50);
+    await untilHeld(holder, 1);
     const waiter = slotsOn(connect(), { key, limit: 1 });
     const controller = new AbortController();
     let ran = 0;
